@@ -1,0 +1,185 @@
+//! The `stevedore.yaml` model: apps, their stages, tag rules, secrets and migration.
+//!
+//! Every struct denies unknown fields so that a typo (`tag:` for `tags:`) is an error at
+//! `config apply` time rather than a stage that silently never deploys.
+
+mod locate;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::SecretRef;
+
+pub use validate::{is_valid_env_name, is_valid_name, is_valid_repository_name};
+
+pub const DEFAULT_MIGRATION_TIMEOUT_SECONDS: u64 = 600;
+pub const DEFAULT_DEPLOY_TIMEOUT_SECONDS: u64 = 900;
+
+/// A whole stevedore.yaml file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StevedoreFile {
+    pub apps: BTreeMap<String, AppConfig>,
+}
+
+/// One app: the ECR repository its images come from and the stages it deploys to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// ECR repository name (without registry).
+    pub repository: String,
+    /// Containers to update; `None` means every container whose image comes from `repository`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<MigrationConfig>,
+    pub stages: BTreeMap<String, StageConfig>,
+}
+
+/// The command run once per release per stage, before the service changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationConfig {
+    pub command: Vec<String>,
+    /// Container whose command is overridden; `None` means the first target container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(default = "default_migration_timeout")]
+    pub timeout_seconds: u64,
+}
+
+/// One stage of an app: an ECS service, the tags that deploy to it, and its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    pub cluster: String,
+    pub service: String,
+    /// Globs; a pushed tag matching any of them deploys to this stage automatically.
+    /// Empty means the stage is only deployed by promotion.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default = "default_deploy_timeout")]
+    pub deploy_timeout_seconds: u64,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretRef>,
+}
+
+fn default_migration_timeout() -> u64 {
+    DEFAULT_MIGRATION_TIMEOUT_SECONDS
+}
+
+fn default_deploy_timeout() -> u64 {
+    DEFAULT_DEPLOY_TIMEOUT_SECONDS
+}
+
+/// A problem in a stevedore.yaml, located as precisely as we can for the person fixing it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// Dotted path of the offending field, e.g. `apps.backend.stages.staging.tags[1]`;
+    /// empty when the problem is the file as a whole.
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(file: &str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_string(),
+            line: None,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, ": {}", self.path)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Parses and validates a stevedore.yaml.
+pub fn parse_file(file_name: &str, yaml: &str) -> Result<StevedoreFile, ConfigError> {
+    let file: StevedoreFile =
+        serde_yaml::from_str(yaml).map_err(|error| from_yaml_error(file_name, &error))?;
+    file.validate(file_name).map_err(|mut error| {
+        error.line = locate::line_of_path(yaml, &error.path);
+        error
+    })?;
+    Ok(file)
+}
+
+impl StevedoreFile {
+    pub fn validate(&self, file_name: &str) -> Result<(), ConfigError> {
+        if self.apps.is_empty() {
+            return Err(ConfigError::new(file_name, "apps", "defines no apps"));
+        }
+        for (app_name, app) in &self.apps {
+            app.validate(file_name, app_name)?;
+        }
+        Ok(())
+    }
+
+    /// The app named `app`, if the file defines it.
+    pub fn app(&self, app: &str) -> Option<&AppConfig> {
+        self.apps.get(app)
+    }
+}
+
+impl AppConfig {
+    /// Validates one app; also used when an app's config is loaded back from the table.
+    pub fn validate(&self, file_name: &str, app_name: &str) -> Result<(), ConfigError> {
+        validate::validate_app(self, file_name, app_name)
+    }
+
+    pub fn stage(&self, stage: &str) -> Option<&StageConfig> {
+        self.stages.get(stage)
+    }
+}
+
+/// Turns a serde_yaml error (syntax, type, unknown field) into a located `ConfigError`.
+fn from_yaml_error(file_name: &str, error: &serde_yaml::Error) -> ConfigError {
+    let line = error.location().map(|location| location.line());
+    let mut text = error.to_string();
+    // serde_yaml appends the location to its message; we report it as the line instead.
+    if let Some(location) = error.location() {
+        let suffix = format!(" at line {} column {}", location.line(), location.column());
+        if let Some(stripped) = text.strip_suffix(&suffix) {
+            text = stripped.to_string();
+        }
+    }
+    // serde_yaml prefixes the path of the value it was reading (`apps.backend.stages: ...`);
+    // every path in this file starts at `apps`, the only top-level key.
+    let (path, message) = match text.split_once(": ") {
+        Some((path, message))
+            if path.starts_with("apps") && !path.contains(char::is_whitespace) =>
+        {
+            (path.to_string(), message.to_string())
+        }
+        _ => (String::new(), text),
+    };
+    ConfigError {
+        file: file_name.to_string(),
+        line,
+        path,
+        message,
+    }
+}

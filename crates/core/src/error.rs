@@ -1,0 +1,132 @@
+//! The typed errors every Stevedore function returns.
+//!
+//! The variant name is the `errorType` a Lambda reports, which the state machines match
+//! with `ErrorEquals`; renaming a variant is a breaking change to the ASL definitions.
+
+use crate::config::ConfigError;
+
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr, Clone, PartialEq)]
+pub enum Error {
+    /// Malformed event or state machine input.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A stevedore.yaml problem (the `ConfigError`'s Display).
+    #[error("{0}")]
+    InvalidConfig(String),
+    #[error("app `{0}` is not configured; apply a stevedore.yaml that defines it")]
+    AppNotFound(String),
+    #[error("app `{app}` has no stage `{stage}` in its stevedore.yaml")]
+    StageNotFound { app: String, stage: String },
+    #[error("{0}")]
+    ServiceNotFound(String),
+    #[error("{0}")]
+    ContainerNotFound(String),
+    #[error("{0}")]
+    SecretNotFound(String),
+    #[error("{0}")]
+    TaskDefinitionRejected(String),
+    #[error("{0}")]
+    MigrationFailed(String),
+    #[error("{0}")]
+    MigrationDidNotStart(String),
+    #[error("{0}")]
+    MigrationTimedOut(String),
+    #[error("{0}")]
+    DeploymentFailed(String),
+    #[error("{0}")]
+    DeploymentRolledBack(String),
+    #[error("{0}")]
+    DeploymentTimedOut(String),
+    #[error("{0}")]
+    DeploymentReplaced(String),
+    #[error("{0}")]
+    LockHeld(String),
+    #[error("{0}")]
+    Throttled(String),
+    #[error("{0}")]
+    TransientAws(String),
+    #[error("{0}")]
+    AwsError(String),
+}
+
+impl Error {
+    /// The variant name, used as the Lambda `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether the state machine retries this error with backoff (see docs/architecture.md).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Throttled(_) | Error::TransientAws(_) | Error::LockHeld(_)
+        )
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Error::InvalidConfig(error.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_type_is_the_variant_name() {
+        assert_eq!(Error::InvalidInput("x".into()).error_type(), "InvalidInput");
+        assert_eq!(
+            Error::StageNotFound {
+                app: "a".into(),
+                stage: "b".into()
+            }
+            .error_type(),
+            "StageNotFound"
+        );
+        assert_eq!(
+            Error::DeploymentRolledBack("x".into()).error_type(),
+            "DeploymentRolledBack"
+        );
+    }
+
+    #[test]
+    fn messages_name_the_app_and_stage() {
+        assert_eq!(
+            Error::AppNotFound("backend".into()).to_string(),
+            "app `backend` is not configured; apply a stevedore.yaml that defines it"
+        );
+        let stage_missing = Error::StageNotFound {
+            app: "backend".into(),
+            stage: "prod".into(),
+        };
+        assert_eq!(
+            stage_missing.to_string(),
+            "app `backend` has no stage `prod` in its stevedore.yaml"
+        );
+    }
+
+    #[test]
+    fn only_throttling_transient_and_lock_are_retryable() {
+        assert!(Error::Throttled("x".into()).is_retryable());
+        assert!(Error::LockHeld("x".into()).is_retryable());
+        assert!(!Error::AwsError("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn config_error_becomes_invalid_config() {
+        let config_error = ConfigError {
+            file: "stevedore.yaml".into(),
+            line: Some(3),
+            path: "apps.backend".into(),
+            message: "boom".into(),
+        };
+        assert_eq!(
+            Error::from(config_error),
+            Error::InvalidConfig("stevedore.yaml:3: apps.backend: boom".into())
+        );
+    }
+}

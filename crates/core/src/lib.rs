@@ -1,0 +1,11 @@
+//! Stevedore's domain: the stevedore.yaml model, tag routing, the release model and its
+//! states, task-definition rendering and typed errors.
+//!
+//! Everything here is pure and synchronous: no AWS SDK, no async runtime. The adapters in
+//! `stevedore-aws` and the Lambda handlers translate between these types and AWS.
+
+pub mod config;
+pub mod error;
+pub mod secret;
+
+pub use error::{Error, Result};
