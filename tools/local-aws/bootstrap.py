@@ -1,0 +1,264 @@
+"""Create the local Stevedore stack from template.yaml itself (no hand-kept copy).
+
+The SAM template is the one source of truth for what is deployed, so the local stack is
+derived from it: tables, state machines (with their DefinitionSubstitutions resolved) and
+EventBridge rules are created in the emulator; functions are not created (the emulator
+forwards Lambda invokes to `cargo lambda watch` by binary name), but their names, ARNs and
+environment are computed so the rest of the template can refer to them.
+
+Anything the bootstrap cannot resolve fails loudly: a template that names a missing
+resource must not become a silently broken local stack.
+
+    python tools/local-aws/bootstrap.py --endpoint http://127.0.0.1:5000   # prints the function env
+    python tools/local-aws/bootstrap.py --check                             # substitutions only, no emulator
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cfn_template import ACCOUNT_ID, PLACEHOLDER, BootstrapError, Resolver, load_template  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO_ROOT / "template.yaml"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_STACK = "stevedore"
+# Step Functions needs some role ARN; IAM is not enforced locally.
+DUMMY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/stevedore-local"
+
+# Resource types with no local meaning: logs, metrics and IAM are not emulated or enforced.
+SKIPPED_TYPES = {
+    "AWS::Logs::LogGroup",
+    "AWS::CloudWatch::Alarm",
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::Lambda::Permission",
+}
+FUNCTION_EVENT_RULE_TYPES = {"EventBridgeRule", "CloudWatchEvent"}
+
+
+# ---------------------------------------------------------------- pure derivations
+
+def resources_of(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
+    return {lid: r for lid, r in template["Resources"].items() if r.get("Type") == rtype}
+
+
+def render_definition(template: dict[str, Any], logical_id: str, resolver: Resolver,
+                      base_dir: Path) -> str:
+    """A state machine's definition with every `${Name}` replaced; fails naming what is wrong."""
+    props = template["Resources"][logical_id].get("Properties") or {}
+    if "Definition" in props:
+        text = json.dumps(props["Definition"], indent=2)
+    elif isinstance(props.get("DefinitionUri"), str):
+        path = base_dir / props["DefinitionUri"]
+        if not path.is_file():
+            raise BootstrapError(f"state machine {logical_id}: DefinitionUri {path} does not exist")
+        text = path.read_text(encoding="utf-8")
+    else:
+        raise BootstrapError(f"state machine {logical_id}: needs Definition or a local DefinitionUri")
+
+    values: dict[str, str] = {}
+    for key, expr in (props.get("DefinitionSubstitutions") or {}).items():
+        try:
+            values[key] = str(resolver.resolve(expr))
+        except BootstrapError as err:
+            raise BootstrapError(f"state machine {logical_id}: substitution {key}: {err}") from None
+
+    def substitute(match: re.Match[str]) -> str:
+        return values.get(match.group(1), match.group(0))
+
+    rendered = PLACEHOLDER.sub(substitute, text)
+    left = sorted(set(PLACEHOLDER.findall(rendered)))
+    if left:
+        raise BootstrapError(
+            f"state machine {logical_id}: no DefinitionSubstitutions value for "
+            + ", ".join("${" + name + "}" for name in left)
+        )
+    try:
+        json.loads(rendered)
+    except ValueError as err:
+        raise BootstrapError(f"state machine {logical_id}: definition is not valid JSON after substitution: {err}") from None
+    return rendered
+
+
+def function_environment(template: dict[str, Any], resolver: Resolver) -> dict[str, str]:
+    """Every function's environment (Globals merged with its own), as one dict for one
+    `cargo lambda watch` that serves them all; a variable two functions set differently fails."""
+    globals_vars = (((template.get("Globals") or {}).get("Function") or {})
+                    .get("Environment") or {}).get("Variables") or {}
+    merged: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for lid, res in resources_of(template, "AWS::Serverless::Function").items():
+        own = (((res.get("Properties") or {}).get("Environment") or {}).get("Variables")) or {}
+        for key, raw in {**globals_vars, **own}.items():
+            value = resolver.resolve(raw)
+            value = "" if value is None else str(value)
+            if key in merged and merged[key] != value:
+                raise BootstrapError(
+                    f"environment variable {key} is {merged[key]!r} for {owner[key]} but {value!r} "
+                    f"for {lid}; one local `cargo lambda watch` cannot give both"
+                )
+            merged[key], owner[key] = value, owner.get(key, lid)
+    return merged
+
+
+def check_substitutions(template_path: Path = TEMPLATE, stack: str = DEFAULT_STACK,
+                        region: str = DEFAULT_REGION) -> dict[str, str]:
+    """Render every state machine's definition (no emulator); returns logical id -> definition."""
+    template = load_template(template_path)
+    resolver = Resolver(template, stack, region)
+    return {
+        lid: render_definition(template, lid, resolver, template_path.parent)
+        for lid in resources_of(template, "AWS::Serverless::StateMachine")
+    }
+
+
+# ---------------------------------------------------------------- creating the stack
+
+@dataclass
+class LocalStackResources:
+    stack_name: str
+    region: str
+    tables: dict[str, str] = field(default_factory=dict)           # logical id -> table name
+    state_machines: dict[str, str] = field(default_factory=dict)   # logical id -> ARN
+    functions: dict[str, str] = field(default_factory=dict)        # logical id -> binary name
+    rules: dict[str, str] = field(default_factory=dict)            # rule name -> target ARN(s)
+    skipped: dict[str, str] = field(default_factory=dict)          # logical id -> type
+    function_env: dict[str, str] = field(default_factory=dict)
+
+
+def _create_table(ddb: Any, name: str, props: dict[str, Any]) -> None:
+    args: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": "PAY_PER_REQUEST",  # on-demand, whatever the template says about capacity
+    }
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if props.get(key):
+            args[key] = [{k: v for k, v in idx.items() if k != "ProvisionedThroughput"}
+                         for idx in props[key]]
+    ddb.create_table(**args)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+            "AttributeName": ttl["AttributeName"], "Enabled": True})
+
+
+def _put_rule(events: Any, name: str, pattern: Any, targets: list[dict[str, Any]],
+              bus: str = "default", state: str = "ENABLED", schedule: str | None = None) -> None:
+    args: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": state}
+    if pattern is not None:
+        args["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern)
+    if schedule:
+        args["ScheduleExpression"] = schedule
+    events.put_rule(**args)
+    if targets:
+        events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+
+
+def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
+              stack: str = DEFAULT_STACK, region: str = DEFAULT_REGION) -> LocalStackResources:
+    """Create the template's local resources in the emulator at `endpoint_url`."""
+    template = load_template(template_path)
+    resolver = Resolver(template, stack, region)
+    out = LocalStackResources(stack_name=stack, region=region)
+    client = lambda name: session.client(name, endpoint_url=endpoint_url, region_name=region)  # noqa: E731
+    ddb, sfn, events = client("dynamodb"), client("stepfunctions"), client("events")
+
+    # Validate everything that can be validated before creating anything.
+    definitions = check_substitutions(template_path, stack, region)
+    out.function_env = function_environment(template, resolver)
+
+    for lid, res in template["Resources"].items():
+        # Only what is created gets resolved: SAM-only properties (Policies, Logging) may
+        # refer to things with no local meaning.
+        rtype, raw = res.get("Type"), res.get("Properties") or {}
+        attrs = resolver.attributes(lid)
+        if rtype == "AWS::DynamoDB::Table":
+            _create_table(ddb, attrs["Ref"], resolver.resolve(raw))
+            out.tables[lid] = attrs["Ref"]
+        elif rtype == "AWS::Serverless::Function":
+            out.functions[lid] = attrs["Ref"]
+            _function_event_rules(events, resolver, lid, res, attrs["Arn"], out)
+        elif rtype == "AWS::Serverless::StateMachine":
+            kwargs: dict[str, Any] = {"name": attrs["Name"], "definition": definitions[lid],
+                                      "roleArn": DUMMY_ROLE_ARN}
+            if raw.get("Type"):
+                kwargs["type"] = resolver.resolve(raw["Type"])
+            sfn.create_state_machine(**kwargs)
+            out.state_machines[lid] = attrs["Arn"]
+            _function_event_rules(events, resolver, lid, res, attrs["Arn"], out)
+        elif rtype == "AWS::Events::Rule":
+            props = resolver.resolve(raw)
+            targets = [{k: v for k, v in t.items() if k in
+                        ("Id", "Arn", "Input", "InputPath", "InputTransformer", "RoleArn")}
+                       for t in props.get("Targets") or []]
+            _put_rule(events, attrs["Ref"], props.get("EventPattern"), targets,
+                      props.get("EventBusName", "default"), props.get("State", "ENABLED"),
+                      props.get("ScheduleExpression"))
+            out.rules[attrs["Ref"]] = ",".join(t["Arn"] for t in targets)
+        elif rtype in SKIPPED_TYPES:
+            out.skipped[lid] = rtype
+        else:
+            raise BootstrapError(f"resource {lid}: type {rtype} has no local counterpart yet; "
+                                 "teach tools/local-aws/bootstrap.py about it")
+    return out
+
+
+def _function_event_rules(events: Any, resolver: Resolver, lid: str, res: dict[str, Any],
+                          target_arn: str, out: LocalStackResources) -> None:
+    """SAM `Events` of type EventBridgeRule/CloudWatchEvent become a rule on the bus."""
+    for event_name, event in ((res.get("Properties") or {}).get("Events") or {}).items():
+        if event.get("Type") not in FUNCTION_EVENT_RULE_TYPES:
+            print(f"bootstrap: {lid}.{event_name}: event type {event.get('Type')} not emulated",
+                  file=sys.stderr)
+            continue
+        props = resolver.resolve(event.get("Properties") or {})
+        name = props.get("RuleName") or f"{resolver.stack}-{lid}-{event_name}"[:64]
+        target: dict[str, Any] = {"Id": f"{lid}{event_name}"[:64], "Arn": target_arn}
+        for key in ("Input", "InputPath"):
+            if key in props:
+                target[key] = props[key]
+        if res.get("Type") == "AWS::Serverless::StateMachine":
+            target["RoleArn"] = DUMMY_ROLE_ARN
+        _put_rule(events, name, props.get("Pattern"), [target],
+                  props.get("EventBusName", "default"), props.get("State", "ENABLED"))
+        out.rules[name] = target_arn
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--endpoint", help="emulator URL; omit with --check")
+    parser.add_argument("--template", type=Path, default=TEMPLATE)
+    parser.add_argument("--stack", default=DEFAULT_STACK)
+    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--check", action="store_true", help="only check the state machines' substitutions")
+    args = parser.parse_args(argv)
+    try:
+        if args.check or not args.endpoint:
+            for lid in check_substitutions(args.template, args.stack, args.region):
+                print(f"{lid}: every substitution resolved")
+            return 0
+        import boto3
+
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                region_name=args.region)
+        res = bootstrap(session, args.endpoint, args.template, args.stack, args.region)
+    except BootstrapError as err:
+        print(f"bootstrap: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(res.function_env, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
