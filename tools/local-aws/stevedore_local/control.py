@@ -1,0 +1,143 @@
+"""Control API served beside moto on the same port, under ``/_stevedore/``.
+
+See the "Local emulator control API" table in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Callable
+
+from . import eventbridge
+from .state import STATE
+
+PREFIX = "/_stevedore/"
+DEPLOYMENT_FATES = {"healthy", "unhealthy", "slow", "silent"}
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _normalise_digest(digest: str) -> str:
+    digest = digest.strip()
+    if "@" in digest:
+        digest = digest.split("@", 1)[1]
+    return digest
+
+
+def deployment_fate(body: dict[str, Any]) -> dict[str, Any]:
+    fate = body.get("fate")
+    if fate not in DEPLOYMENT_FATES:
+        raise ControlError(400, f"fate must be one of {sorted(DEPLOYMENT_FATES)}")
+    if body.get("default"):
+        key = "default"
+    elif body.get("digest"):
+        key = _normalise_digest(str(body["digest"]))
+    else:
+        raise ControlError(400, "give 'digest' or 'default': true")
+    with STATE.lock:
+        STATE.deployment_fates[key] = fate
+    return {"ok": True, "key": key, "fate": fate}
+
+
+def task_fate(body: dict[str, Any]) -> dict[str, Any]:
+    family = body.get("family")
+    if not family:
+        raise ControlError(400, "'family' is required")
+    spec: dict[str, Any]
+    if body.get("clear") or body.get("default"):
+        with STATE.lock:
+            STATE.task_fates.pop(family, None)
+        return {"ok": True, "family": family, "fate": None}
+    if body.get("fail_to_start"):
+        spec = {"fail_to_start": True}
+    elif body.get("hang"):
+        spec = {"hang": True}
+    elif "exit_code" in body:
+        try:
+            spec = {"exit_code": int(body["exit_code"])}
+        except (TypeError, ValueError):
+            raise ControlError(400, "'exit_code' must be an integer")
+    else:
+        raise ControlError(400, "give exit_code, fail_to_start, hang or clear")
+    with STATE.lock:
+        STATE.task_fates[family] = spec
+    return {"ok": True, "family": family, "fate": spec}
+
+
+def redeliver(body: dict[str, Any]) -> dict[str, Any]:
+    for key in ("id", "source", "detail-type", "detail"):
+        if key not in body:
+            raise ControlError(400, f"event lacks '{key}'")
+    eventbridge.redeliver(body)
+    return {"ok": True, "id": body["id"]}
+
+
+def reset(_body: dict[str, Any]) -> dict[str, Any]:
+    STATE.reset()
+    return {"ok": True}
+
+
+def _snapshot(attr: str) -> Callable[[dict[str, Any]], Any]:
+    def get(_body: dict[str, Any]) -> Any:
+        with STATE.lock:
+            return copy.deepcopy(getattr(STATE, attr))
+
+    return get
+
+
+ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+    ("POST", "ecs/deployment-fate"): deployment_fate,
+    ("POST", "ecs/task-fate"): task_fate,
+    ("GET", "ecs/log"): _snapshot("ecs_log"),
+    ("GET", "ecs/deployments"): _snapshot("rollouts"),
+    ("GET", "events"): _snapshot("events"),
+    ("POST", "events/redeliver"): redeliver,
+    ("POST", "reset"): reset,
+    ("GET", "health"): lambda _b: {"ok": True, "url": STATE.url, "region": STATE.region},
+}
+
+
+def handle(method: str, path: str, raw_body: bytes) -> tuple[int, Any]:
+    route = path[len(PREFIX):].strip("/")
+    fn = ROUTES.get((method, route))
+    if fn is None:
+        known = [f"{m} {PREFIX}{r}" for (m, r) in ROUTES]
+        return 404, {"error": f"no route {method} {path}", "routes": known}
+    try:
+        body = json.loads(raw_body or b"{}") if raw_body else {}
+        if not isinstance(body, dict):
+            raise ControlError(400, "body must be a JSON object")
+        return 200, fn(body)
+    except ControlError as err:
+        return err.status, {"error": err.message}
+    except ValueError as err:
+        return 400, {"error": f"bad JSON: {err}"}
+
+
+class ControlMiddleware:
+    """WSGI wrapper: ``/_stevedore/...`` goes to the control API, the rest to moto."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(PREFIX):
+            return self.app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        status, payload = handle(environ.get("REQUEST_METHOD", "GET"), path, raw)
+        body = json.dumps(payload, default=str).encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
+        start_response(f"{status} {reason}", [("Content-Type", "application/json"),
+                                              ("Content-Length", str(len(body)))])
+        return [body]

@@ -1,0 +1,93 @@
+"""Start moto in-process with Stevedore's patches and the control API on the same port."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .state import STATE
+
+_patched = False
+
+
+def apply_patches() -> None:
+    """Patch moto's classes (process-wide, idempotent)."""
+    global _patched
+    if _patched:
+        return
+    from moto.core.config import default_user_config
+
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+
+    from . import ecr_events, ecs_sim, ecs_tasks, eventbridge, lambda_bridge, sfn_fixes
+
+    lambda_bridge.apply()
+    eventbridge.apply()
+    ecr_events.apply()
+    sfn_fixes.apply()
+    ecs_tasks.apply()
+    ecs_sim.apply()
+    _patched = True
+
+
+class Emulator:
+    """A running emulator: ``.url``, ``.port``, ``.stop()``."""
+
+    def __init__(self, host: str, port: int, lambda_url: str, region: str = "us-east-1"):
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        from .control import ControlMiddleware
+
+        STATE.lambda_url = lambda_url
+        STATE.region = region
+        os.environ.setdefault("AWS_DEFAULT_REGION", region)
+        apply_patches()
+        emulator = self
+
+        class _Server(ThreadedMotoServer):
+            def _server_entry(self) -> None:  # same as moto's, plus our WSGI wrapper
+                app = ControlMiddleware(DomainDispatcherApplication(create_backend_app))
+                self._server = make_server(self._ip_address, self._port, app, True,
+                                           request_handler=MotoRequestHandler)
+                bound = self._server.server_address[1]
+                # The SFN interpreter calls back into moto at localhost:$MOTO_PORT.
+                os.environ["MOTO_PORT"] = str(bound)
+                emulator.port = bound
+                self._server_ready_event.set()
+                self._server.serve_forever()
+
+        self.host = host
+        self.port = port
+        self._server = _Server(ip_address=host, port=port, verbose=False)
+        self._server.start()
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        self.url = f"http://{shown}:{self.port}"
+        STATE.url = self.url
+        self._stopped = False
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        from . import ecs_sim
+
+        ecs_sim.stop_all()
+        self._server.stop()
+
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def start(host: str = "127.0.0.1", port: int = 0, lambda_url: str = "http://127.0.0.1:9000",
+          region: str = "us-east-1") -> Emulator:
+    """Start serving; ``port=0`` picks a free port (see ``.url``)."""
+    return Emulator(host, port, lambda_url, region)

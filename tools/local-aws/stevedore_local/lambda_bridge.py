@@ -1,0 +1,111 @@
+"""Forward Lambda invokes to ``cargo lambda watch`` (or any Lambda invoke API server).
+
+moto only runs functions in Docker; this replaces both Lambda backends' ``invoke`` so an
+invoke POSTs the payload to ``<lambda-url>/2015-03-31/functions/<name>/invocations``.
+The functions do not need to exist in moto.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import unquote
+
+from .state import STATE, spawn
+
+INVOKE_TIMEOUT_SECONDS = 600  # the first invoke compiles and starts the binary
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def function_name(name_or_arn: str) -> str:
+    """Last part of a function name / (partial) ARN, without a qualifier."""
+    s = unquote(name_or_arn or "")
+    if ":function:" in s:
+        s = s.split(":function:", 1)[1]
+    return s.split(":", 1)[0]
+
+
+def invoke_remote(name_or_arn: str, payload: bytes | str | None) -> tuple[int, bytes]:
+    """POST the payload; return (status, body). Connection failures become a 502-like error."""
+    if payload is None or payload == "" or payload == b"":
+        payload = b"{}"
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    name = function_name(name_or_arn)
+    url = f"{STATE.lambda_url.rstrip('/')}/2015-03-31/functions/{name}/invocations"
+    req = urllib.request.Request(
+        url, data=payload, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with _opener.open(req, timeout=INVOKE_TIMEOUT_SECONDS) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+    except Exception as err:  # noqa: BLE001
+        body = {"errorType": "Lambda.ServiceException", "errorMessage": f"{name}: {err}"}
+        return 502, json.dumps(body).encode()
+
+
+def _error_body(status: int, body: bytes) -> bytes:
+    try:
+        parsed = json.loads(body or b"null")
+        if isinstance(parsed, dict) and "errorType" in parsed:
+            return body
+    except ValueError:
+        pass
+    text = (body or b"").decode("utf-8", "replace")
+    return json.dumps(
+        {"errorType": "Lambda.Unknown", "errorMessage": f"HTTP {status}: {text}"}
+    ).encode()
+
+
+def invoke_async(name_or_arn: str, payload: bytes | str | None) -> None:
+    """Fire and forget (InvocationType Event, EventBridge Lambda targets)."""
+
+    def run() -> None:
+        status, body = invoke_remote(name_or_arn, payload)
+        if status >= 300:
+            print(f"[stevedore-local] async invoke of {function_name(name_or_arn)} failed: "
+                  f"{status} {body[:500]!r}", flush=True)
+
+    spawn(run, name="lambda-async-invoke")
+
+
+def _header(headers: Any, key: str, default: str) -> str:
+    try:
+        return headers.get(key) or headers.get(key.lower()) or default
+    except AttributeError:
+        return default
+
+
+def bridged_invoke(
+    self: Any,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> bytes:
+    inv_type = _header(headers, "X-Amz-Invocation-Type", "RequestResponse")
+    if inv_type == "Event":
+        invoke_async(function_name, body)
+        return b""
+    if inv_type == "DryRun":
+        return b""
+    status, payload = invoke_remote(function_name, body)
+    if status >= 300:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        payload = _error_body(status, payload)
+    response_headers["Content-Length"] = str(len(payload))
+    return payload
+
+
+def apply() -> None:
+    from moto.awslambda.models import LambdaBackend
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    LambdaBackend.invoke = bridged_invoke
+    LambdaSimpleBackend.invoke = bridged_invoke

@@ -1,0 +1,165 @@
+"""Fixes to moto's Step Functions interpreter (see local-aws-notes.md).
+
+- StartExecution without ``name`` gets a uuid (moto names it "None").
+- SendTaskFailure keeps ``cause``.
+- Optimised service integrations (ecs:runTask.sync, ...) convert PascalCase parameters to
+  the botocore shape and the response back to PascalCase, using botocore's service model
+  (moto ships the normalisation as a no-op stub).
+- ecs:runTask keeps a ``StartedBy`` given in Parameters (moto overwrote it on .sync).
+- A definite JSONPath (``$.Containers[0].ExitCode``) yields the scalar, not ``[3]``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from functools import lru_cache
+from typing import Any
+
+_BRACKET = re.compile(r"\[([^\]]*)\]")
+_DEFINITE_INDEX = re.compile(r"""^\s*(-?\d+|'[^']*'|"[^"]*")\s*$""")
+
+
+def is_definite(path: str) -> bool:
+    if ".." in path or "?(" in path:
+        return False
+    for content in _BRACKET.findall(path):
+        if not _DEFINITE_INDEX.match(content):
+            return False
+    outside = _BRACKET.sub("", path)
+    return "*" not in outside
+
+
+_original_extract_json = None
+
+
+def extract_json(path: str, data: Any) -> Any:
+    if is_definite(path):
+        from jsonpath_ng.ext import parse
+        from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+
+        matches = parse(path).find(data)
+        if not matches:
+            raise NoSuchJsonPathError(json_path=path, data=data)
+        if len(matches) == 1:
+            return matches[0].value
+    return _original_extract_json(path, data)
+
+
+@lru_cache(maxsize=None)
+def _operation_model(service: str, action_snake: str):
+    import botocore.session
+    from botocore import xform_name
+
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except Exception:  # noqa: BLE001
+        return None
+    for op in model.operation_names:
+        if xform_name(op) == action_snake or op == action_snake:
+            return model.operation_model(op)
+    return None
+
+
+def _skip_normalisation(task: Any) -> bool:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as sdk,
+        state_task_service_dynamodb as ddb,
+        state_task_service_lambda as lam,
+    )
+
+    # Lambda, DynamoDB and aws-sdk integrations already work with moto's own handling.
+    return isinstance(task, (lam.StateTaskServiceLambda, ddb.StateTaskServiceDynamoDB,
+                             sdk.StateTaskServiceAwsSdk))
+
+
+def _normalise_parameters(self: Any, parameters: dict, boto_service_name: str | None = None,
+                          service_action_name: str | None = None) -> None:
+    if _skip_normalisation(self):
+        return
+    op = _operation_model(self._get_boto_service_name(boto_service_name),
+                          self._get_boto_service_action(service_action_name))
+    if op is not None and op.input_shape is not None:
+        self._to_boto_request(parameters, op.input_shape)
+
+
+def _normalise_response(self: Any, response: Any, boto_service_name: str | None = None,
+                        service_action_name: str | None = None) -> None:
+    if _skip_normalisation(self):
+        return
+    op = _operation_model(self._get_boto_service_name(boto_service_name),
+                          self._get_boto_service_action(service_action_name))
+    if op is not None and op.output_shape is not None:
+        self._from_boto_response(response, op.output_shape)
+
+
+def _ecs_before_eval_execution(self: Any, env: Any, resource_runtime_part: Any,
+                               raw_parameters: dict, state_credentials: Any) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+        ResourceCondition,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+
+    if self.resource.condition == ResourceCondition.Sync:
+        raw_parameters.setdefault("StartedBy", "AWS Step Functions")
+    StateTaskServiceCallback._before_eval_execution(
+        self, env=env, resource_runtime_part=resource_runtime_part,
+        raw_parameters=raw_parameters, state_credentials=state_credentials)
+
+
+def _start_execution(self: Any):
+    from moto.core.responses import ActionResult
+
+    arn = self._get_param("stateMachineArn")
+    name = self._get_param("name") or str(uuid.uuid4())
+    execution_input = self._get_param("input", if_none="{}")
+    execution = self.stepfunction_backend.start_execution(arn, name, execution_input)
+    return ActionResult({"executionArn": execution.execution_arn,
+                         "startDate": execution.start_date})
+
+
+def _send_task_failure(self: Any):
+    from moto.core.responses import EmptyResult
+
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"),
+        cause=self._get_param("cause"))
+    return EmptyResult()
+
+
+def apply() -> None:
+    global _original_extract_json
+    import importlib
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_ecs as ecs_mod,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.utils import json_path
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    StepFunctionResponse.start_execution = _start_execution
+    StepFunctionResponse.send_task_failure = _send_task_failure
+    StateTaskService._normalise_parameters = _normalise_parameters
+    StateTaskService._normalise_response = _normalise_response
+    ecs_mod.StateTaskServiceEcs._before_eval_execution = _ecs_before_eval_execution
+
+    if _original_extract_json is None:
+        _original_extract_json = json_path.extract_json
+    json_path.extract_json = extract_json
+    base = "moto.stepfunctions.parser.asl."
+    for mod in (
+        "component.intrinsic.argument.argument",
+        "component.state.choice.comparison.operator.implementations.timestamp_operators",
+        "component.state.choice.comparison.operator.implementations.boolean_equals",
+        "component.state.choice.comparison.operator.implementations.numeric",
+        "component.state.choice.comparison.operator.implementations.string_operators",
+        "eval.states",
+    ):
+        m = importlib.import_module(base + mod)
+        if hasattr(m, "extract_json"):
+            m.extract_json = extract_json
