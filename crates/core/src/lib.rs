@@ -5,7 +5,11 @@
 //! `stevedore-aws` and the Lambda handlers translate between these types and AWS.
 
 pub mod config;
+pub mod ecr_event;
 pub mod error;
+pub mod image;
+pub mod render;
+pub mod routing;
 pub mod secret;
 
 pub use error::{Error, Result};

@@ -1,0 +1,158 @@
+//! Task-definition rendering as a plan: which containers change and how.
+//!
+//! The adapter reads the current task definition, calls these functions, and applies the
+//! plan to the SDK shapes. Everything that can be wrong with a release (unknown container,
+//! unresolved secret) is found here, before the migration runs and the service changes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{AppConfig, StageConfig};
+use crate::error::{Error, Result};
+use crate::image::image_repository;
+
+/// A container of the current task definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerSummary {
+    pub name: String,
+    pub image: String,
+}
+
+/// What to change in one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerChange {
+    pub name: String,
+    pub image: String,
+    /// Variables to set or override.
+    pub environment: BTreeMap<String, String>,
+    /// Environment variable name → `valueFrom` (full ARN form).
+    pub secrets: BTreeMap<String, String>,
+}
+
+/// The containers a release updates, in config order (explicit `containers`) or task
+/// definition order (every container whose image comes from the app's repository).
+pub fn target_containers(app: &AppConfig, current: &[ContainerSummary]) -> Result<Vec<String>> {
+    let present = || {
+        current
+            .iter()
+            .map(|container| format!("`{}` ({})", container.name, container.image))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(configured) = &app.containers {
+        let missing: Vec<String> = configured
+            .iter()
+            .filter(|name| !current.iter().any(|container| &container.name == *name))
+            .map(|name| format!("`{name}`"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::ContainerNotFound(format!(
+                "the task definition has no container {}; it has {}",
+                missing.join(", "),
+                present()
+            )));
+        }
+        return Ok(configured.clone());
+    }
+    let from_repository: Vec<String> = current
+        .iter()
+        .filter(|container| image_repository(&container.image) == Some(app.repository.as_str()))
+        .map(|container| container.name.clone())
+        .collect();
+    if from_repository.is_empty() {
+        return Err(Error::ContainerNotFound(format!(
+            "no container in the task definition runs an image from repository `{}` (it has {}); \
+             list the containers to update under `containers:` in stevedore.yaml",
+            app.repository,
+            present()
+        )));
+    }
+    Ok(from_repository)
+}
+
+/// The changes for one release: every target container gets the new image and the stage's
+/// environment and secrets.
+///
+/// `resolved_secrets` maps each of the stage's secret env vars to its `valueFrom`; a
+/// declared secret missing from it is `SecretNotFound`.
+pub fn plan_render(
+    app: &AppConfig,
+    stage: &StageConfig,
+    current: &[ContainerSummary],
+    image_uri: &str,
+    resolved_secrets: &BTreeMap<String, String>,
+) -> Result<Vec<ContainerChange>> {
+    let targets = target_containers(app, current)?;
+    if let Some(container) = migration_container(app, &targets) {
+        if !current.iter().any(|summary| summary.name == container) {
+            return Err(Error::ContainerNotFound(format!(
+                "the migration container `{container}` is not in the task definition; it has {}",
+                current
+                    .iter()
+                    .map(|summary| format!("`{}`", summary.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let unresolved: Vec<String> = stage
+        .secrets
+        .iter()
+        .filter(|(name, _)| !resolved_secrets.contains_key(*name))
+        .map(|(name, secret_ref)| format!("`{name}` ({secret_ref})"))
+        .collect();
+    if !unresolved.is_empty() {
+        return Err(Error::SecretNotFound(format!(
+            "secrets not resolved: {}",
+            unresolved.join(", ")
+        )));
+    }
+    Ok(targets
+        .into_iter()
+        .map(|name| ContainerChange {
+            name,
+            image: image_uri.to_string(),
+            environment: stage.environment.clone(),
+            secrets: resolved_secrets.clone(),
+        })
+        .collect())
+}
+
+/// The container's environment after the change: existing variables plus overrides,
+/// minus names that are now secrets (ECS rejects a name in both). Sorted by name.
+pub fn merge_environment(
+    existing: &[(String, String)],
+    change: &ContainerChange,
+) -> Vec<(String, String)> {
+    let mut merged: BTreeMap<String, String> = existing.iter().cloned().collect();
+    merged.extend(change.environment.clone());
+    merged.retain(|name, _| !change.secrets.contains_key(name));
+    merged.into_iter().collect()
+}
+
+/// The container's secrets after the change: existing `(name, valueFrom)` pairs with
+/// same-named ones replaced, minus names now set as plain environment. Sorted by name.
+pub fn merge_secrets(
+    existing: &[(String, String)],
+    change: &ContainerChange,
+) -> Vec<(String, String)> {
+    let mut merged: BTreeMap<String, String> = existing.iter().cloned().collect();
+    merged.retain(|name, _| !change.environment.contains_key(name));
+    merged.extend(change.secrets.clone());
+    merged.into_iter().collect()
+}
+
+/// The container the migration command runs in: the configured one, else the first
+/// target. `None` when the app has no migration.
+pub fn migration_container(app: &AppConfig, targets: &[String]) -> Option<String> {
+    let migration = app.migration.as_ref()?;
+    migration
+        .container
+        .clone()
+        .or_else(|| targets.first().cloned())
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;
