@@ -5,7 +5,9 @@
 - Optimised service integrations (ecs:runTask.sync, ...) convert PascalCase parameters to
   the botocore shape and the response back to PascalCase, using botocore's service model
   (moto ships the normalisation as a no-op stub).
-- ecs:runTask keeps a ``StartedBy`` given in Parameters (moto overwrote it on .sync).
+- Not changed: ecs:runTask drops ``StartedBy`` from Parameters (it is not among the
+  parameters Step Functions supports for ECS) and .sync tasks get startedBy
+  "AWS Step Functions", as on AWS.
 - A definite JSONPath (``$.Containers[0].ExitCode``) yields the scalar, not ``[3]``.
 """
 
@@ -93,22 +95,6 @@ def _normalise_response(self: Any, response: Any, boto_service_name: str | None 
         self._from_boto_response(response, op.output_shape)
 
 
-def _ecs_before_eval_execution(self: Any, env: Any, resource_runtime_part: Any,
-                               raw_parameters: dict, state_credentials: Any) -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
-        ResourceCondition,
-    )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
-        StateTaskServiceCallback,
-    )
-
-    if self.resource.condition == ResourceCondition.Sync:
-        raw_parameters.setdefault("StartedBy", "AWS Step Functions")
-    StateTaskServiceCallback._before_eval_execution(
-        self, env=env, resource_runtime_part=resource_runtime_part,
-        raw_parameters=raw_parameters, state_credentials=state_credentials)
-
-
 def _start_execution(self: Any):
     from moto.core.responses import ActionResult
 
@@ -133,9 +119,6 @@ def apply() -> None:
     global _original_extract_json
     import importlib
 
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_ecs as ecs_mod,
-    )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
         StateTaskService,
     )
@@ -146,7 +129,6 @@ def apply() -> None:
     StepFunctionResponse.send_task_failure = _send_task_failure
     StateTaskService._normalise_parameters = _normalise_parameters
     StateTaskService._normalise_response = _normalise_response
-    ecs_mod.StateTaskServiceEcs._before_eval_execution = _ecs_before_eval_execution
 
     if _original_extract_json is None:
         _original_extract_json = json_path.extract_json
@@ -159,7 +141,11 @@ def apply() -> None:
         "component.state.choice.comparison.operator.implementations.numeric",
         "component.state.choice.comparison.operator.implementations.string_operators",
         "eval.states",
+        "component.common.string.string_expression",
     ):
-        m = importlib.import_module(base + mod)
-        if hasattr(m, "extract_json"):
+        importlib.import_module(base + mod)
+    import sys
+
+    for name, m in list(sys.modules.items()):  # every module that imported it by name
+        if name.startswith("moto.stepfunctions") and getattr(m, "extract_json", None) is _original_extract_json:
             m.extract_json = extract_json
