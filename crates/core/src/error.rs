@@ -5,7 +5,7 @@
 
 use crate::config::ConfigError;
 
-#[derive(Debug, thiserror::Error, strum::IntoStaticStr, Clone, PartialEq)]
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr, strum::VariantNames, Clone, PartialEq)]
 pub enum Error {
     /// Malformed event or state machine input.
     #[error("{0}")]
@@ -53,6 +53,11 @@ impl Error {
     /// The variant name, used as the Lambda `errorType`.
     pub fn error_type(&self) -> &'static str {
         self.into()
+    }
+
+    /// Whether `error_type` names one of these variants.
+    pub fn is_error_type(error_type: &str) -> bool {
+        <Error as strum::VariantNames>::VARIANTS.contains(&error_type)
     }
 
     /// Whether the state machine retries this error with backoff (see docs/architecture.md).
@@ -107,6 +112,13 @@ mod tests {
             stage_missing.to_string(),
             "app `backend` has no stage `prod` in its stevedore.yaml"
         );
+    }
+
+    #[test]
+    fn knows_its_error_types() {
+        assert!(Error::is_error_type("MigrationDidNotStart"));
+        assert!(Error::is_error_type("AwsError"));
+        assert!(!Error::is_error_type("States.Timeout"));
     }
 
     #[test]

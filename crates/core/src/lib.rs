@@ -8,6 +8,7 @@ pub mod config;
 pub mod ecr_event;
 pub mod error;
 pub mod image;
+pub mod release;
 pub mod render;
 pub mod routing;
 pub mod secret;

@@ -1,0 +1,179 @@
+//! The release: one attempt to run one image (by digest) on one stage of one app, and the
+//! DynamoDB item that records it.
+
+mod failure;
+mod status;
+
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use failure::reason_for_failure;
+pub use status::{Phase, ReleaseStatus, Trigger};
+
+/// The release id: a ULID whose timestamp is the event time and whose randomness is the
+/// first 80 bits of sha256(`{app}/{stage}/{digest}`).
+///
+/// The same ECR event delivered twice gives the same id; the id is also the Step Functions
+/// execution name, so the duplicate starts nothing. Ids sort by event time.
+pub fn release_id(app: &str, stage: &str, digest: &str, event_time_ms: u64) -> String {
+    let hash = Sha256::digest(format!("{app}/{stage}/{digest}").as_bytes());
+    let randomness = hash
+        .iter()
+        .take(10)
+        .fold(0u128, |bits, byte| (bits << 8) | u128::from(*byte));
+    ulid::Ulid::from_parts(event_time_ms, randomness).to_string()
+}
+
+/// Partition key of a stage's releases and its HEAD item.
+pub fn release_pk(app: &str, stage: &str) -> String {
+    format!("APP#{app}#STAGE#{stage}")
+}
+
+pub fn release_sk(release_id: &str) -> String {
+    format!("REL#{release_id}")
+}
+
+/// Partition key of the `ByDigest` index: "where is this image running".
+pub fn digest_gsi_pk(digest: &str) -> String {
+    format!("DIGEST#{digest}")
+}
+
+/// Sort key of the `ByDigest` index.
+pub fn digest_gsi_sk(app: &str, stage: &str, release_id: &str) -> String {
+    format!("APP#{app}#STAGE#{stage}#REL#{release_id}")
+}
+
+/// How timestamps are written in release items: RFC 3339, UTC, milliseconds.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The release item. Key attributes use the table's names (`PK`, `SK`, `GSI1PK`, `GSI1SK`);
+/// `None` fields are left out of the item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    pub release_id: String,
+    pub app: String,
+    pub stage: String,
+    pub repository: String,
+    pub digest: String,
+    pub tag: String,
+    pub image_uri: String,
+    pub trigger: Trigger,
+    pub status: ReleaseStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For promote and rollback: the release whose image (or task definition) this redeploys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_release_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_task_definition_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_task_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_acquired_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+}
+
+impl Release {
+    /// A new PENDING release, as `on-push` (or promote / rollback) writes it.
+    #[allow(clippy::too_many_arguments)] // every argument is a distinct, required field
+    pub fn new_pending(
+        release_id: &str,
+        app: &str,
+        stage: &str,
+        repository: &str,
+        digest: &str,
+        tag: &str,
+        image_uri: &str,
+        trigger: Trigger,
+        now: DateTime<Utc>,
+    ) -> Release {
+        let created_at = timestamp(now);
+        Release {
+            pk: release_pk(app, stage),
+            sk: release_sk(release_id),
+            gsi1pk: digest_gsi_pk(digest),
+            gsi1sk: digest_gsi_sk(app, stage, release_id),
+            release_id: release_id.to_string(),
+            app: app.to_string(),
+            stage: stage.to_string(),
+            repository: repository.to_string(),
+            digest: digest.to_string(),
+            tag: tag.to_string(),
+            image_uri: image_uri.to_string(),
+            trigger,
+            status: ReleaseStatus::Pending,
+            reason: None,
+            source_release_id: None,
+            execution_arn: None,
+            task_definition_arn: None,
+            previous_task_definition_arn: None,
+            migration_task_arn: None,
+            migration_exit_code: None,
+            deployment_id: None,
+            pending_at: Some(created_at.clone()),
+            created_at,
+            lock_acquired_at: None,
+            rendered_at: None,
+            migrated_at: None,
+            deploy_started_at: None,
+            finished_at: None,
+        }
+    }
+
+    /// The timestamp field of `phase`.
+    pub fn phase_timestamp(&self, phase: Phase) -> Option<&str> {
+        match phase {
+            Phase::Pending => self.pending_at.as_deref(),
+            Phase::LockAcquired => self.lock_acquired_at.as_deref(),
+            Phase::Rendered => self.rendered_at.as_deref(),
+            Phase::Migrated => self.migrated_at.as_deref(),
+            Phase::DeployStarted => self.deploy_started_at.as_deref(),
+            Phase::Finished => self.finished_at.as_deref(),
+        }
+    }
+
+    /// Records when `phase` was reached.
+    pub fn record_phase(&mut self, phase: Phase, at: DateTime<Utc>) {
+        let field = match phase {
+            Phase::Pending => &mut self.pending_at,
+            Phase::LockAcquired => &mut self.lock_acquired_at,
+            Phase::Rendered => &mut self.rendered_at,
+            Phase::Migrated => &mut self.migrated_at,
+            Phase::DeployStarted => &mut self.deploy_started_at,
+            Phase::Finished => &mut self.finished_at,
+        };
+        *field = Some(timestamp(at));
+    }
+}

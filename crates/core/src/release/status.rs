@@ -1,0 +1,77 @@
+//! Release status, trigger and phases.
+
+use serde::{Deserialize, Serialize};
+
+/// `PENDING → IN_PROGRESS → SUCCEEDED | FAILED | ROLLED_BACK`; a release still PENDING may
+/// fail (e.g. bad config) or be SUPERSEDED by a newer push.
+#[derive(
+    Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReleaseStatus {
+    Pending,
+    InProgress,
+    Succeeded,
+    Failed,
+    RolledBack,
+    Superseded,
+}
+
+impl ReleaseStatus {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, ReleaseStatus::Pending | ReleaseStatus::InProgress)
+    }
+
+    /// Whether a release in this status may move to `next`. A terminal status is final, so
+    /// a late or duplicate event can never turn ROLLED_BACK into SUCCEEDED.
+    pub fn can_become(self, next: ReleaseStatus) -> bool {
+        use ReleaseStatus::*;
+        matches!(
+            (self, next),
+            (Pending, InProgress | Failed | Superseded)
+                | (InProgress, Succeeded | Failed | RolledBack)
+        )
+    }
+}
+
+/// What started a release.
+#[derive(
+    Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Trigger {
+    Push,
+    Promote,
+    Rollback,
+}
+
+/// The steps of a release that get a timestamp on its item.
+#[derive(
+    Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Phase {
+    Pending,
+    LockAcquired,
+    Rendered,
+    Migrated,
+    DeployStarted,
+    Finished,
+}
+
+impl Phase {
+    /// The item attribute holding the time this phase was reached.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Phase::Pending => "pending_at",
+            Phase::LockAcquired => "lock_acquired_at",
+            Phase::Rendered => "rendered_at",
+            Phase::Migrated => "migrated_at",
+            Phase::DeployStarted => "deploy_started_at",
+            Phase::Finished => "finished_at",
+        }
+    }
+}
