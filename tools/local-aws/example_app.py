@@ -1,0 +1,167 @@
+"""Seed an example app into the local emulator: everything a team has before Stevedore runs.
+
+The app is derived from examples/stevedore.yaml and examples/backend-taskdef.json (app
+`backend`), renamed so each end-to-end test gets an isolated app: its own ECR repository,
+task definition family, services, secrets and stage lock. Seeding creates the ECR repository,
+a VPC (DNS hostnames on, which awsvpc tasks need) with a subnet and a security group, the
+cluster, the secrets (known test values), the task definition, one FARGATE service per stage
+(circuit breaker configurable, desiredCount 2), pushes an initial image whose tag no rule
+matches, and applies the config with `stevedore config apply`, as a team would.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stack import ACCOUNT_ID, REGION, REPO_ROOT, LocalStack
+
+EXAMPLES = REPO_ROOT / "examples"
+EXAMPLE_CONFIG = EXAMPLES / "stevedore.yaml"
+EXAMPLE_TASKDEF = EXAMPLES / "backend-taskdef.json"
+EXAMPLE_APP = "backend"
+INITIAL_TAG = "bootstrap"  # matches no stage's tag rule: seeding deploys nothing
+NETWORK_NAME = "stevedore-local"
+
+
+def secret_value(name: str) -> str:
+    """The known test value of a seeded secret (a JSON object when a key of it is referenced)."""
+    return json.dumps({"username": name.split("/")[1], "password": f"pw-{name.replace('/', '-')}"})
+
+
+@dataclass
+class ExampleApp:
+    name: str
+    repository: str
+    cluster: str
+    family: str
+    services: dict[str, str]                 # stage -> service name
+    secrets: dict[str, str]                  # secret name -> full ARN (created ones)
+    config: dict[str, Any]                   # the app's part of stevedore.yaml, as applied
+    config_path: Path
+    task_definition_arn: str                 # the services' task definition before any release
+    initial_digest: str
+    migration_command: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def stage(self, stage: str) -> dict[str, Any]:
+        return self.config["stages"][stage]
+
+
+def app_config(app: str, *, migration: bool = True,
+               missing_secrets: dict[str, str] | None = None) -> dict[str, Any]:
+    """examples/stevedore.yaml's `backend`, renamed to `app` (repository, services, secrets)."""
+    example = yaml.safe_load(EXAMPLE_CONFIG.read_text())["apps"][EXAMPLE_APP]
+    config = copy.deepcopy(example)
+    config["repository"] = app
+    if not migration:
+        config.pop("migration", None)
+    for stage_name, stage in config["stages"].items():
+        stage["service"] = f"{app}-{stage_name}"
+        stage["secrets"] = {env: ref.replace(f"/{EXAMPLE_APP}/", f"/{app}/")
+                            for env, ref in (stage.get("secrets") or {}).items()}
+    if missing_secrets:
+        config["stages"]["staging"]["secrets"].update(missing_secrets)
+    return config
+
+
+def ensure_network(stack: LocalStack) -> tuple[list[str], list[str]]:
+    """One VPC per local stack (apps share it, as they would in an account)."""
+    ec2 = stack.client("ec2")
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NETWORK_NAME]}])["Vpcs"]
+    if vpcs:
+        vpc_id = vpcs[0]["VpcId"]
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+        groups = ec2.describe_security_groups(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                     {"Name": "group-name", "Values": [NETWORK_NAME]}])["SecurityGroups"]
+        return [s["SubnetId"] for s in subnets], [g["GroupId"] for g in groups]
+    vpc_id = ec2.create_vpc(CidrBlock="10.42.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": NETWORK_NAME}]}])["Vpc"]["VpcId"]
+    # awsvpc tasks in a VPC without DNS hostnames make moto fail with HTTP 500.
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.42.1.0/24",
+                               AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName=NETWORK_NAME, Description="stevedore local",
+                                      VpcId=vpc_id)["GroupId"]
+    return [subnet], [group]
+
+
+def create_secrets(stack: LocalStack, config: dict[str, Any],
+                   skip: set[str]) -> dict[str, str]:
+    sm = stack.client("secretsmanager")
+    created: dict[str, str] = {}
+    for stage in config["stages"].values():
+        for env, ref in (stage.get("secrets") or {}).items():
+            if env in skip:
+                continue
+            name, _, key = ref.partition(":")
+            if name in created:
+                continue
+            value = secret_value(name) if key else f"value-of-{name.replace('/', '-')}"
+            created[name] = sm.create_secret(Name=name, SecretString=value)["ARN"]
+    return created
+
+
+def register_initial_task_definition(stack: LocalStack, app: str) -> str:
+    taskdef = json.loads(EXAMPLE_TASKDEF.read_text())
+    taskdef["family"] = app
+    for container in taskdef["containerDefinitions"]:
+        if container["image"].startswith(f"{ACCOUNT_ID}.dkr.ecr."):
+            container["image"] = f"{stack.registry()}/{app}:{INITIAL_TAG}"
+    resp = stack.client("ecs").register_task_definition(**taskdef)
+    return resp["taskDefinition"]["taskDefinitionArn"]
+
+
+def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = True,
+             missing_secrets: dict[str, str] | None = None, circuit_breaker: bool = True,
+             config_path: Path | None = None) -> ExampleApp:
+    """Seed one app. `missing_secrets` (env -> ref) are added to staging but not created.
+    `config_path`: apply this file as is (the demo applies examples/stevedore.yaml itself)."""
+    if config_path is not None:
+        config = yaml.safe_load(config_path.read_text())["apps"][app]
+    else:
+        config = app_config(app, migration=migration, missing_secrets=missing_secrets)
+        config_path = stack.run_dir / f"{app}.stevedore.yaml"
+        config_path.write_text(yaml.safe_dump({"apps": {app: config}}, sort_keys=False))
+    ecs, ecr = stack.client("ecs"), stack.client("ecr")
+
+    ecr.create_repository(repositoryName=config["repository"])
+    initial_digest = stack.push_image(config["repository"], INITIAL_TAG, layer_seed=f"{app}-initial")
+    subnets, groups = ensure_network(stack)
+    clusters = {s["cluster"] for s in config["stages"].values()}
+    for cluster in sorted(clusters):
+        ecs.create_cluster(clusterName=cluster)  # idempotent: apps may share a cluster
+    secrets = create_secrets(stack, config, skip=set(missing_secrets or {}))
+    taskdef_arn = register_initial_task_definition(stack, app)
+
+    services = {}
+    for stage_name, stage in config["stages"].items():
+        ecs.create_service(
+            cluster=stage["cluster"], serviceName=stage["service"], taskDefinition=taskdef_arn,
+            desiredCount=2, launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {
+                "subnets": subnets, "securityGroups": groups, "assignPublicIp": "DISABLED"}},
+            deploymentConfiguration={
+                "deploymentCircuitBreaker": {"enable": circuit_breaker, "rollback": circuit_breaker},
+                "maximumPercent": 200, "minimumHealthyPercent": 100})
+        services[stage_name] = stage["service"]
+
+    stack.stevedore("config", "apply", str(config_path))
+    return ExampleApp(
+        name=app, repository=config["repository"], cluster=sorted(clusters)[0],
+        family=app, services=services, secrets=secrets, config=config,
+        config_path=config_path, task_definition_arn=taskdef_arn, initial_digest=initial_digest,
+        migration_command=(config.get("migration") or {}).get("command"),
+    )
+
+
+def service_task_definition(stack: LocalStack, app: ExampleApp, stage: str) -> str:
+    svc = stack.client("ecs").describe_services(
+        cluster=app.stage(stage)["cluster"], services=[app.services[stage]])["services"][0]
+    return svc["taskDefinition"]
