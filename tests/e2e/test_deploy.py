@@ -95,8 +95,12 @@ def test_push_deploys_to_staging(stack, seed):
     assert service_task_definition(stack, app, "staging") == new_td
     assert service_task_definition(stack, app, "production") == app.task_definition_arn
 
+    # A timestamp per phase, in the order the phases ran (RFC 3339 UTC text sorts by time).
     phases = phase_timestamps(release)
-    assert len(phases) >= 3, f"expected a timestamp per phase, got {phases}"
+    order = ["created_at", "lock_acquired_at", "rendered_at", "migrated_at",
+             "deploy_started_at", "finished_at"]
+    assert [p for p in order if p in phases] == order, f"missing phase timestamps: {phases}"
+    assert [phases[p] for p in order] == sorted(phases[p] for p in order), phases
 
 
 def test_tag_matching_no_rule_deploys_nothing(stack, seed):
