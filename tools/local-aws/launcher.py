@@ -44,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator = start(args.host, args.port, args.lambda_url, args.region)
     print(f"READY {emulator.url}", flush=True)
     try:
-        while not done.wait(0.5):
-            pass
+        done.wait()
     finally:
         emulator.stop()
     return 0
