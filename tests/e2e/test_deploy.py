@@ -41,6 +41,19 @@ def wait_for_status(stack, app, stage, digest, timeout=240):
         {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}, timeout=timeout)
 
 
+def push_events(stack, digest, tag, timeout=10):
+    """The `ECR Image Action` events the emulator emitted for this push (emitted just after
+    put_image returns, so poll briefly)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in stack.control("events")
+                 if e.get("source") == "aws.ecr" and e["detail"].get("image-digest") == digest
+                 and e["detail"].get("image-tag") == tag]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 def assert_lock_released(stack, app, stage):
     head = stack.head(app.name, stage) or {}
     assert not head.get("lock_holder"), f"stage lock still held: {head}"
@@ -181,9 +194,7 @@ def test_duplicate_event_starts_one_release(stack, seed):
     app = seed("dup-event")
     tag = ci_tag()
     digest = stack.push_image(app.repository, tag, layer_seed="dup-event-1")
-    pushes = [e for e in stack.control("events")
-              if e.get("source") == "aws.ecr" and e["detail"].get("image-digest") == digest
-              and e["detail"].get("image-tag") == tag]
+    pushes = push_events(stack, digest, tag)
     assert len(pushes) == 1, pushes
     # Once while the first delivery is being handled, once after the release ended.
     stack.control("events/redeliver", pushes[0])
