@@ -1,7 +1,8 @@
 """ECS tasks: fixes for moto's RunTask and a wall-clock task lifecycle with test-set fates.
 
 - Fargate containers without memory/memoryReservation no longer give HTTP 500.
-- awsvpc without securityGroups uses the subnet's VPC default group (moto gave 500).
+- awsvpc without securityGroups uses the subnet's VPC default group (moto gave 500), and
+  in a VPC without DNS hostnames (moto gave 500: ENI without a private DNS name).
 - A task goes PENDING -> RUNNING -> STOPPED by wall time (about 1.2 s, env
   ``STEVEDORE_TASK_SECONDS``), whatever describe_tasks is called; fate by family via
   ``POST /_stevedore/ecs/task-fate``: exit code, fail to start, or hang until StopTask.
@@ -64,6 +65,17 @@ def _fill_security_groups(backend: Any, net: dict[str, Any] | None) -> None:
     subnet = ec2.get_subnet(conf["subnets"][0])
     group = ec2.get_default_security_group(subnet.vpc_id)
     conf["securityGroups"] = [group.id] if group else []
+
+
+def _create_network_interface(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """ENIs always get a private DNS name (moto's awsvpc tasks gave HTTP 500 without one
+    when the VPC lacks DNS hostnames; real ENIs always have one)."""
+    eni = _orig["create_network_interface"](self, *args, **kwargs)
+    if not getattr(eni, "private_dns_name", None):
+        from moto.ec2.utils import generate_dns_from_ip
+
+        eni.private_dns_name = generate_dns_from_ip(eni.private_ip_address)
+    return eni
 
 
 def _containers(task: Any, task_def: Any, overrides: dict[str, Any]) -> list[Any]:
@@ -194,6 +206,10 @@ def apply() -> None:
 
     if _orig:
         return
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
+
+    _orig["create_network_interface"] = NetworkInterfaceBackend.create_network_interface
+    NetworkInterfaceBackend.create_network_interface = _create_network_interface
     _orig["run_task"] = EC2ContainerServiceBackend.run_task
     _orig["stop_task"] = EC2ContainerServiceBackend.stop_task
     EC2ContainerServiceBackend.run_task = run_task

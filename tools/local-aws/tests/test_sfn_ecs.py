@@ -191,3 +191,21 @@ def test_wait_for_task_token_success_failure_and_timeout(aws, fake_lambda):
     d = finish(arn)
     assert d["status"] == "SUCCEEDED"
     assert json.loads(d["output"])["error"]["Error"] == "States.Timeout"
+
+
+def test_default_task_in_plain_vpc_stops_with_exit_code_zero(aws, control):
+    ec2, ecs = aws("ec2"), aws("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]  # no DNS hostnames
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24")["Subnet"]["SubnetId"]
+    family = f"plain-{uuid.uuid4().hex[:6]}"
+    cluster, td = _cluster_and_family(aws, family)
+    started = time.time()
+    task = ecs.run_task(cluster=cluster, taskDefinition=td, launchType="FARGATE",
+                        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
+    assert task["lastStatus"] in ("PROVISIONING", "PENDING")
+    arn = task["taskArn"]
+    task = wait_for(lambda: (lambda t: t if t["lastStatus"] == "STOPPED" else None)(
+        ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]), timeout=5, interval=0.2)
+    assert time.time() - started < 3
+    assert task["stopCode"] == "EssentialContainerExited"
+    assert [c["exitCode"] for c in task["containers"]] == [0, 0]
