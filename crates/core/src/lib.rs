@@ -6,11 +6,16 @@
 
 pub mod config;
 pub mod ecr_event;
+pub mod ecs_event;
 pub mod error;
 pub mod image;
+pub mod migration;
 pub mod release;
 pub mod render;
 pub mod routing;
 pub mod secret;
 
+pub use config::{AppConfig, ConfigError, MigrationConfig, StageConfig, StevedoreFile};
 pub use error::{Error, Result};
+pub use release::{Phase, Release, ReleaseStatus, Trigger};
+pub use secret::{SecretId, SecretRef};
