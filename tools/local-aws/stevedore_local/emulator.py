@@ -48,6 +48,9 @@ class Emulator:
         STATE.region = region
         os.environ.setdefault("AWS_DEFAULT_REGION", region)
         apply_patches()
+        from . import ecs_sim
+
+        ecs_sim.resume()
         emulator = self
 
         class _Server(ThreadedMotoServer):

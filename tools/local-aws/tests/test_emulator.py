@@ -142,3 +142,21 @@ def test_ecr_put_image_emits_image_action(aws, fake_lambda, control):
     assert ev["detail"] == {"result": "SUCCESS", "repository-name": repo, "image-digest": digest,
                             "action-type": "PUSH", "image-tag": "develop-1"}
     assert any(e["id"] == ev["id"] for e in control.get("events"))
+
+
+def test_control_api_validation_and_reset(control):
+    import urllib.error
+
+    import pytest
+
+    with pytest.raises(urllib.error.HTTPError) as err:
+        control.post("ecs/deployment-fate", {"digest": "sha256:x", "fate": "maybe"})
+    assert err.value.code == 400
+    with pytest.raises(urllib.error.HTTPError) as err:
+        control.get("no/such/route")
+    assert err.value.code == 404
+    assert control.post("ecs/deployment-fate", {"digest": "repo@sha256:abc", "fate": "slow"})["key"] == "sha256:abc"
+    assert control.post("ecs/task-fate", {"family": "f", "exit_code": "2"})["fate"] == {"exit_code": 2}
+    control.post("reset")
+    assert control.get("events") == [] and control.get("ecs/log") == []
+    assert control.get("ecs/deployments") == []

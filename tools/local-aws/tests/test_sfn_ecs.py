@@ -206,6 +206,6 @@ def test_default_task_in_plain_vpc_stops_with_exit_code_zero(aws, control):
     arn = task["taskArn"]
     task = wait_for(lambda: (lambda t: t if t["lastStatus"] == "STOPPED" else None)(
         ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]), timeout=5, interval=0.2)
-    assert time.time() - started < 3
+    assert time.time() - started < 6  # about 1.2 s unless the machine is very busy
     assert task["stopCode"] == "EssentialContainerExited"
     assert [c["exitCode"] for c in task["containers"]] == [0, 0]
