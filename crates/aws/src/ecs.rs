@@ -1,0 +1,359 @@
+//! ECS: the service's state, task definitions (described, re-registered with a render plan
+//! applied), UpdateService, and migration tasks.
+
+use aws_sdk_ecs::types::{
+    ContainerDefinition, KeyValuePair, Secret, Service, TaskDefinition, TaskDefinitionField,
+};
+use aws_sdk_ecs::Client;
+use serde_json::{json, Value};
+use stevedore_core::migration::{StoppedContainer, StoppedTask};
+use stevedore_core::render::{merge_environment, merge_secrets, ContainerChange, ContainerSummary};
+use stevedore_core::{Error, Result};
+
+use crate::error::{classify, code_and_message};
+
+/// What Stevedore needs to know about a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceState {
+    pub arn: String,
+    pub status: String,
+    pub task_definition: String,
+    pub deployments: Vec<DeploymentState>,
+    pub launch_type: Option<String>,
+    /// The service's awsvpc network configuration in Step Functions' (PascalCase) shape, for RunTask.
+    pub network_configuration: Option<Value>,
+    pub circuit_breaker_rollback: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentState {
+    pub id: String,
+    pub status: String,
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub task_definition: String,
+}
+
+impl ServiceState {
+    pub fn deployment(&self, id: &str) -> Option<&DeploymentState> {
+        self.deployments.iter().find(|d| d.id == id)
+    }
+}
+
+pub struct Ecs {
+    client: Client,
+}
+
+impl Ecs {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    pub fn from_sdk(config: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(config))
+    }
+
+    /// The service, or ServiceNotFound when it is missing or no longer ACTIVE.
+    pub async fn describe_service(&self, cluster: &str, service: &str) -> Result<ServiceState> {
+        let out = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| match code_and_message(&e).0.as_str() {
+                "ClusterNotFoundException" => Error::ServiceNotFound(format!(
+                    "ECS cluster `{cluster}` does not exist; check `cluster` of the stage"
+                )),
+                _ => classify("DescribeServices", e),
+            })?;
+        let found = out.services().iter().find(|s| {
+            s.service_name.as_deref() == Some(service) || s.service_arn.as_deref() == Some(service)
+        });
+        let Some(svc) = found else {
+            return Err(Error::ServiceNotFound(format!(
+                "ECS service `{service}` not found in cluster `{cluster}`; check `service` of the stage"
+            )));
+        };
+        let state = service_state(svc);
+        if state.status != "ACTIVE" {
+            return Err(Error::ServiceNotFound(format!(
+                "ECS service `{service}` in cluster `{cluster}` is {}; deploy to an ACTIVE service",
+                state.status
+            )));
+        }
+        Ok(state)
+    }
+
+    pub async fn describe_task_definition(&self, task_definition: &str) -> Result<TaskDefinition> {
+        let out = self
+            .client
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeTaskDefinition", e))?;
+        out.task_definition.ok_or_else(|| {
+            Error::AwsError(format!(
+                "DescribeTaskDefinition returned nothing for {task_definition}"
+            ))
+        })
+    }
+
+    /// Registers a new revision of `current` with the render plan applied; read-only fields
+    /// (ARN, revision, status, compatibilities, registeredAt…) are left out by construction.
+    pub async fn register_rendered(
+        &self,
+        current: &TaskDefinition,
+        changes: &[ContainerChange],
+        release_id: &str,
+    ) -> Result<String> {
+        let containers = current
+            .container_definitions
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| apply_change(c, changes))
+            .collect::<Vec<_>>();
+        let out = self
+            .client
+            .register_task_definition()
+            .set_family(current.family.clone())
+            .set_task_role_arn(current.task_role_arn.clone())
+            .set_execution_role_arn(current.execution_role_arn.clone())
+            .set_network_mode(current.network_mode.clone())
+            .set_container_definitions(Some(containers))
+            .set_volumes(current.volumes.clone())
+            .set_placement_constraints(current.placement_constraints.clone())
+            .set_requires_compatibilities(current.requires_compatibilities.clone())
+            .set_cpu(current.cpu.clone())
+            .set_memory(current.memory.clone())
+            .set_pid_mode(current.pid_mode.clone())
+            .set_ipc_mode(current.ipc_mode.clone())
+            .set_proxy_configuration(current.proxy_configuration.clone())
+            .set_ephemeral_storage(current.ephemeral_storage.clone())
+            .set_runtime_platform(current.runtime_platform.clone())
+            .set_enable_fault_injection(current.enable_fault_injection)
+            .tags(
+                aws_sdk_ecs::types::Tag::builder()
+                    .key("stevedore:release")
+                    .value(release_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                let (code, message) = code_and_message(&e);
+                match code.as_str() {
+                    "ClientException" | "InvalidParameterException" => {
+                        Error::TaskDefinitionRejected(format!(
+                            "ECS rejected the rendered task definition: {code}: {message}"
+                        ))
+                    }
+                    _ => classify("RegisterTaskDefinition", e),
+                }
+            })?;
+        out.task_definition
+            .and_then(|td| td.task_definition_arn)
+            .ok_or_else(|| Error::AwsError("RegisterTaskDefinition returned no ARN".into()))
+    }
+
+    /// Points the service at `task_definition` (its deployment configuration, circuit breaker
+    /// included, stays as it is) and returns the id of the deployment ECS started for it.
+    pub async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> Result<String> {
+        let out = self
+            .client
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| match code_and_message(&e).0.as_str() {
+                "ServiceNotFoundException" | "ServiceNotActiveException" => {
+                    Error::ServiceNotFound(format!(
+                        "ECS service `{service}` in cluster `{cluster}` is missing or not active"
+                    ))
+                }
+                _ => classify("UpdateService", e),
+            })?;
+        let svc = out
+            .service
+            .ok_or_else(|| Error::AwsError("UpdateService returned no service".into()))?;
+        service_state(&svc)
+            .deployments
+            .into_iter()
+            .find(|d| d.status == "PRIMARY" && d.task_definition == task_definition)
+            .map(|d| d.id)
+            .ok_or_else(|| {
+                Error::DeploymentFailed(format!(
+                    "UpdateService on `{service}` started no deployment of {task_definition}"
+                ))
+            })
+    }
+
+    /// A task's state in the shape core decides on; None when ECS no longer knows it.
+    pub async fn describe_task(
+        &self,
+        cluster: &str,
+        task_arn: &str,
+    ) -> Result<Option<StoppedTask>> {
+        let out = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .tasks(task_arn)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeTasks", e))?;
+        Ok(out.tasks().first().map(|task| StoppedTask {
+            last_status: task.last_status.clone().unwrap_or_default(),
+            stop_code: task.stop_code.as_ref().map(|c| c.as_str().to_string()),
+            stopped_reason: task.stopped_reason.clone(),
+            containers: task
+                .containers()
+                .iter()
+                .map(|c| StoppedContainer {
+                    name: c.name.clone().unwrap_or_default(),
+                    exit_code: c.exit_code,
+                    reason: c.reason.clone(),
+                })
+                .collect(),
+        }))
+    }
+
+    /// Tasks of the cluster that `started_by` started, running or stopped.
+    pub async fn tasks_started_by(&self, cluster: &str, started_by: &str) -> Result<Vec<String>> {
+        let mut arns = Vec::new();
+        for status in [
+            aws_sdk_ecs::types::DesiredStatus::Running,
+            aws_sdk_ecs::types::DesiredStatus::Stopped,
+        ] {
+            let out = self
+                .client
+                .list_tasks()
+                .cluster(cluster)
+                .started_by(started_by)
+                .desired_status(status)
+                .send()
+                .await
+                .map_err(|e| classify("ListTasks", e))?;
+            arns.extend(out.task_arns.unwrap_or_default());
+        }
+        Ok(arns)
+    }
+
+    pub async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<()> {
+        self.client
+            .stop_task()
+            .cluster(cluster)
+            .task(task_arn)
+            .reason(reason)
+            .send()
+            .await
+            .map_err(|e| classify("StopTask", e))?;
+        Ok(())
+    }
+}
+
+/// Container names and images, for core's render plan.
+pub fn container_summaries(td: &TaskDefinition) -> Vec<ContainerSummary> {
+    td.container_definitions()
+        .iter()
+        .map(|c| ContainerSummary {
+            name: c.name.clone().unwrap_or_default(),
+            image: c.image.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn apply_change(
+    mut container: ContainerDefinition,
+    changes: &[ContainerChange],
+) -> ContainerDefinition {
+    let Some(change) = changes
+        .iter()
+        .find(|c| Some(c.name.as_str()) == container.name.as_deref())
+    else {
+        return container;
+    };
+    let environment: Vec<(String, String)> = container
+        .environment()
+        .iter()
+        .map(|kv| {
+            (
+                kv.name.clone().unwrap_or_default(),
+                kv.value.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let secrets: Vec<(String, String)> = container
+        .secrets()
+        .iter()
+        .map(|s| (s.name.clone(), s.value_from.clone()))
+        .collect();
+    container.image = Some(change.image.clone());
+    container.environment = Some(
+        merge_environment(&environment, change)
+            .into_iter()
+            .map(|(name, value)| KeyValuePair::builder().name(name).value(value).build())
+            .collect(),
+    );
+    let merged_secrets = merge_secrets(&secrets, change)
+        .into_iter()
+        .filter_map(|(name, value_from)| {
+            Secret::builder()
+                .name(name)
+                .value_from(value_from)
+                .build()
+                .ok()
+        })
+        .collect::<Vec<_>>();
+    container.secrets = (!merged_secrets.is_empty()).then_some(merged_secrets);
+    container
+}
+
+fn service_state(svc: &Service) -> ServiceState {
+    let network_configuration = svc
+        .network_configuration
+        .as_ref()
+        .and_then(|n| n.awsvpc_configuration.as_ref())
+        .map(|vpc| {
+            json!({"AwsvpcConfiguration": {
+                "Subnets": vpc.subnets,
+                "SecurityGroups": vpc.security_groups.clone().unwrap_or_default(),
+                "AssignPublicIp": vpc.assign_public_ip.as_ref().map(|a| a.as_str()).unwrap_or("DISABLED"),
+            }})
+        });
+    let circuit_breaker_rollback = svc
+        .deployment_configuration
+        .as_ref()
+        .and_then(|c| c.deployment_circuit_breaker.as_ref())
+        .is_some_and(|cb| cb.enable && cb.rollback);
+    ServiceState {
+        arn: svc.service_arn.clone().unwrap_or_default(),
+        status: svc.status.clone().unwrap_or_default(),
+        task_definition: svc.task_definition.clone().unwrap_or_default(),
+        deployments: svc
+            .deployments()
+            .iter()
+            .map(|d| DeploymentState {
+                id: d.id.clone().unwrap_or_default(),
+                status: d.status.clone().unwrap_or_default(),
+                rollout_state: d.rollout_state.as_ref().map(|r| r.as_str().to_string()),
+                rollout_state_reason: d.rollout_state_reason.clone(),
+                task_definition: d.task_definition.clone().unwrap_or_default(),
+            })
+            .collect(),
+        launch_type: svc.launch_type.as_ref().map(|l| l.as_str().to_string()),
+        network_configuration,
+        circuit_breaker_rollback,
+    }
+}

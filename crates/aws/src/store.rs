@@ -1,0 +1,345 @@
+//! The release table: app configs, releases, stage HEADs (with the per-stage lock) and
+//! the deployment waits that connect ECS events to a waiting state machine.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ReturnValue, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use serde::{Deserialize, Serialize};
+use stevedore_core::config::AppConfig;
+use stevedore_core::release::{release_pk, release_sk, Release, ReleaseStatus};
+use stevedore_core::{Error, Result};
+
+use crate::error::{classify, is_conditional_check_failure};
+
+const HEAD_SK: &str = "HEAD";
+
+/// The stage HEAD item: what runs now and who holds the deploy lock.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageHead {
+    #[serde(default)]
+    pub current_release: Option<String>,
+    #[serde(default)]
+    pub current_task_definition_arn: Option<String>,
+    #[serde(default)]
+    pub lock_holder: Option<String>,
+    #[serde(default)]
+    pub lock_expires_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// A parked task token, keyed by the ECS deployment it waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentWait {
+    pub task_token: String,
+    pub app: String,
+    pub stage: String,
+    pub release_id: String,
+    pub cluster: String,
+    pub service: String,
+    pub expires_at: i64,
+}
+
+/// Which release: (app, stage, release id).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReleaseKey<'a> {
+    pub app: &'a str,
+    pub stage: &'a str,
+    pub release_id: &'a str,
+}
+
+/// How a lock request ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LockOutcome {
+    Acquired,
+    /// Another release holds the stage; its id is given.
+    HeldBy(String),
+    /// The release is no longer PENDING / IN_PROGRESS (it was superseded or already ended).
+    ReleaseNotActive,
+}
+
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+/// A string attribute value.
+pub fn attr_s(value: impl Into<String>) -> AttributeValue {
+    s(value)
+}
+
+/// A number attribute value.
+pub fn attr_n(value: i64) -> AttributeValue {
+    n(value)
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([("PK".to_string(), s(pk)), ("SK".to_string(), s(sk))])
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(
+    what: &str,
+    item: HashMap<String, AttributeValue>,
+) -> Result<T> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| Error::AwsError(format!("the table holds a malformed {what} item: {e}")))
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn from_sdk(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(config), table)
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Stores one app's validated config (versioned) and indexes it by repository.
+    pub async fn put_app_config(
+        &self,
+        app: &str,
+        config: &AppConfig,
+        source_file: &str,
+        now: &str,
+    ) -> Result<i64> {
+        let json = serde_json::to_string(config).map_err(|e| {
+            Error::InvalidConfig(format!("app `{app}`: cannot serialise config: {e}"))
+        })?;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("APP#{app}"), "CONFIG".into())))
+            .update_expression(
+                "SET app = :app, repository = :repo, config = :config, source_file = :file, applied_at = :now ADD version :one",
+            )
+            .expression_attribute_values(":app", s(app))
+            .expression_attribute_values(":repo", s(&config.repository))
+            .expression_attribute_values(":config", s(json))
+            .expression_attribute_values(":file", s(source_file))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| classify("UpdateItem(app config)", e))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(HashMap::from([
+                ("PK".to_string(), s(format!("REPO#{}", config.repository))),
+                ("SK".to_string(), s(format!("APP#{app}"))),
+                ("app".to_string(), s(app)),
+            ])))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem(repository index)", e))?;
+        let version = out
+            .attributes()
+            .and_then(|a| a.get("version"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        Ok(version)
+    }
+
+    /// One app's config, validated again on the way out (the table may hold an older shape).
+    pub async fn get_app_config(&self, app: &str) -> Result<Option<AppConfig>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("APP#{app}"), "CONFIG".into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem(app config)", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let json = item
+            .get("config")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| {
+                Error::InvalidConfig(format!(
+                    "app `{app}`: stored config has no `config` text; apply it again"
+                ))
+            })?;
+        let config: AppConfig = serde_json::from_str(json).map_err(|e| {
+            Error::InvalidConfig(format!(
+                "app `{app}`: stored config is unreadable ({e}); apply it again"
+            ))
+        })?;
+        config.validate("stored config", app)?;
+        Ok(Some(config))
+    }
+
+    /// The apps whose config names this ECR repository.
+    pub async fn apps_for_repository(&self, repository: &str) -> Result<Vec<String>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(format!("REPO#{repository}")))
+            .send()
+            .await
+            .map_err(|e| classify("Query(repository index)", e))?;
+        Ok(out
+            .items()
+            .iter()
+            .filter_map(|item| item.get("app").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
+    }
+
+    /// Writes a new release; `false` when a release with this id already exists (a duplicate event).
+    pub async fn create_release(&self, release: &Release) -> Result<bool> {
+        let item = serde_dynamo::to_item(release).map_err(|e| {
+            Error::InvalidInput(format!("cannot encode release {}: {e}", release.release_id))
+        })?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_check_failure(&e) => Ok(false),
+            Err(e) => Err(classify("PutItem(release)", e)),
+        }
+    }
+
+    pub async fn get_release(
+        &self,
+        app: &str,
+        stage: &str,
+        release_id: &str,
+    ) -> Result<Option<Release>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(release_pk(app, stage), release_sk(release_id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem(release)", e))?;
+        out.item.map(|item| decode("release", item)).transpose()
+    }
+
+    /// Sets attributes of an existing release (phase timestamps, ARNs, results).
+    pub async fn set_release_fields(
+        &self,
+        app: &str,
+        stage: &str,
+        release_id: &str,
+        fields: &[(&str, AttributeValue)],
+    ) -> Result<()> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(release_pk(app, stage), release_sk(release_id))))
+            .condition_expression("attribute_exists(PK)");
+        let mut sets = Vec::new();
+        for (i, (name, value)) in fields.iter().enumerate() {
+            sets.push(format!("#f{i} = :v{i}"));
+            request = request
+                .expression_attribute_names(format!("#f{i}"), *name)
+                .expression_attribute_values(format!(":v{i}"), value.clone());
+        }
+        request
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await
+            .map_err(|e| {
+                if is_conditional_check_failure(&e) {
+                    Error::InvalidInput(format!(
+                        "release {release_id} of {app}/{stage} does not exist"
+                    ))
+                } else {
+                    classify("UpdateItem(release)", e)
+                }
+            })?;
+        Ok(())
+    }
+
+    /// Newest first.
+    pub async fn list_releases(&self, app: &str, stage: &str, limit: i32) -> Result<Vec<Release>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :rel)")
+            .expression_attribute_values(":pk", s(release_pk(app, stage)))
+            .expression_attribute_values(":rel", s("REL#"))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| classify("Query(releases)", e))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| decode("release", item))
+            .collect()
+    }
+
+    pub async fn head(&self, app: &str, stage: &str) -> Result<Option<StageHead>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(release_pk(app, stage), HEAD_SK.into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem(stage head)", e))?;
+        out.item.map(|item| decode("stage head", item)).transpose()
+    }
+}
+
+mod lock;
+pub use lock::FinishOutcome;
+
+fn transaction_reasons(reasons: &[CancellationReason]) -> Vec<Option<&str>> {
+    reasons.iter().map(|r| r.code()).collect()
+}
+
+fn update(table: &str, pk: String, sk: String) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    Update::builder()
+        .table_name(table)
+        .set_key(Some(key(pk, sk)))
+}
+
+fn transact(update: Update) -> TransactWriteItem {
+    TransactWriteItem::builder().update(update).build()
+}
+
+fn status_value(status: ReleaseStatus) -> AttributeValue {
+    s(status.to_string())
+}

@@ -1,0 +1,243 @@
+//! The per-(app, stage) deploy lock on the HEAD item, the terminal write that always frees
+//! it, and the parked task tokens of running deployments.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use stevedore_core::release::{release_pk, release_sk, ReleaseStatus};
+use stevedore_core::{Error, Result};
+
+use super::{
+    decode, key, n, s, status_value, transact, transaction_reasons, update, DeploymentWait,
+    LockOutcome, ReleaseKey, Store, HEAD_SK,
+};
+use crate::error::classify;
+
+/// What the terminal write did to the HEAD item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FinishOutcome {
+    /// Release recorded and the lock released.
+    Recorded,
+    /// Release recorded; the lock was held by someone else (our lease had expired), so it was left alone.
+    RecordedLockNotHeld,
+    /// The release already had this terminal status (a retried call).
+    AlreadyRecorded,
+}
+
+impl Store {
+    /// Takes the stage lock for `release_id` (re-entrant: a retry by the holder succeeds) and
+    /// moves the release to IN_PROGRESS, in one transaction.
+    pub async fn acquire_lock(
+        &self,
+        release: ReleaseKey<'_>,
+        execution_arn: &str,
+        lease_until: i64,
+        now_epoch: i64,
+        now: &str,
+    ) -> Result<LockOutcome> {
+        let ReleaseKey {
+            app,
+            stage,
+            release_id,
+        } = release;
+        let head = update(&self.table, release_pk(app, stage), HEAD_SK.into())
+            .update_expression("SET lock_holder = :id, lock_expires_at = :lease, updated_at = :now")
+            .condition_expression("attribute_not_exists(lock_holder) OR lock_holder = :id OR lock_expires_at < :epoch")
+            .expression_attribute_values(":id", s(release_id))
+            .expression_attribute_values(":lease", n(lease_until))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":epoch", n(now_epoch))
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let release = update(&self.table, release_pk(app, stage), release_sk(release_id))
+            .update_expression("SET #status = :in_progress, lock_acquired_at = if_not_exists(lock_acquired_at, :now), execution_arn = :exec")
+            .condition_expression("#status IN (:pending, :in_progress)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":in_progress", status_value(ReleaseStatus::InProgress))
+            .expression_attribute_values(":pending", status_value(ReleaseStatus::Pending))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":exec", s(execution_arn))
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(transact(head))
+            .transact_items(transact(release))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(LockOutcome::Acquired),
+            Err(err) => {
+                let reasons = cancellation_codes(&err);
+                if reasons.get(1).copied().flatten() == Some("ConditionalCheckFailed") {
+                    Ok(LockOutcome::ReleaseNotActive)
+                } else if reasons.first().copied().flatten() == Some("ConditionalCheckFailed") {
+                    let holder = self
+                        .head(app, stage)
+                        .await?
+                        .and_then(|h| h.lock_holder)
+                        .unwrap_or_default();
+                    Ok(LockOutcome::HeldBy(holder))
+                } else {
+                    Err(classify("TransactWriteItems(acquire lock)", err))
+                }
+            }
+        }
+    }
+
+    /// Records the terminal status with its reason, points HEAD at the release when it
+    /// succeeded, and releases the lock if this release holds it — all in one transaction.
+    pub async fn finish_release(
+        &self,
+        release_key: ReleaseKey<'_>,
+        status: ReleaseStatus,
+        reason: Option<&str>,
+        task_definition_arn: Option<&str>,
+        now: &str,
+    ) -> Result<FinishOutcome> {
+        let ReleaseKey {
+            app,
+            stage,
+            release_id,
+        } = release_key;
+        let release = self.finish_release_update(app, stage, release_id, status, reason, now)?;
+        let mut head_set = vec!["updated_at = :now"];
+        let mut head = update(&self.table, release_pk(app, stage), HEAD_SK.into())
+            .condition_expression("lock_holder = :id")
+            .expression_attribute_values(":id", s(release_id))
+            .expression_attribute_values(":now", s(now));
+        if status == ReleaseStatus::Succeeded {
+            head_set.push("current_release = :id");
+            if let Some(arn) = task_definition_arn {
+                head_set.push("current_task_definition_arn = :td");
+                head = head.expression_attribute_values(":td", s(arn));
+            }
+        }
+        let head = head
+            .update_expression(format!(
+                "SET {} REMOVE lock_holder, lock_expires_at",
+                head_set.join(", ")
+            ))
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(transact(release.clone()))
+            .transact_items(transact(head))
+            .send()
+            .await;
+        let Err(err) = result else {
+            return Ok(FinishOutcome::Recorded);
+        };
+        let reasons = cancellation_codes(&err);
+        if reasons.first().copied().flatten() == Some("ConditionalCheckFailed") {
+            let current = self.get_release(app, stage, release_id).await?;
+            return match current {
+                Some(r) if r.status == status => Ok(FinishOutcome::AlreadyRecorded),
+                Some(r) => Err(Error::InvalidInput(format!(
+                    "release {release_id} of {app}/{stage} is already {}; cannot record {status}",
+                    r.status
+                ))),
+                None => Err(Error::InvalidInput(format!(
+                    "release {release_id} of {app}/{stage} does not exist"
+                ))),
+            };
+        }
+        if reasons.get(1).copied().flatten() == Some("ConditionalCheckFailed") {
+            // Our lease ran out and another release took the stage: record ours, leave its lock.
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(release.key))
+                .update_expression(release.update_expression)
+                .set_condition_expression(release.condition_expression)
+                .set_expression_attribute_names(release.expression_attribute_names)
+                .set_expression_attribute_values(release.expression_attribute_values)
+                .send()
+                .await
+                .map_err(|e| classify("UpdateItem(finish release)", e))?;
+            return Ok(FinishOutcome::RecordedLockNotHeld);
+        }
+        Err(classify("TransactWriteItems(finish release)", err))
+    }
+
+    fn finish_release_update(
+        &self,
+        app: &str,
+        stage: &str,
+        release_id: &str,
+        status: ReleaseStatus,
+        reason: Option<&str>,
+        now: &str,
+    ) -> Result<aws_sdk_dynamodb::types::Update> {
+        let mut expression = "SET #status = :status, finished_at = :now".to_string();
+        let mut builder = update(&self.table, release_pk(app, stage), release_sk(release_id))
+            .condition_expression("#status IN (:pending, :in_progress)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", status_value(status))
+            .expression_attribute_values(":pending", status_value(ReleaseStatus::Pending))
+            .expression_attribute_values(":in_progress", status_value(ReleaseStatus::InProgress))
+            .expression_attribute_values(":now", s(now));
+        if let Some(reason) = reason {
+            expression.push_str(", reason = :reason");
+            builder = builder.expression_attribute_values(":reason", s(reason));
+        }
+        builder
+            .update_expression(expression)
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))
+    }
+
+    /// Parks a state machine task token until ECS reports on `deployment_id`.
+    pub async fn put_wait(&self, deployment_id: &str, wait: &DeploymentWait) -> Result<()> {
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(wait)
+            .map_err(|e| Error::InvalidInput(format!("cannot encode deployment wait: {e}")))?;
+        item.extend(key(format!("DEPLOYMENT#{deployment_id}"), "WAIT".into()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem(deployment wait)", e))?;
+        Ok(())
+    }
+
+    /// Removes and returns the parked token: exactly one caller gets it, so a token is
+    /// completed once even when an event and the fallback check race.
+    pub async fn take_wait(&self, deployment_id: &str) -> Result<Option<DeploymentWait>> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                format!("DEPLOYMENT#{deployment_id}"),
+                "WAIT".into(),
+            )))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| classify("DeleteItem(deployment wait)", e))?;
+        out.attributes
+            .filter(|a: &HashMap<String, AttributeValue>| !a.is_empty())
+            .map(|item| decode("deployment wait", item))
+            .transpose()
+    }
+}
+
+fn cancellation_codes(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        TransactWriteItemsError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+) -> Vec<Option<&str>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+            transaction_reasons(e.cancellation_reasons())
+        }
+        _ => Vec::new(),
+    }
+}

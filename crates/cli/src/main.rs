@@ -1,0 +1,111 @@
+//! `stevedore`: the operator CLI. For now: apply a stevedore.yaml, and show a stage's
+//! release history.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use stevedore_aws::{load_sdk_config, Store};
+use stevedore_core::config::parse_file;
+
+mod history;
+
+#[derive(Parser)]
+#[command(
+    name = "stevedore",
+    version,
+    about = "Stevedore: ECR push to recorded ECS deployment"
+)]
+struct Cli {
+    /// The Stevedore release table (the stack's ReleaseTableName output).
+    #[arg(long, env = "STEVEDORE_TABLE", global = true, default_value = "")]
+    table: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate and store app configs.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Releases of an app, newest first, per stage.
+    History {
+        app: String,
+        /// Only this stage (default: every stage of the app).
+        #[arg(long)]
+        stage: Option<String>,
+        /// How many releases per stage.
+        #[arg(long, default_value_t = 20)]
+        limit: i32,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a stevedore.yaml and store each of its apps.
+    Apply { file: PathBuf },
+    /// Validate a stevedore.yaml without storing anything.
+    Validate { file: PathBuf },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Validate { file },
+        } => {
+            let parsed = read_config(&file)?;
+            println!("{}: {} app(s) valid", file.display(), parsed.apps.len());
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Apply { file },
+        } => {
+            let parsed = read_config(&file)?;
+            let store = store(&cli.table).await?;
+            let now = chrono::Utc::now().to_rfc3339();
+            let source = file.display().to_string();
+            for (app, config) in &parsed.apps {
+                let version = store.put_app_config(app, config, &source, &now).await?;
+                println!(
+                    "applied app `{app}` (version {version}, stages: {})",
+                    config.stages.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+            Ok(())
+        }
+        Command::History {
+            app,
+            stage,
+            limit,
+            json,
+        } => {
+            let store = store(&cli.table).await?;
+            history::print(&store, &app, stage.as_deref(), limit, json).await
+        }
+    }
+}
+
+fn read_config(file: &PathBuf) -> Result<stevedore_core::config::StevedoreFile> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    Ok(parse_file(&name, &text)?)
+}
+
+async fn store(table: &str) -> Result<Store> {
+    if table.is_empty() {
+        bail!("no release table: pass --table or set STEVEDORE_TABLE (the stack's ReleaseTableName output)");
+    }
+    Ok(Store::from_sdk(&load_sdk_config().await, table))
+}

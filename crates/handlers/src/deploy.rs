@@ -1,0 +1,176 @@
+//! deploy: points the service at the release's task definition, parks the state machine's
+//! task token until ECS reports (no Lambda waits while ECS rolls out), and, only when no
+//! event came in time, asks ECS once.
+
+use serde::{Deserialize, Serialize};
+use stevedore_aws::store::{attr_s, DeploymentWait};
+use stevedore_aws::{Ecs, StepFunctions, Store};
+use stevedore_core::Error;
+
+use crate::runtime::{now, timestamp};
+use crate::verdict::{verdict, Verdict};
+use crate::{HandlerError, ReleaseInput, RenderOutput};
+
+pub struct Deploy {
+    pub store: Store,
+    pub ecs: Ecs,
+    pub sfn: StepFunctions,
+}
+
+/// The deployment ECS started for a release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartedDeployment {
+    pub deployment_id: String,
+    pub cluster: String,
+    pub service: String,
+    pub task_definition_arn: String,
+    pub deploy_timeout_seconds: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum DeployRequest {
+    Start {
+        release: ReleaseInput,
+        render: RenderOutput,
+    },
+    Wait {
+        task_token: String,
+        release: ReleaseInput,
+        deployment: StartedDeployment,
+    },
+    Check {
+        release: ReleaseInput,
+        deployment: StartedDeployment,
+    },
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum DeployResponse {
+    Started(StartedDeployment),
+    Parked {
+        parked: bool,
+    },
+    Outcome {
+        status: String,
+        deployment_id: String,
+    },
+}
+
+pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployResponse, HandlerError> {
+    match request {
+        DeployRequest::Start { release, render } => {
+            let deployment_id = ctx
+                .ecs
+                .update_service(
+                    &render.cluster,
+                    &render.service,
+                    &render.task_definition_arn,
+                )
+                .await?;
+            ctx.store
+                .set_release_fields(
+                    &release.app,
+                    &release.stage,
+                    &release.release_id,
+                    &[
+                        ("deployment_id", attr_s(&deployment_id)),
+                        ("deploy_started_at", attr_s(timestamp(now()))),
+                    ],
+                )
+                .await?;
+            tracing::info!(release_id = %release.release_id, %deployment_id, service = %render.service, "service updated");
+            Ok(DeployResponse::Started(StartedDeployment {
+                deployment_id,
+                cluster: render.cluster,
+                service: render.service,
+                task_definition_arn: render.task_definition_arn,
+                deploy_timeout_seconds: render.deploy_timeout_seconds,
+            }))
+        }
+        DeployRequest::Wait {
+            task_token,
+            release,
+            deployment,
+        } => {
+            let expires_at = now().timestamp() + deployment.deploy_timeout_seconds as i64 + 3600;
+            let wait = DeploymentWait {
+                task_token,
+                app: release.app.clone(),
+                stage: release.stage.clone(),
+                release_id: release.release_id.clone(),
+                cluster: deployment.cluster.clone(),
+                service: deployment.service.clone(),
+                expires_at,
+            };
+            ctx.store.put_wait(&deployment.deployment_id, &wait).await?;
+            // ECS may have finished before the token was parked; its event then found nothing.
+            let service = ctx
+                .ecs
+                .describe_service(&deployment.cluster, &deployment.service)
+                .await?;
+            match verdict(
+                &service,
+                &deployment.deployment_id,
+                &deployment.task_definition_arn,
+            ) {
+                Verdict::InProgress(_) => {}
+                finished => {
+                    complete_wait(&ctx.store, &ctx.sfn, &deployment.deployment_id, finished).await?
+                }
+            }
+            Ok(DeployResponse::Parked { parked: true })
+        }
+        DeployRequest::Check {
+            release,
+            deployment,
+        } => {
+            let service = ctx
+                .ecs
+                .describe_service(&deployment.cluster, &deployment.service)
+                .await?;
+            // The token is no longer wanted whatever the answer.
+            ctx.store.take_wait(&deployment.deployment_id).await?;
+            match verdict(&service, &deployment.deployment_id, &deployment.task_definition_arn) {
+                Verdict::Completed => {
+                    tracing::info!(release_id = %release.release_id, "no event arrived, but ECS reports the deployment completed");
+                    Ok(DeployResponse::Outcome { status: "COMPLETED".into(), deployment_id: deployment.deployment_id })
+                }
+                Verdict::Failed(error) => Err(error.into()),
+                Verdict::InProgress(state) => Err(Error::DeploymentTimedOut(format!(
+                    "ECS did not finish the deployment within {} s (deploy_timeout_seconds): {state}",
+                    deployment.deploy_timeout_seconds
+                ))
+                .into()),
+            }
+        }
+    }
+}
+
+/// Completes the parked token for a finished deployment, if nobody has yet.
+pub(crate) async fn complete_wait(
+    store: &Store,
+    sfn: &StepFunctions,
+    deployment_id: &str,
+    finished: Verdict,
+) -> Result<(), Error> {
+    let Some(wait) = store.take_wait(deployment_id).await? else {
+        tracing::info!(%deployment_id, "no waiting release for this deployment (not ours, or already completed)");
+        return Ok(());
+    };
+    match finished {
+        Verdict::Completed => {
+            let output = serde_json::json!({"status": "COMPLETED", "deployment_id": deployment_id});
+            sfn.send_task_success(&wait.task_token, &output).await?;
+            tracing::info!(release_id = %wait.release_id, %deployment_id, "deployment completed");
+        }
+        Verdict::Failed(error) => {
+            sfn.send_task_failure(&wait.task_token, error.error_type(), &error.to_string())
+                .await?;
+            tracing::warn!(release_id = %wait.release_id, %deployment_id, error = %error, "deployment failed");
+        }
+        Verdict::InProgress(_) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! Stevedore's Lambda handlers. Each function's `main.rs` builds its context once and calls
+//! one `handle` here; the decisions themselves come from `stevedore_core`.
+
+pub mod deploy;
+pub mod migrate;
+pub mod on_ecs_event;
+pub mod on_push;
+pub mod record;
+pub mod render;
+
+mod model;
+mod runtime;
+mod verdict;
+
+pub use model::{MigrationPlan, ReleaseInput, RenderOutput, StateError};
+pub use runtime::{init_tracing, now, required_env, HandlerError};

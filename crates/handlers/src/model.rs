@@ -1,0 +1,50 @@
+//! The JSON shapes passed between the state machine and the functions.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The deploy state machine's input: which image goes to which stage, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseInput {
+    pub release_id: String,
+    pub app: String,
+    pub stage: String,
+    pub repository: String,
+    pub digest: String,
+    pub tag: String,
+    pub image_uri: String,
+    pub trigger: stevedore_core::release::Trigger,
+}
+
+/// What render hands to the rest of the state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RenderOutput {
+    pub task_definition_arn: String,
+    pub previous_task_definition_arn: String,
+    pub cluster: String,
+    pub service: String,
+    pub deploy_timeout_seconds: u64,
+    pub migration: Option<MigrationPlan>,
+}
+
+/// The RunTask parameters of the release's migration, in the shape the state machine passes on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrationPlan {
+    pub container: String,
+    pub command: Vec<String>,
+    pub timeout_seconds: u64,
+    pub launch_type: String,
+    /// `{"AwsvpcConfiguration": {...}}`, PascalCase as Step Functions' ECS integration wants.
+    pub network_configuration: Value,
+    /// Tags the task so a timed-out or failed run can be found again.
+    pub started_by: String,
+}
+
+/// A caught state machine error (`ResultPath: $.error`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct StateError {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}

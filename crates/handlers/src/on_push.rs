@@ -1,0 +1,182 @@
+//! on-push: an ECR `ECR Image Action` event becomes one PENDING release and one deploy
+//! execution per matching (app, stage). The execution name is the release id, derived from
+//! the event, so a duplicate delivery starts nothing new.
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::Serialize;
+use serde_json::Value;
+use stevedore_aws::sfn::StartOutcome;
+use stevedore_aws::{StepFunctions, Store};
+use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
+use stevedore_core::image::image_uri;
+use stevedore_core::release::{release_id, Release, Trigger};
+use stevedore_core::routing::stages_for_push;
+use stevedore_core::Error;
+
+use crate::runtime::now;
+use crate::{HandlerError, ReleaseInput};
+
+pub struct OnPush {
+    pub store: Store,
+    pub sfn: StepFunctions,
+    pub deploy_state_machine_arn: String,
+    /// Used when the event does not say (it always does on AWS).
+    pub default_region: String,
+}
+
+#[derive(Debug, Serialize, PartialEq, Default)]
+pub struct OnPushOutput {
+    pub releases: Vec<StartedRelease>,
+    /// Why nothing was started, when nothing was.
+    pub ignored: Option<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct StartedRelease {
+    pub app: String,
+    pub stage: String,
+    pub release_id: String,
+    /// False when the execution already existed (a duplicate event).
+    pub started: bool,
+}
+
+fn ignored(why: String) -> OnPushOutput {
+    tracing::info!(reason = %why, "push ignored");
+    OnPushOutput {
+        releases: Vec::new(),
+        ignored: Some(why),
+    }
+}
+
+pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerError> {
+    // A malformed event is logged and dropped: failing would only make EventBridge retry it.
+    let event: EventBridgeEvent<EcrImageAction> = match serde_json::from_value(event) {
+        Ok(event) => event,
+        Err(e) => return Ok(ignored(format!("not an ECR Image Action event: {e}"))),
+    };
+    let (repository, digest, tag) = match decide_push(&event.detail) {
+        PushDecision::Deploy {
+            repository,
+            digest,
+            tag,
+        } => (repository, digest, tag),
+        PushDecision::Ignore(why) => return Ok(ignored(why)),
+    };
+    let mut configs = BTreeMap::new();
+    for app in ctx.store.apps_for_repository(&repository).await? {
+        match ctx.store.get_app_config(&app).await {
+            Ok(Some(config)) if config.repository == repository => {
+                configs.insert(app, config);
+            }
+            Ok(_) => {}
+            // One app's broken config must not stop the others' deploys.
+            Err(e) => {
+                tracing::error!(app = %app, error = %e, "skipping app with unreadable config")
+            }
+        }
+    }
+    if configs.is_empty() {
+        return Ok(ignored(format!(
+            "repository `{repository}` is not configured in any app; add it to a stevedore.yaml"
+        )));
+    }
+    let targets = stages_for_push(&configs, &repository, &tag);
+    if targets.is_empty() {
+        return Ok(ignored(format!(
+            "tag `{tag}` of `{repository}` matches no stage's tag rules"
+        )));
+    }
+
+    let at = now();
+    let event_ms = event.time.unwrap_or(at).timestamp_millis().max(0) as u64;
+    let region = event
+        .region
+        .clone()
+        .unwrap_or_else(|| ctx.default_region.clone());
+    let account = event.account.clone().unwrap_or_default();
+    let uri = image_uri(&account, &region, &repository, &digest);
+    let mut output = OnPushOutput::default();
+    let mut failures = Vec::new();
+    for target in targets {
+        let id = release_id(&target.app, &target.stage, &digest, event_ms);
+        let input = ReleaseInput {
+            release_id: id.clone(),
+            app: target.app.clone(),
+            stage: target.stage.clone(),
+            repository: repository.clone(),
+            digest: digest.clone(),
+            tag: tag.clone(),
+            image_uri: uri.clone(),
+            trigger: Trigger::Push,
+        };
+        match start_release(ctx, &input, at).await {
+            Ok(started) => output.releases.push(StartedRelease {
+                app: target.app,
+                stage: target.stage,
+                release_id: id,
+                started,
+            }),
+            Err(e) => {
+                tracing::error!(app = %target.app, stage = %target.stage, error = %e, "could not start release");
+                failures.push(e);
+            }
+        }
+    }
+    // Fail the invocation (so EventBridge/Lambda retry it) only after every target was tried;
+    // the retry is safe because each step is idempotent.
+    if let Some(first) = failures.into_iter().next() {
+        return Err(first.into());
+    }
+    Ok(output)
+}
+
+async fn start_release(
+    ctx: &OnPush,
+    input: &ReleaseInput,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, Error> {
+    let release = Release::new_pending(
+        &input.release_id,
+        &input.app,
+        &input.stage,
+        &input.repository,
+        &input.digest,
+        &input.tag,
+        &input.image_uri,
+        input.trigger,
+        at,
+    );
+    let created = ctx.store.create_release(&release).await?;
+    let payload = serde_json::to_string(input).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    // Start even when the release existed: an earlier attempt may have died between the two
+    // writes. The execution name makes a real duplicate a no-op.
+    match ctx
+        .sfn
+        .start_execution(&ctx.deploy_state_machine_arn, &input.release_id, &payload)
+        .await?
+    {
+        StartOutcome::Started { execution_arn } => {
+            ctx.store
+                .set_release_fields(
+                    &input.app,
+                    &input.stage,
+                    &input.release_id,
+                    &[(
+                        "execution_arn",
+                        stevedore_aws::store::attr_s(&execution_arn),
+                    )],
+                )
+                .await?;
+            tracing::info!(app = %input.app, stage = %input.stage, release_id = %input.release_id,
+                digest = %input.digest, tag = %input.tag, created, %execution_arn, "release started");
+            Ok(true)
+        }
+        StartOutcome::AlreadyExists => {
+            tracing::info!(app = %input.app, stage = %input.stage, release_id = %input.release_id,
+                "duplicate push event: release already started");
+            Ok(false)
+        }
+    }
+}

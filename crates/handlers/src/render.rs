@@ -1,0 +1,151 @@
+//! render: the new task definition revision. Reads the service's current one, pins the
+//! target containers to the image digest, merges the stage's environment, resolves secrets
+//! to full ARNs (never their values), and registers it. Everything that can be wrong with the
+//! config is found here, before the migration runs and before the service changes.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use stevedore_aws::ecs::container_summaries;
+use stevedore_aws::store::attr_s;
+use stevedore_aws::{Ecs, SecretsManager, Store};
+use stevedore_core::config::{AppConfig, StageConfig};
+use stevedore_core::render::{migration_container, plan_render, target_containers};
+use stevedore_core::Error;
+
+use crate::runtime::{now, timestamp};
+use crate::{HandlerError, MigrationPlan, ReleaseInput, RenderOutput};
+
+pub struct Render {
+    pub store: Store,
+    pub ecs: Ecs,
+    pub secrets: SecretsManager,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RenderRequest {
+    pub release: ReleaseInput,
+}
+
+/// The app's config and the stage's part of it, or an error naming what is missing.
+pub(crate) async fn load_stage(
+    store: &Store,
+    app: &str,
+    stage: &str,
+) -> Result<(AppConfig, StageConfig), Error> {
+    let config = store
+        .get_app_config(app)
+        .await?
+        .ok_or_else(|| Error::AppNotFound(app.to_string()))?;
+    let stage_config = config
+        .stages
+        .get(stage)
+        .cloned()
+        .ok_or_else(|| Error::StageNotFound {
+            app: app.to_string(),
+            stage: stage.to_string(),
+        })?;
+    Ok((config, stage_config))
+}
+
+pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput, HandlerError> {
+    let release = &request.release;
+    let (app, stage) = load_stage(&ctx.store, &release.app, &release.stage).await?;
+    let service = ctx
+        .ecs
+        .describe_service(&stage.cluster, &stage.service)
+        .await?;
+    let current = ctx
+        .ecs
+        .describe_task_definition(&service.task_definition)
+        .await?;
+    let summaries = container_summaries(&current);
+    let resolved = resolve_secrets(&ctx.secrets, release, &stage).await?;
+    let changes = plan_render(&app, &stage, &summaries, &release.image_uri, &resolved)?;
+    let migration = match &app.migration {
+        None => None,
+        Some(migration) => {
+            let targets = target_containers(&app, &summaries)?;
+            let container = migration_container(&app, &targets).ok_or_else(|| {
+                Error::ContainerNotFound(format!(
+                    "app `{}`: no container to run the migration in; set `migration.container`",
+                    release.app
+                ))
+            })?;
+            let network_configuration = service.network_configuration.clone().ok_or_else(|| {
+                Error::InvalidConfig(format!(
+                    "service `{}` has no awsvpc network configuration, which the migration task needs",
+                    stage.service
+                ))
+            })?;
+            Some(MigrationPlan {
+                container,
+                command: migration.command.clone(),
+                timeout_seconds: migration.timeout_seconds,
+                launch_type: service
+                    .launch_type
+                    .clone()
+                    .unwrap_or_else(|| "FARGATE".into()),
+                network_configuration,
+                started_by: format!("stevedore-{}", release.release_id),
+            })
+        }
+    };
+    let task_definition_arn = ctx
+        .ecs
+        .register_rendered(&current, &changes, &release.release_id)
+        .await?;
+    tracing::info!(release_id = %release.release_id, %task_definition_arn,
+        previous = %service.task_definition, "task definition registered");
+    ctx.store
+        .set_release_fields(
+            &release.app,
+            &release.stage,
+            &release.release_id,
+            &[
+                ("task_definition_arn", attr_s(&task_definition_arn)),
+                (
+                    "previous_task_definition_arn",
+                    attr_s(&service.task_definition),
+                ),
+                ("rendered_at", attr_s(timestamp(now()))),
+            ],
+        )
+        .await?;
+    Ok(RenderOutput {
+        task_definition_arn,
+        previous_task_definition_arn: service.task_definition,
+        cluster: stage.cluster,
+        service: stage.service,
+        deploy_timeout_seconds: stage.deploy_timeout_seconds,
+        migration,
+    })
+}
+
+/// env var → `valueFrom` for every secret of the stage; all missing secrets are named at once.
+async fn resolve_secrets(
+    secrets: &SecretsManager,
+    release: &ReleaseInput,
+    stage: &StageConfig,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut resolved = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (env_name, secret) in &stage.secrets {
+        match secrets.full_arn(secret.lookup_id()).await? {
+            Some(arn) => {
+                resolved.insert(env_name.clone(), secret.value_from(&arn));
+            }
+            None => missing.push(format!("`{}` (for {env_name})", secret.lookup_id())),
+        }
+    }
+    if missing.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(Error::SecretNotFound(format!(
+            "{}/{}: secret {} not found in Secrets Manager; create it or fix `secrets` of the stage",
+            release.app,
+            release.stage,
+            missing.join(", ")
+        )))
+    }
+}

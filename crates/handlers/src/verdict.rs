@@ -1,0 +1,108 @@
+//! What the service's own state says about our deployment, for when no event tells us.
+
+use stevedore_aws::ecs::ServiceState;
+use stevedore_core::ecs_event::classify_failed_deployment;
+use stevedore_core::Error;
+
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    Completed,
+    Failed(Error),
+    InProgress(String),
+}
+
+pub fn verdict(service: &ServiceState, deployment_id: &str, task_definition: &str) -> Verdict {
+    match service.deployment(deployment_id) {
+        Some(d) => match d.rollout_state.as_deref() {
+            Some("COMPLETED") => Verdict::Completed,
+            Some("FAILED") => Verdict::Failed(classify_failed_deployment(
+                service.circuit_breaker_rollback,
+                d.rollout_state_reason.as_deref().unwrap_or("rollout failed"),
+            )),
+            other => Verdict::InProgress(format!(
+                "deployment {deployment_id} is {} ({})",
+                other.unwrap_or("IN_PROGRESS"),
+                d.rollout_state_reason.as_deref().unwrap_or("no reason given")
+            )),
+        },
+        // ECS drops a deployment once another replaces it.
+        None if service.task_definition == task_definition => Verdict::Completed,
+        None if service.circuit_breaker_rollback => Verdict::Failed(Error::DeploymentRolledBack(format!(
+            "deployment {deployment_id} is gone and the service runs {} again: ECS rolled it back",
+            service.task_definition
+        ))),
+        None => Verdict::Failed(Error::DeploymentReplaced(format!(
+            "deployment {deployment_id} is gone and the service now runs {}: someone else updated the service",
+            service.task_definition
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stevedore_aws::ecs::DeploymentState;
+
+    fn service(
+        deployments: Vec<DeploymentState>,
+        task_definition: &str,
+        rollback: bool,
+    ) -> ServiceState {
+        ServiceState {
+            arn: "arn:aws:ecs:us-east-1:1:service/demo/web".into(),
+            status: "ACTIVE".into(),
+            task_definition: task_definition.into(),
+            deployments,
+            launch_type: Some("FARGATE".into()),
+            network_configuration: None,
+            circuit_breaker_rollback: rollback,
+        }
+    }
+
+    fn deployment(id: &str, rollout: &str, td: &str) -> DeploymentState {
+        DeploymentState {
+            id: id.into(),
+            status: "PRIMARY".into(),
+            rollout_state: Some(rollout.into()),
+            rollout_state_reason: Some("tasks failed to start".into()),
+            task_definition: td.into(),
+        }
+    }
+
+    #[test]
+    fn rollout_states_decide() {
+        let done = service(vec![deployment("d1", "COMPLETED", "td:2")], "td:2", true);
+        assert_eq!(verdict(&done, "d1", "td:2"), Verdict::Completed);
+        let running = service(vec![deployment("d1", "IN_PROGRESS", "td:2")], "td:2", true);
+        assert!(matches!(
+            verdict(&running, "d1", "td:2"),
+            Verdict::InProgress(_)
+        ));
+        let failed = service(vec![deployment("d1", "FAILED", "td:2")], "td:1", true);
+        match verdict(&failed, "d1", "td:2") {
+            Verdict::Failed(e) => assert_eq!(e.error_type(), "DeploymentRolledBack"),
+            other => panic!("expected a rollback, got {other:?}"),
+        }
+        let failed_no_breaker = service(vec![deployment("d1", "FAILED", "td:2")], "td:2", false);
+        match verdict(&failed_no_breaker, "d1", "td:2") {
+            Verdict::Failed(e) => assert_eq!(e.error_type(), "DeploymentFailed"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_vanished_deployment_is_judged_by_what_the_service_runs() {
+        assert_eq!(
+            verdict(&service(vec![], "td:2", false), "d1", "td:2"),
+            Verdict::Completed
+        );
+        match verdict(&service(vec![], "td:1", true), "d1", "td:2") {
+            Verdict::Failed(e) => assert_eq!(e.error_type(), "DeploymentRolledBack"),
+            other => panic!("expected a rollback, got {other:?}"),
+        }
+        match verdict(&service(vec![], "td:9", false), "d1", "td:2") {
+            Verdict::Failed(e) => assert_eq!(e.error_type(), "DeploymentReplaced"),
+            other => panic!("expected a replacement, got {other:?}"),
+        }
+    }
+}

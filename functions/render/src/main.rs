@@ -1,0 +1,24 @@
+//! Lambda `render`: see `stevedore_handlers::render` for what it does.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use stevedore_aws::{load_sdk_config, Ecs, SecretsManager, Store};
+use stevedore_handlers::render::{handle, Render, RenderRequest};
+use stevedore_handlers::{init_tracing, required_env};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let table = required_env("STEVEDORE_TABLE")?;
+
+    let sdk = load_sdk_config().await;
+    let ctx = Render {
+        store: Store::from_sdk(&sdk, table),
+        ecs: Ecs::from_sdk(&sdk),
+        secrets: SecretsManager::from_sdk(&sdk),
+    };
+    let ctx = &ctx;
+    run(service_fn(
+        move |event: LambdaEvent<RenderRequest>| async move { handle(ctx, event.payload).await },
+    ))
+    .await
+}
