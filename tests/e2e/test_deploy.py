@@ -13,6 +13,11 @@ from example_app import EXAMPLE_TASKDEF, service_task_definition
 SETTLE_SECONDS = 3  # after a barrier release appears, let any stray on-push finish
 
 
+def brief(release):
+    """What a failed assertion shows: status and reason first, the whole item after."""
+    return f"{release.get('status')}: {release.get('reason')}\n{release}"
+
+
 def task_definition(stack, arn):
     return stack.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
 
@@ -66,7 +71,7 @@ def test_push_deploys_to_staging(stack, seed):
     digest = stack.push_image(app.repository, tag, layer_seed="ok-push-1")
 
     release = wait_for_status(stack, app, "staging", digest)
-    assert release["status"] == "SUCCEEDED", release
+    assert release["status"] == "SUCCEEDED", brief(release)
 
     # The registered task definition pins the image by digest and references secrets by ARN.
     new_td = release["task_definition_arn"]
@@ -137,7 +142,7 @@ def test_failed_migration_stops_the_release(stack, seed):
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="mig-fail-1")
 
     release = wait_for_status(stack, app, "staging", digest)
-    assert release["status"] == "FAILED", release
+    assert release["status"] == "FAILED", brief(release)
     assert "exit code 3" in release.get("reason", ""), release
     runs = [c for c in ecs_calls(stack, "RunTask") if family_of(c.get("taskDefinition", "")) == app.family]
     assert len(runs) == 1, "the migration should have been started once"
@@ -152,7 +157,7 @@ def test_missing_secret_fails_at_render(stack, seed):
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="no-secret-1")
 
     release = wait_for_status(stack, app, "staging", digest)
-    assert release["status"] == "FAILED", release
+    assert release["status"] == "FAILED", brief(release)
     assert missing in release.get("reason", ""), release
     # Nothing was touched: no migration, no new revision, no service update.
     assert [c for c in ecs_calls(stack, "RunTask")
@@ -180,10 +185,10 @@ def test_unhealthy_deployment_is_rolled_back(stack, seed):
         return release.get("status") in {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
 
     release = stack.wait_for_release(app.name, "staging", terminal, timeout=240)
-    assert release["status"] == "ROLLED_BACK", release
+    assert release["status"] == "ROLLED_BACK", brief(release)
     time.sleep(SETTLE_SECONDS)  # a late, wrong SUCCEEDED would show up here
     final = next(r for r in stack.releases(app.name, "staging") if r["digest"] == digest)
-    assert final["status"] == "ROLLED_BACK", final
+    assert final["status"] == "ROLLED_BACK", brief(final)
     assert "SUCCEEDED" not in statuses
     assert_lock_released(stack, app, "staging")
     assert (stack.head(app.name, "staging") or {}).get("current_release") != release_id(release)

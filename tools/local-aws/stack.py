@@ -169,6 +169,9 @@ class LocalStack:
             "AWS_EC2_METADATA_DISABLED": "true",
             "RUST_LOG": "info",
             "NO_PROXY": "127.0.0.1,localhost",
+            # Plain logs: they are read from files, not terminals.
+            "NO_COLOR": "1",
+            "CARGO_TERM_COLOR": "never",
         })
         return env
 
