@@ -1,0 +1,67 @@
+# Stevedore: the README's two commands are `make demo` and `make test`. Each installs what it
+# needs inside the repo (pinned): .venv (moto, cargo-lambda, linters, pytest), .venv-sam
+# (aws-sam-cli, which pins its own boto3) and node_modules (asl-validator).
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Offline, credential-free settings for the linters that insist on a region.
+LINT_ENV := AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=lint AWS_SECRET_ACCESS_KEY=lint SAM_CLI_TELEMETRY=0
+
+.PHONY: demo test build lint lint-rust lint-template unit unit-rust unit-emulator e2e tools clean
+
+demo: tools build
+	$(PY) tools/demo.py
+
+test: tools lint unit e2e
+	@echo "make test: all checks passed"
+
+tools: $(VENV)/.installed .venv-sam/.installed node_modules/.installed
+
+$(VENV)/.installed: tools/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	touch $@
+
+.venv-sam/.installed: tools/requirements-sam.txt
+	test -x .venv-sam/bin/python || $(PYTHON) -m venv .venv-sam
+	.venv-sam/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-sam.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+build:
+	cargo build --workspace --bins
+
+lint: lint-rust lint-template
+
+lint-rust:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+lint-template: tools
+	$(VENV)/bin/cfn-lint template.yaml
+	mkdir -p target
+	$(LINT_ENV) $(PY) tools/lint/sam_translate.py template.yaml target/template.cfn.json
+	$(VENV)/bin/cfn-lint target/template.cfn.json
+	$(LINT_ENV) .venv-sam/bin/sam validate --lint -t template.yaml
+	node tools/lint/asl.js statemachines
+
+unit: unit-rust unit-emulator
+
+unit-rust:
+	cargo test --workspace
+
+unit-emulator: tools
+	$(PY) -m pytest tools/local-aws/tests -q
+
+e2e: tools build
+	$(PY) -m pytest tests/e2e -q
+
+clean:
+	cargo clean
+	rm -rf $(VENV) .venv-sam node_modules
