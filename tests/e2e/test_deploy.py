@@ -209,6 +209,8 @@ def test_duplicate_event_starts_one_release(stack, seed):
     stack.wait_for_release(app.name, "staging", lambda r: r.get("digest") == barrier)
     time.sleep(SETTLE_SECONDS)
 
+    delivered = [e for e in stack.control("events") if e["id"] == pushes[0]["id"]]
+    assert len(delivered) == 3, "the emulator did not redeliver the event"
     assert len(releases_of_digest(stack, digest)) == 1
     assert len([r for r in all_releases(stack, app) if r["digest"] == digest]) == 1
     assert len([e for e in stack.executions(app.name) if e["input"].get("digest") == digest]) == 1
