@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -87,7 +88,12 @@ def run(args: argparse.Namespace) -> int:
         return 0 if release["status"] == "SUCCEEDED" else 1
 
 
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt  # so `with LocalStack()` stops the children on SIGTERM too
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-build", action="store_true", help="the binaries are already built")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the release")

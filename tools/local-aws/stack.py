@@ -4,6 +4,10 @@
         digest = stack.push_image("backend", "develop-1a2b3c4", layer_seed="demo")
         release = stack.wait_for_release("backend", "staging")
 
+`cargo lambda watch` starts a function on its first invoke with `cargo run --bin <name>`
+(dev profile, same target dir, no extra flags), so after `cargo build --bins` it starts the
+already-built binary without compiling; later invokes reuse the running process.
+
 Used by tests/e2e (one stack per session) and tools/demo.py. Both child processes run in
 their own process group and are stopped by PID on exit, also on failure or Ctrl-C; their
 logs stay in a per-run temp dir whose path is printed.
