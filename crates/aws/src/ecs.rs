@@ -229,9 +229,15 @@ impl Ecs {
         }))
     }
 
-    /// Tasks of the cluster that `started_by` started, running or stopped.
-    pub async fn tasks_started_by(&self, cluster: &str, started_by: &str) -> Result<Vec<String>> {
-        let mut arns = Vec::new();
+    /// Tasks (running or stopped) of the task definition's family that carry `group`.
+    pub async fn tasks_in_group(
+        &self,
+        cluster: &str,
+        task_definition_arn: &str,
+        group: &str,
+    ) -> Result<Vec<String>> {
+        let family = task_definition_family(task_definition_arn);
+        let mut candidates = Vec::new();
         for status in [
             aws_sdk_ecs::types::DesiredStatus::Running,
             aws_sdk_ecs::types::DesiredStatus::Stopped,
@@ -240,14 +246,32 @@ impl Ecs {
                 .client
                 .list_tasks()
                 .cluster(cluster)
-                .started_by(started_by)
+                .family(family)
                 .desired_status(status)
                 .send()
                 .await
                 .map_err(|e| classify("ListTasks", e))?;
-            arns.extend(out.task_arns.unwrap_or_default());
+            candidates.extend(out.task_arns.unwrap_or_default());
         }
-        Ok(arns)
+        let mut found = Vec::new();
+        // DescribeTasks takes at most 100 tasks per call.
+        for chunk in candidates.chunks(100) {
+            let out = self
+                .client
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("DescribeTasks", e))?;
+            found.extend(
+                out.tasks()
+                    .iter()
+                    .filter(|t| t.group.as_deref() == Some(group))
+                    .filter_map(|t| t.task_arn.clone()),
+            );
+        }
+        Ok(found)
     }
 
     pub async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<()> {
@@ -261,6 +285,15 @@ impl Ecs {
             .map_err(|e| classify("StopTask", e))?;
         Ok(())
     }
+}
+
+/// `family` of `arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>` (or of `family:revision`).
+pub fn task_definition_family(task_definition: &str) -> &str {
+    let name = task_definition
+        .rsplit('/')
+        .next()
+        .unwrap_or(task_definition);
+    name.split(':').next().unwrap_or(name)
 }
 
 /// Container names and images, for core's render plan.
@@ -355,5 +388,20 @@ fn service_state(svc: &Service) -> ServiceState {
         launch_type: svc.launch_type.as_ref().map(|l| l.as_str().to_string()),
         network_configuration,
         circuit_breaker_rollback,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_of_a_task_definition() {
+        assert_eq!(
+            task_definition_family("arn:aws:ecs:us-east-1:1:task-definition/web:12"),
+            "web"
+        );
+        assert_eq!(task_definition_family("web:3"), "web");
+        assert_eq!(task_definition_family("web"), "web");
     }
 }

@@ -72,7 +72,7 @@ pub async fn handle(
                 Some(arn) => Some(arn),
                 None => ctx
                     .ecs
-                    .tasks_started_by(&render.cluster, &plan.started_by)
+                    .tasks_in_group(&render.cluster, &render.task_definition_arn, &plan.group)
                     .await?
                     .into_iter()
                     .next(),
@@ -94,7 +94,7 @@ pub async fn handle(
             );
             let tasks = ctx
                 .ecs
-                .tasks_started_by(&render.cluster, &plan.started_by)
+                .tasks_in_group(&render.cluster, &render.task_definition_arn, &plan.group)
                 .await?;
             for task in &tasks {
                 ctx.ecs.stop_task(&render.cluster, task, &reason).await?;

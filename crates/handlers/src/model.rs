@@ -36,8 +36,9 @@ pub struct MigrationPlan {
     pub launch_type: String,
     /// `{"AwsvpcConfiguration": {...}}`, PascalCase as Step Functions' ECS integration wants.
     pub network_configuration: Value,
-    /// Tags the task so a timed-out or failed run can be found again.
-    pub started_by: String,
+    /// The task's group, so a timed-out or failed run can be found again (Step Functions
+    /// sets `startedBy` itself).
+    pub group: String,
 }
 
 /// A caught state machine error (`ResultPath: $.error`).

@@ -87,7 +87,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
                     .clone()
                     .unwrap_or_else(|| "FARGATE".into()),
                 network_configuration,
-                started_by: format!("stevedore-{}", release.release_id),
+                group: format!("stevedore:{}", release.release_id),
             })
         }
     };
