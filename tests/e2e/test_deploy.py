@@ -7,7 +7,7 @@ import json
 import time
 
 from boto3.dynamodb.conditions import Key
-from conftest import ci_tag, ecs_calls, family_of, phase_timestamps
+from e2e_helpers import ci_tag, ecs_calls, family_of, phase_timestamps
 from example_app import EXAMPLE_TASKDEF, service_task_definition
 
 SETTLE_SECONDS = 3  # after a barrier release appears, let any stray on-push finish
