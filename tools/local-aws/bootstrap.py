@@ -121,6 +121,17 @@ def check_substitutions(template_path: Path = TEMPLATE, stack: str = DEFAULT_STA
     }
 
 
+def unused_definition_files(template_path: Path = TEMPLATE) -> list[Path]:
+    """ASL files beside the template that no state machine's DefinitionUri names: a
+    definition that would be deployed nowhere (and so never checked) is a mistake."""
+    template = load_template(template_path)
+    base = template_path.parent
+    used = {(base / r["Properties"]["DefinitionUri"]).resolve()
+            for r in resources_of(template, "AWS::Serverless::StateMachine").values()
+            if isinstance((r.get("Properties") or {}).get("DefinitionUri"), str)}
+    return sorted(p for p in (base / "statemachines").glob("*.json") if p.resolve() not in used)
+
+
 # ---------------------------------------------------------------- creating the stack
 
 @dataclass

@@ -81,6 +81,10 @@ def test_every_state_machine_substitution_resolves():
         json.loads(text)
 
 
+def test_every_state_machine_file_is_used():
+    assert bootstrap.unused_definition_files(TEMPLATE) == []
+
+
 def test_bootstrap_creates_the_template_resources(moto_url, session):
     res = bootstrap.bootstrap(session, moto_url, TEMPLATE, stack="unit")
     template = load_template(TEMPLATE)
