@@ -242,16 +242,25 @@ impl Ecs {
             aws_sdk_ecs::types::DesiredStatus::Running,
             aws_sdk_ecs::types::DesiredStatus::Stopped,
         ] {
-            let out = self
-                .client
-                .list_tasks()
-                .cluster(cluster)
-                .family(family)
-                .desired_status(status)
-                .send()
-                .await
-                .map_err(|e| classify("ListTasks", e))?;
-            candidates.extend(out.task_arns.unwrap_or_default());
+            // ListTasks pages at 100 tasks, and the family's service tasks share the listing.
+            let mut next_token = None;
+            loop {
+                let out = self
+                    .client
+                    .list_tasks()
+                    .cluster(cluster)
+                    .family(family)
+                    .desired_status(status.clone())
+                    .set_next_token(next_token)
+                    .send()
+                    .await
+                    .map_err(|e| classify("ListTasks", e))?;
+                candidates.extend(out.task_arns.unwrap_or_default());
+                next_token = out.next_token;
+                if next_token.is_none() {
+                    break;
+                }
+            }
         }
         let mut found = Vec::new();
         // DescribeTasks takes at most 100 tasks per call.
@@ -392,16 +401,4 @@ fn service_state(svc: &Service) -> ServiceState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn family_of_a_task_definition() {
-        assert_eq!(
-            task_definition_family("arn:aws:ecs:us-east-1:1:task-definition/web:12"),
-            "web"
-        );
-        assert_eq!(task_definition_family("web:3"), "web");
-        assert_eq!(task_definition_family("web"), "web");
-    }
-}
+mod tests;

@@ -6,6 +6,9 @@ pub mod secrets;
 pub mod sfn;
 pub mod store;
 
+#[cfg(test)]
+mod test_support;
+
 pub use ecs::Ecs;
 pub use secrets::SecretsManager;
 pub use sfn::StepFunctions;

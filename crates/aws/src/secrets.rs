@@ -38,3 +38,89 @@ impl SecretsManager {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{error_body, mocked_client};
+    use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::DateTime;
+
+    const FULL_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+    fn secrets(rule: Rule) -> SecretsManager {
+        SecretsManager::new(mocked_client!(aws_sdk_secretsmanager, rule))
+    }
+
+    fn describe_of(secret_id: &'static str) -> aws_smithy_mocks::RuleBuilder<
+        aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretInput,
+        DescribeSecretOutput,
+        aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError,
+    > {
+        mock!(Client::describe_secret).match_requests(move |r| r.secret_id() == Some(secret_id))
+    }
+
+    fn failing_with(secret_id: &'static str, code: &str) -> Rule {
+        describe_of(secret_id)
+            .sequence()
+            .http_status(400, Some(error_body(code, "from the service")))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn full_arn_of_an_existing_secret() {
+        let rule = describe_of("prod/db").then_output(|| {
+            DescribeSecretOutput::builder()
+                .arn(FULL_ARN)
+                .name("prod/db")
+                .build()
+        });
+        let arn = secrets(rule.clone()).full_arn("prod/db").await.unwrap();
+        assert_eq!(arn.as_deref(), Some(FULL_ARN));
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn missing_secret_is_none() {
+        let rule = failing_with("prod/nope", "ResourceNotFoundException");
+        assert_eq!(secrets(rule).full_arn("prod/nope").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn secret_scheduled_for_deletion_is_none() {
+        let rule = describe_of("prod/db").then_output(|| {
+            DescribeSecretOutput::builder()
+                .arn(FULL_ARN)
+                .deleted_date(DateTime::from_secs(1_700_000_000))
+                .build()
+        });
+        assert_eq!(secrets(rule).full_arn("prod/db").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn throttling_is_classified_not_swallowed() {
+        let rule = failing_with("prod/db", "ThrottlingException");
+        let err = secrets(rule).full_arn("prod/db").await.unwrap_err();
+        assert_eq!(err.error_type(), "Throttled", "{err}");
+        assert!(
+            err.to_string().contains("DescribeSecret failed: ThrottlingException"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn access_denied_is_an_error_not_a_missing_secret() {
+        let rule = failing_with("prod/db", "AccessDeniedException");
+        let err = secrets(rule).full_arn("prod/db").await.unwrap_err();
+        assert_eq!(err.error_type(), "AwsError", "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_arn_is_an_error() {
+        let rule = describe_of("prod/db").then_output(|| DescribeSecretOutput::builder().build());
+        let err = secrets(rule).full_arn("prod/db").await.unwrap_err();
+        assert_eq!(err.error_type(), "AwsError");
+        assert!(err.to_string().contains("`prod/db`"), "{err}");
+    }
+}

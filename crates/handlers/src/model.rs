@@ -16,6 +16,23 @@ pub struct ReleaseInput {
     pub trigger: stevedore_core::release::Trigger,
 }
 
+impl ReleaseInput {
+    /// The PENDING record of this release.
+    pub fn pending_release(&self, now: chrono::DateTime<chrono::Utc>) -> stevedore_core::Release {
+        stevedore_core::Release::new_pending(
+            &self.release_id,
+            &self.app,
+            &self.stage,
+            &self.repository,
+            &self.digest,
+            &self.tag,
+            &self.image_uri,
+            self.trigger,
+            now,
+        )
+    }
+}
+
 /// What render hands to the rest of the state machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RenderOutput {

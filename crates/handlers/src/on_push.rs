@@ -11,7 +11,7 @@ use stevedore_aws::sfn::StartOutcome;
 use stevedore_aws::{StepFunctions, Store};
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::image::image_uri;
-use stevedore_core::release::{release_id, Release, Trigger};
+use stevedore_core::release::{release_id, Trigger};
 use stevedore_core::routing::stages_for_push;
 use stevedore_core::Error;
 
@@ -137,17 +137,7 @@ async fn start_release(
     input: &ReleaseInput,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, Error> {
-    let release = Release::new_pending(
-        &input.release_id,
-        &input.app,
-        &input.stage,
-        &input.repository,
-        &input.digest,
-        &input.tag,
-        &input.image_uri,
-        input.trigger,
-        at,
-    );
+    let release = input.pending_release(at);
     let created = ctx.store.create_release(&release).await?;
     let payload = serde_json::to_string(input).map_err(|e| Error::InvalidInput(e.to_string()))?;
     // Start even when the release existed: an earlier attempt may have died between the two

@@ -45,6 +45,11 @@ pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, H
             execution_arn,
         } => {
             let at = now();
+            // A release started by hand (an execution of the deploy state machine, not a
+            // push) has no record yet: create it, so it too ends in a terminal record.
+            if store.create_release(&release.pending_release(at)).await? {
+                tracing::info!(release_id = %release.release_id, "release record created for a hand-started execution");
+            }
             let lease = lease_seconds(store, &release).await;
             let outcome = store
                 .acquire_lock(
