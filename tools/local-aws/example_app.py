@@ -54,7 +54,8 @@ class ExampleApp:
 
 
 def app_config(app: str, *, migration: bool = True,
-               missing_secrets: dict[str, str] | None = None) -> dict[str, Any]:
+               missing_secrets: dict[str, str] | None = None,
+               staging_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """examples/stevedore.yaml's `backend`, renamed to `app` (repository, services, secrets)."""
     example = yaml.safe_load(EXAMPLE_CONFIG.read_text())["apps"][EXAMPLE_APP]
     config = copy.deepcopy(example)
@@ -67,6 +68,7 @@ def app_config(app: str, *, migration: bool = True,
                             for env, ref in (stage.get("secrets") or {}).items()}
     if missing_secrets:
         config["stages"]["staging"]["secrets"].update(missing_secrets)
+    config["stages"]["staging"].update(staging_overrides or {})
     return config
 
 
@@ -120,13 +122,16 @@ def register_initial_task_definition(stack: LocalStack, app: str) -> str:
 
 def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = True,
              missing_secrets: dict[str, str] | None = None, circuit_breaker: bool = True,
+             staging_overrides: dict[str, Any] | None = None,
              config_path: Path | None = None) -> ExampleApp:
-    """Seed one app. `missing_secrets` (env -> ref) are added to staging but not created.
+    """Seed one app. `missing_secrets` (env -> ref) are added to staging but not created;
+    `staging_overrides` replace keys of the staging stage's config.
     `config_path`: apply this file as is (the demo applies examples/stevedore.yaml itself)."""
     if config_path is not None:
         config = yaml.safe_load(config_path.read_text())["apps"][app]
     else:
-        config = app_config(app, migration=migration, missing_secrets=missing_secrets)
+        config = app_config(app, migration=migration, missing_secrets=missing_secrets,
+                            staging_overrides=staging_overrides)
         config_path = stack.run_dir / f"{app}.stevedore.yaml"
         config_path.write_text(yaml.safe_dump({"apps": {app: config}}, sort_keys=False))
     ecs, ecr = stack.client("ecs"), stack.client("ecr")
