@@ -42,6 +42,9 @@ lint: lint-rust lint-template
 lint-rust:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@# The domain stays free of the AWS SDK.
+	@if cargo tree -p stevedore-core -e normal,build | grep -E 'aws-(sdk|config|smithy)'; then \
+		echo "crates/core must not depend on the AWS SDK"; exit 1; fi
 
 lint-template: tools
 	$(VENV)/bin/cfn-lint template.yaml
