@@ -55,13 +55,16 @@ class ExampleApp:
 
 def app_config(app: str, *, migration: bool = True,
                missing_secrets: dict[str, str] | None = None,
-               staging_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+               staging_overrides: dict[str, Any] | None = None,
+               migration_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """examples/stevedore.yaml's `backend`, renamed to `app` (repository, services, secrets)."""
     example = yaml.safe_load(EXAMPLE_CONFIG.read_text())["apps"][EXAMPLE_APP]
     config = copy.deepcopy(example)
     config["repository"] = app
     if not migration:
         config.pop("migration", None)
+    elif migration_overrides:
+        config["migration"].update(migration_overrides)
     for stage_name, stage in config["stages"].items():
         stage["service"] = f"{app}-{stage_name}"
         stage["secrets"] = {env: ref.replace(f"/{EXAMPLE_APP}/", f"/{app}/")
@@ -123,15 +126,18 @@ def register_initial_task_definition(stack: LocalStack, app: str) -> str:
 def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = True,
              missing_secrets: dict[str, str] | None = None, circuit_breaker: bool = True,
              staging_overrides: dict[str, Any] | None = None,
+             migration_overrides: dict[str, Any] | None = None,
              config_path: Path | None = None) -> ExampleApp:
     """Seed one app. `missing_secrets` (env -> ref) are added to staging but not created;
-    `staging_overrides` replace keys of the staging stage's config.
+    `staging_overrides` / `migration_overrides` replace keys of the staging stage's / the
+    migration's config.
     `config_path`: apply this file as is (the demo applies examples/stevedore.yaml itself)."""
     if config_path is not None:
         config = yaml.safe_load(config_path.read_text())["apps"][app]
     else:
         config = app_config(app, migration=migration, missing_secrets=missing_secrets,
-                            staging_overrides=staging_overrides)
+                            staging_overrides=staging_overrides,
+                            migration_overrides=migration_overrides)
         config_path = stack.run_dir / f"{app}.stevedore.yaml"
         config_path.write_text(yaml.safe_dump({"apps": {app: config}}, sort_keys=False))
     ecs, ecr = stack.client("ecs"), stack.client("ecr")
