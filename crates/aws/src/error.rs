@@ -22,6 +22,8 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "RequestTimeout",
+    // DynamoDB: a write raced a transaction on the same item.
+    "TransactionConflictException",
 ];
 
 /// The error code and message of an SDK failure, whatever its kind.

@@ -50,10 +50,12 @@ mod tests {
     const FULL_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
 
     fn secrets(rule: Rule) -> SecretsManager {
-        SecretsManager::new(mocked_client!(aws_sdk_secretsmanager, rule))
+        SecretsManager::new(mocked_client!(aws_sdk_secretsmanager, [&rule]))
     }
 
-    fn describe_of(secret_id: &'static str) -> aws_smithy_mocks::RuleBuilder<
+    fn describe_of(
+        secret_id: &'static str,
+    ) -> aws_smithy_mocks::RuleBuilder<
         aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretInput,
         DescribeSecretOutput,
         aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError,
@@ -104,7 +106,8 @@ mod tests {
         let err = secrets(rule).full_arn("prod/db").await.unwrap_err();
         assert_eq!(err.error_type(), "Throttled", "{err}");
         assert!(
-            err.to_string().contains("DescribeSecret failed: ThrottlingException"),
+            err.to_string()
+                .contains("DescribeSecret failed: ThrottlingException"),
             "{err}"
         );
     }

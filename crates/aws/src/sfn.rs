@@ -89,3 +89,164 @@ impl StepFunctions {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{error_body, mocked_client};
+    use aws_sdk_sfn::operation::send_task_failure::SendTaskFailureOutput;
+    use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessOutput;
+    use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::DateTime;
+
+    const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:deploy";
+    const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:deploy:01JRELEASE";
+    const INPUT: &str = r#"{"release_id":"01JRELEASE","app":"backend"}"#;
+
+    fn sfn(rule: &Rule) -> StepFunctions {
+        StepFunctions::new(mocked_client!(aws_sdk_sfn, [rule]))
+    }
+
+    fn start() -> aws_smithy_mocks::RuleBuilder<
+        aws_sdk_sfn::operation::start_execution::StartExecutionInput,
+        StartExecutionOutput,
+        aws_sdk_sfn::operation::start_execution::StartExecutionError,
+    > {
+        mock!(Client::start_execution).match_requests(|r| {
+            r.state_machine_arn() == Some(MACHINE)
+                && r.name() == Some("01JRELEASE")
+                && r.input() == Some(INPUT)
+        })
+    }
+
+    #[tokio::test]
+    async fn start_execution_returns_the_execution_arn() {
+        let rule = start().then_output(|| {
+            StartExecutionOutput::builder()
+                .execution_arn(EXECUTION)
+                .start_date(DateTime::from_secs(1_700_000_000))
+                .build()
+                .unwrap()
+        });
+        let outcome = sfn(&rule)
+            .start_execution(MACHINE, "01JRELEASE", INPUT)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            StartOutcome::Started {
+                execution_arn: EXECUTION.into()
+            }
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn duplicate_execution_name_is_already_exists() {
+        let rule = start()
+            .sequence()
+            .http_status(
+                400,
+                Some(error_body(
+                    "ExecutionAlreadyExists",
+                    "Execution Already Exists: 'arn:...:01JRELEASE'",
+                )),
+            )
+            .build();
+        let outcome = sfn(&rule)
+            .start_execution(MACHINE, "01JRELEASE", INPUT)
+            .await
+            .unwrap();
+        assert_eq!(outcome, StartOutcome::AlreadyExists);
+    }
+
+    #[tokio::test]
+    async fn other_start_failures_are_classified() {
+        for (code, expected) in [
+            ("StateMachineDoesNotExist", "AwsError"),
+            ("ThrottlingException", "Throttled"),
+            ("ExecutionLimitExceeded", "AwsError"),
+        ] {
+            let rule = start()
+                .sequence()
+                .http_status(400, Some(error_body(code, "no")))
+                .build();
+            let err = sfn(&rule)
+                .start_execution(MACHINE, "01JRELEASE", INPUT)
+                .await
+                .unwrap_err();
+            assert_eq!(err.error_type(), expected, "{code}: {err}");
+            assert!(err.to_string().contains(code), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn task_failure_cause_is_cut_to_the_service_limit() {
+        // Multi-byte characters: the limit counts characters, and a cut must stay valid UTF-8.
+        let long = "é".repeat(MAX_CAUSE + 500);
+        let rule = mock!(Client::send_task_failure)
+            .match_requests(|r| {
+                r.task_token() == Some("token-1")
+                    && r.error() == Some("MigrationFailed")
+                    && r.cause().map(|c| c.chars().count()) == Some(MAX_CAUSE)
+                    && r.cause().is_some_and(|c| c.chars().all(|ch| ch == 'é'))
+            })
+            .then_output(|| SendTaskFailureOutput::builder().build());
+        sfn(&rule)
+            .send_task_failure("token-1", "MigrationFailed", &long)
+            .await
+            .unwrap();
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn short_task_failure_cause_is_sent_whole() {
+        let rule = mock!(Client::send_task_failure)
+            .match_requests(|r| r.cause() == Some("exit code 3"))
+            .then_output(|| SendTaskFailureOutput::builder().build());
+        sfn(&rule)
+            .send_task_failure("token-1", "MigrationFailed", "exit code 3")
+            .await
+            .unwrap();
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn task_failure_on_an_expired_token_is_an_error() {
+        let rule = mock!(Client::send_task_failure)
+            .sequence()
+            .http_status(400, Some(error_body("TaskTimedOut", "Task Timed Out")))
+            .build();
+        let err = sfn(&rule)
+            .send_task_failure("token-1", "MigrationFailed", "x")
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), "AwsError");
+        assert!(
+            err.to_string()
+                .contains("SendTaskFailure failed: TaskTimedOut"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn task_success_sends_the_output_as_json() {
+        let rule = mock!(Client::send_task_success)
+            .match_requests(|r| {
+                r.task_token() == Some("token-2")
+                    && r.output()
+                        .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
+                        == Some(serde_json::json!({"deployment_id": "ecs-svc/1", "ok": true}))
+            })
+            .then_output(|| SendTaskSuccessOutput::builder().build());
+        sfn(&rule)
+            .send_task_success(
+                "token-2",
+                &serde_json::json!({"deployment_id": "ecs-svc/1", "ok": true}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(rule.num_calls(), 1);
+    }
+}

@@ -326,6 +326,9 @@ impl Store {
 mod lock;
 pub use lock::FinishOutcome;
 
+#[cfg(test)]
+mod tests;
+
 fn transaction_reasons(reasons: &[CancellationReason]) -> Vec<Option<&str>> {
     reasons.iter().map(|r| r.code()).collect()
 }

@@ -1,18 +1,19 @@
 //! Helpers for the adapters' unit tests: SDK clients answered by `aws_smithy_mocks` rules.
 
-/// A client of `$krate` (e.g. `aws_sdk_ecs`) that answers with `rules`, in order: each call
-/// must match the next rule (its `match_requests` predicate is the request's assertion) and a
-/// call beyond the last rule panics. SDK retries are off, so every rule answers exactly one
-/// attempt.
+/// A client of `$krate` (e.g. `aws_sdk_ecs`) that answers with `$rules` (any iterable of
+/// `&Rule`), in order: each call must match the next rule (its `match_requests` predicate is
+/// the request's assertion: a mismatch panics), and a call beyond the last rule panics. SDK
+/// retries are off, so a rule answers exactly one attempt.
 macro_rules! mocked_client {
-    ($krate:ident, $($rule:expr),* $(,)?) => {
+    ($krate:ident, $rules:expr) => {{
+        let rules: Vec<&aws_smithy_mocks::Rule> = $rules.into_iter().collect();
         aws_smithy_mocks::mock_client!(
             $krate,
             aws_smithy_mocks::RuleMode::Sequential,
-            &[$(&$rule),*],
+            &rules,
             |config| config.retry_config(aws_smithy_types::retry::RetryConfig::disabled())
         )
-    };
+    }};
 }
 pub(crate) use mocked_client;
 

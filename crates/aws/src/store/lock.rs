@@ -81,7 +81,7 @@ impl Store {
                         .unwrap_or_default();
                     Ok(LockOutcome::HeldBy(holder))
                 } else {
-                    Err(classify("TransactWriteItems(acquire lock)", err))
+                    Err(classify_cancelled("TransactWriteItems(acquire lock)", err))
                 }
             }
         }
@@ -161,7 +161,10 @@ impl Store {
                 .map_err(|e| classify("UpdateItem(finish release)", e))?;
             return Ok(FinishOutcome::RecordedLockNotHeld);
         }
-        Err(classify("TransactWriteItems(finish release)", err))
+        Err(classify_cancelled(
+            "TransactWriteItems(finish release)",
+            err,
+        ))
     }
 
     fn finish_release_update(
@@ -228,12 +231,41 @@ impl Store {
     }
 }
 
-fn cancellation_codes(
-    err: &aws_sdk_dynamodb::error::SdkError<
-        TransactWriteItemsError,
-        aws_sdk_dynamodb::config::http::HttpResponse,
-    >,
-) -> Vec<Option<&str>> {
+#[cfg(test)]
+mod tests;
+
+type TransactError = aws_sdk_dynamodb::error::SdkError<
+    TransactWriteItemsError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
+
+/// A transaction cancelled by a concurrent write to one of its items (two releases racing
+/// for the stage) or by throttling is worth retrying; `classify` alone would see only the
+/// terminal-looking `TransactionCanceledException` code.
+fn classify_cancelled(operation: &str, err: TransactError) -> Error {
+    let codes = cancellation_codes(&err);
+    let has = |wanted: &[&str]| codes.iter().flatten().any(|code| wanted.contains(code));
+    let text = || {
+        let reasons: Vec<&str> = codes.iter().map(|code| code.unwrap_or("None")).collect();
+        format!(
+            "{operation} failed: transaction cancelled [{}]",
+            reasons.join(", ")
+        )
+    };
+    if has(&[
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    ]) {
+        Error::Throttled(text())
+    } else if has(&["TransactionConflict"]) {
+        Error::TransientAws(text())
+    } else {
+        classify(operation, err)
+    }
+}
+
+fn cancellation_codes(err: &TransactError) -> Vec<Option<&str>> {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
             transaction_reasons(e.cancellation_reasons())
