@@ -21,7 +21,9 @@ fn sample<T: DeserializeOwned>(name: &str) -> T {
 fn ecr_push_sample_is_a_deployable_push() {
     let event: EventBridgeEvent<EcrImageAction> = sample("ecr-push.json");
     match decide_push(&event.detail) {
-        PushDecision::Deploy { repository, tag, .. } => {
+        PushDecision::Deploy {
+            repository, tag, ..
+        } => {
             assert_eq!(repository, "backend");
             assert_eq!(tag, "develop-1a2b3c4");
         }
@@ -32,9 +34,15 @@ fn ecr_push_sample_is_a_deployable_push() {
 #[test]
 fn ecs_samples_complete_and_fail() {
     let done: EventBridgeEvent<DeploymentStateChange> = sample("ecs-deployment-completed.json");
-    assert_eq!(deployment_outcome(&done.detail), DeploymentOutcome::Completed);
+    assert_eq!(
+        deployment_outcome(&done.detail),
+        DeploymentOutcome::Completed
+    );
     let failed: EventBridgeEvent<DeploymentStateChange> = sample("ecs-deployment-failed.json");
-    assert!(matches!(deployment_outcome(&failed.detail), DeploymentOutcome::Failed { .. }));
+    assert!(matches!(
+        deployment_outcome(&failed.detail),
+        DeploymentOutcome::Failed { .. }
+    ));
 }
 
 #[test]
@@ -43,13 +51,40 @@ fn state_machine_and_function_samples_parse() {
     assert_eq!(input.stage, "staging");
     let render: RenderRequest = sample("render.json");
     assert_eq!(render.release, input);
-    assert!(matches!(sample::<MigrateRequest>("migrate-check.json"), MigrateRequest::Check { .. }));
-    assert!(matches!(sample::<MigrateRequest>("migrate-explain.json"), MigrateRequest::Explain { .. }));
-    assert!(matches!(sample::<MigrateRequest>("migrate-stop.json"), MigrateRequest::Stop { .. }));
-    assert!(matches!(sample::<DeployRequest>("deploy-start.json"), DeployRequest::Start { .. }));
-    assert!(matches!(sample::<DeployRequest>("deploy-wait.json"), DeployRequest::Wait { .. }));
-    assert!(matches!(sample::<DeployRequest>("deploy-check.json"), DeployRequest::Check { .. }));
-    assert!(matches!(sample::<RecordRequest>("record-acquire-lock.json"), RecordRequest::AcquireLock { .. }));
-    assert!(matches!(sample::<RecordRequest>("record-succeed.json"), RecordRequest::Succeed { .. }));
-    assert!(matches!(sample::<RecordRequest>("record-fail.json"), RecordRequest::Fail { .. }));
+    assert!(matches!(
+        sample::<MigrateRequest>("migrate-check.json"),
+        MigrateRequest::Check { .. }
+    ));
+    assert!(matches!(
+        sample::<MigrateRequest>("migrate-explain.json"),
+        MigrateRequest::Explain { .. }
+    ));
+    assert!(matches!(
+        sample::<MigrateRequest>("migrate-stop.json"),
+        MigrateRequest::Stop { .. }
+    ));
+    assert!(matches!(
+        sample::<DeployRequest>("deploy-start.json"),
+        DeployRequest::Start { .. }
+    ));
+    assert!(matches!(
+        sample::<DeployRequest>("deploy-wait.json"),
+        DeployRequest::Wait { .. }
+    ));
+    assert!(matches!(
+        sample::<DeployRequest>("deploy-check.json"),
+        DeployRequest::Check { .. }
+    ));
+    assert!(matches!(
+        sample::<RecordRequest>("record-acquire-lock.json"),
+        RecordRequest::AcquireLock { .. }
+    ));
+    assert!(matches!(
+        sample::<RecordRequest>("record-succeed.json"),
+        RecordRequest::Succeed { .. }
+    ));
+    assert!(matches!(
+        sample::<RecordRequest>("record-fail.json"),
+        RecordRequest::Fail { .. }
+    ));
 }

@@ -19,16 +19,28 @@ fn error_names(value: &Value, found: &mut Vec<String>) {
 
 #[test]
 fn every_matched_error_type_exists() {
-    let path = format!("{}/../../statemachines/deploy.asl.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../statemachines/deploy.asl.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let definition: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("deploy.asl.json is readable")).expect("valid JSON");
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("deploy.asl.json is readable"))
+            .expect("valid JSON");
     let mut names = Vec::new();
     error_names(&definition, &mut names);
-    assert!(names.iter().any(|n| n == "LockHeld"), "the lock wait is retried on LockHeld");
+    assert!(
+        names.iter().any(|n| n == "LockHeld"),
+        "the lock wait is retried on LockHeld"
+    );
     let unknown: Vec<_> = names
         .iter()
-        .filter(|n| !(n.starts_with("States.") || n.starts_with("Lambda.") || n.starts_with("ECS.")))
+        .filter(|n| {
+            !(n.starts_with("States.") || n.starts_with("Lambda.") || n.starts_with("ECS."))
+        })
         .filter(|n| !Error::is_error_type(n))
         .collect();
-    assert!(unknown.is_empty(), "ErrorEquals names no function returns: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "ErrorEquals names no function returns: {unknown:?}"
+    );
 }
