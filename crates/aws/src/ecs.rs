@@ -2,7 +2,7 @@
 //! applied), UpdateService, and migration tasks.
 
 use aws_sdk_ecs::types::{
-    ContainerDefinition, KeyValuePair, Secret, Service, TaskDefinition, TaskDefinitionField,
+    ContainerDefinition, KeyValuePair, Secret, Service, Tag, TaskDefinition, TaskDefinitionField,
 };
 use aws_sdk_ecs::Client;
 use serde_json::{json, Value};
@@ -11,6 +11,30 @@ use stevedore_core::render::{merge_environment, merge_secrets, ContainerChange, 
 use stevedore_core::{Error, Result};
 
 use crate::error::{classify, code_and_message};
+
+/// A task definition as DescribeTaskDefinition returns it, tags included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DescribedTaskDefinition {
+    pub definition: TaskDefinition,
+    pub tags: Vec<Tag>,
+}
+
+/// The current revision's tags (minus AWS-reserved `aws:` keys, which cannot be set) with
+/// `stevedore:release` naming the release that registered the new one.
+fn release_tags(current: &[Tag], release_id: &str) -> Vec<Tag> {
+    let mut tags: Vec<Tag> = current
+        .iter()
+        .filter(|t| {
+            let key = t.key.as_deref().unwrap_or_default();
+            !key.is_empty() && !key.starts_with("aws:") && key != RELEASE_TAG
+        })
+        .cloned()
+        .collect();
+    tags.push(Tag::builder().key(RELEASE_TAG).value(release_id).build());
+    tags
+}
+
+const RELEASE_TAG: &str = "stevedore:release";
 
 /// What Stevedore needs to know about a service.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +110,11 @@ impl Ecs {
         Ok(state)
     }
 
-    pub async fn describe_task_definition(&self, task_definition: &str) -> Result<TaskDefinition> {
+    /// The task definition and its tags (carried over to the revisions Stevedore registers).
+    pub async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<DescribedTaskDefinition> {
         let out = self
             .client
             .describe_task_definition()
@@ -95,11 +123,13 @@ impl Ecs {
             .send()
             .await
             .map_err(|e| classify("DescribeTaskDefinition", e))?;
-        out.task_definition.ok_or_else(|| {
+        let tags = out.tags.unwrap_or_default();
+        let definition = out.task_definition.ok_or_else(|| {
             Error::AwsError(format!(
                 "DescribeTaskDefinition returned nothing for {task_definition}"
             ))
-        })
+        })?;
+        Ok(DescribedTaskDefinition { definition, tags })
     }
 
     /// Registers a new revision of `current` with the render plan applied; read-only fields
@@ -107,6 +137,7 @@ impl Ecs {
     pub async fn register_rendered(
         &self,
         current: &TaskDefinition,
+        tags: &[Tag],
         changes: &[ContainerChange],
         release_id: &str,
     ) -> Result<String> {
@@ -136,12 +167,7 @@ impl Ecs {
             .set_ephemeral_storage(current.ephemeral_storage.clone())
             .set_runtime_platform(current.runtime_platform.clone())
             .set_enable_fault_injection(current.enable_fault_injection)
-            .tags(
-                aws_sdk_ecs::types::Tag::builder()
-                    .key("stevedore:release")
-                    .value(release_id)
-                    .build(),
-            )
+            .set_tags(Some(release_tags(tags, release_id)))
             .send()
             .await
             .map_err(|e| {

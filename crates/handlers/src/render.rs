@@ -59,7 +59,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         .ecs
         .describe_task_definition(&service.task_definition)
         .await?;
-    let summaries = container_summaries(&current);
+    let summaries = container_summaries(&current.definition);
     let resolved = resolve_secrets(&ctx.secrets, release, &stage).await?;
     let changes = plan_render(&app, &stage, &summaries, &release.image_uri, &resolved)?;
     let migration = match &app.migration {
@@ -93,7 +93,12 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
     };
     let task_definition_arn = ctx
         .ecs
-        .register_rendered(&current, &changes, &release.release_id)
+        .register_rendered(
+            &current.definition,
+            &current.tags,
+            &changes,
+            &release.release_id,
+        )
         .await?;
     tracing::info!(release_id = %release.release_id, %task_definition_arn,
         previous = %service.task_definition, "task definition registered");

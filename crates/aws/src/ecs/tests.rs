@@ -460,7 +460,7 @@ async fn register_rendered_changes_only_the_target_container() {
         });
     let current = described_task_definition();
     let arn = ecs(&[rule])
-        .register_rendered(&current, &[app_change()], "01JRELEASE")
+        .register_rendered(&current, &[], &[app_change()], "01JRELEASE")
         .await
         .unwrap();
     assert_eq!(arn, NEW_TD);
@@ -551,7 +551,7 @@ async fn register_rendered_without_secrets_sends_no_secret_list() {
         })
         .then_output(|| registered(NEW_TD));
     let arn = ecs(std::slice::from_ref(&rule))
-        .register_rendered(&current, &[change], "01JRELEASE")
+        .register_rendered(&current, &[], &[change], "01JRELEASE")
         .await
         .unwrap();
     assert_eq!(arn, NEW_TD);
@@ -572,7 +572,12 @@ async fn rejected_task_definition_carries_the_message() {
             )
             .build();
         let err = ecs(&[rule])
-            .register_rendered(&described_task_definition(), &[app_change()], "01JRELEASE")
+            .register_rendered(
+                &described_task_definition(),
+                &[],
+                &[app_change()],
+                "01JRELEASE",
+            )
             .await
             .unwrap_err();
         assert_eq!(err.error_type(), "TaskDefinitionRejected", "{err}");
@@ -592,7 +597,12 @@ async fn register_throttle_is_not_a_rejection() {
         )
         .build();
     let err = ecs(&[rule])
-        .register_rendered(&described_task_definition(), &[app_change()], "01JRELEASE")
+        .register_rendered(
+            &described_task_definition(),
+            &[],
+            &[app_change()],
+            "01JRELEASE",
+        )
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "Throttled", "{err}");
@@ -862,4 +872,20 @@ async fn stop_task_sends_the_reason() {
         .await
         .unwrap();
     assert_eq!(rule.num_calls(), 1);
+}
+
+#[test]
+fn new_revisions_keep_the_current_tags_and_name_the_release() {
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    let current = [
+        tag("team", "payments"),
+        tag("aws:cloudformation:stack-name", "app"),
+        tag("stevedore:release", "01JOLD"),
+    ];
+    let tags = release_tags(&current, "01JNEW");
+    let pairs: Vec<(&str, &str)> = tags
+        .iter()
+        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+        .collect();
+    assert_eq!(pairs, [("team", "payments"), ("stevedore:release", "01JNEW")]);
 }
