@@ -887,5 +887,8 @@ fn new_revisions_keep_the_current_tags_and_name_the_release() {
         .iter()
         .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
         .collect();
-    assert_eq!(pairs, [("team", "payments"), ("stevedore:release", "01JNEW")]);
+    assert_eq!(
+        pairs,
+        [("team", "payments"), ("stevedore:release", "01JNEW")]
+    );
 }
