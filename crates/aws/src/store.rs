@@ -213,7 +213,10 @@ impl Store {
     /// Writes a new release; `false` when a release with this id already exists (a duplicate event).
     pub async fn create_release(&self, release: &Release) -> Result<bool> {
         let item = serde_dynamo::to_item(release).map_err(|e| {
-            Error::InvalidInput(format!("cannot encode release {}: {e}", release.release_id))
+            Error::InvalidInput(format!(
+                "cannot encode release {}: {e}",
+                release.spec.release_id
+            ))
         })?;
         match self
             .client

@@ -57,11 +57,11 @@ pub fn table(releases: &[Release]) -> String {
         .iter()
         .map(|r| {
             [
-                r.stage.clone(),
-                r.release_id.clone(),
+                r.spec.stage.clone(),
+                r.spec.release_id.clone(),
                 r.status.to_string(),
-                r.tag.clone(),
-                short_digest(&r.digest),
+                r.spec.tag.clone(),
+                short_digest(&r.spec.digest),
                 revision(r.task_definition_arn.as_deref()),
                 r.created_at.clone(),
                 r.reason.clone().unwrap_or_else(|| "-".into()),

@@ -17,5 +17,5 @@ pub mod secret;
 
 pub use config::{AppConfig, ConfigError, MigrationConfig, StageConfig, StevedoreFile};
 pub use error::{Error, Result};
-pub use release::{Phase, Release, ReleaseStatus, Trigger};
+pub use release::{Phase, Release, ReleaseSpec, ReleaseStatus, Trigger};
 pub use secret::{SecretId, SecretRef};

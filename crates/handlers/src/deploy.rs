@@ -9,7 +9,7 @@ use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
 use crate::verdict::{verdict, Verdict};
-use crate::{HandlerError, ReleaseInput, RenderOutput};
+use crate::{HandlerError, ReleaseSpec, RenderOutput};
 
 pub struct Deploy {
     pub store: Store,
@@ -31,16 +31,16 @@ pub struct StartedDeployment {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum DeployRequest {
     Start {
-        release: ReleaseInput,
+        release: ReleaseSpec,
         render: RenderOutput,
     },
     Wait {
         task_token: String,
-        release: ReleaseInput,
+        release: ReleaseSpec,
         deployment: StartedDeployment,
     },
     Check {
-        release: ReleaseInput,
+        release: ReleaseSpec,
         deployment: StartedDeployment,
     },
 }

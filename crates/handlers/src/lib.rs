@@ -12,5 +12,6 @@ mod model;
 mod runtime;
 mod verdict;
 
-pub use model::{MigrationPlan, ReleaseInput, RenderOutput, StateError};
+pub use model::{MigrationPlan, RenderOutput, StateError};
 pub use runtime::{init_tracing, now, required_env, HandlerError};
+pub use stevedore_core::ReleaseSpec;

@@ -9,7 +9,7 @@ use stevedore_core::migration::migration_outcome;
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
-use crate::{HandlerError, MigrationPlan, ReleaseInput, RenderOutput, StateError};
+use crate::{HandlerError, MigrationPlan, ReleaseSpec, RenderOutput, StateError};
 
 pub struct Migrate {
     pub store: Store,
@@ -21,19 +21,19 @@ pub struct Migrate {
 pub enum MigrateRequest {
     /// The task stopped: check its exit code.
     Check {
-        release: ReleaseInput,
+        release: ReleaseSpec,
         render: RenderOutput,
         task_arn: String,
     },
     /// `runTask.sync` itself failed: find out what happened to the task.
     Explain {
-        release: ReleaseInput,
+        release: ReleaseSpec,
         render: RenderOutput,
         error: StateError,
     },
     /// The state's timeout fired: stop the task and fail the release.
     Stop {
-        release: ReleaseInput,
+        release: ReleaseSpec,
         render: RenderOutput,
     },
 }
@@ -122,7 +122,7 @@ pub async fn handle(
 
 async fn judge(
     ctx: &Migrate,
-    release: &ReleaseInput,
+    release: &ReleaseSpec,
     render: &RenderOutput,
     task_arn: &str,
 ) -> Result<MigrationResult, Error> {

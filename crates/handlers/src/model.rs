@@ -3,36 +3,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The deploy state machine's input: which image goes to which stage, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReleaseInput {
-    pub release_id: String,
-    pub app: String,
-    pub stage: String,
-    pub repository: String,
-    pub digest: String,
-    pub tag: String,
-    pub image_uri: String,
-    pub trigger: stevedore_core::release::Trigger,
-}
-
-impl ReleaseInput {
-    /// The PENDING record of this release.
-    pub fn pending_release(&self, now: chrono::DateTime<chrono::Utc>) -> stevedore_core::Release {
-        stevedore_core::Release::new_pending(
-            &self.release_id,
-            &self.app,
-            &self.stage,
-            &self.repository,
-            &self.digest,
-            &self.tag,
-            &self.image_uri,
-            self.trigger,
-            now,
-        )
-    }
-}
-
 /// What render hands to the rest of the state machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RenderOutput {

@@ -11,12 +11,12 @@ use stevedore_aws::sfn::StartOutcome;
 use stevedore_aws::{StepFunctions, Store};
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::image::image_uri;
-use stevedore_core::release::{release_id, Trigger};
+use stevedore_core::release::{release_id, Release, Trigger};
 use stevedore_core::routing::stages_for_push;
 use stevedore_core::Error;
 
 use crate::runtime::now;
-use crate::{HandlerError, ReleaseInput};
+use crate::{HandlerError, ReleaseSpec};
 
 pub struct OnPush {
     pub store: Store,
@@ -101,7 +101,7 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
     let mut failures = Vec::new();
     for target in targets {
         let id = release_id(&target.app, &target.stage, &digest, event_ms);
-        let input = ReleaseInput {
+        let input = ReleaseSpec {
             release_id: id.clone(),
             app: target.app.clone(),
             stage: target.stage.clone(),
@@ -134,10 +134,10 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
 
 async fn start_release(
     ctx: &OnPush,
-    input: &ReleaseInput,
+    input: &ReleaseSpec,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, Error> {
-    let release = input.pending_release(at);
+    let release = Release::new_pending(input.clone(), at);
     let created = ctx.store.create_release(&release).await?;
     let payload = serde_json::to_string(input).map_err(|e| Error::InvalidInput(e.to_string()))?;
     // Start even when the release existed: an earlier attempt may have died between the two

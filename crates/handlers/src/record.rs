@@ -5,11 +5,11 @@
 use serde::{Deserialize, Serialize};
 use stevedore_aws::store::{FinishOutcome, LockOutcome, ReleaseKey};
 use stevedore_aws::Store;
-use stevedore_core::release::{reason_for_failure, ReleaseStatus};
+use stevedore_core::release::{reason_for_failure, Release, ReleaseStatus};
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
-use crate::{HandlerError, ReleaseInput, StateError};
+use crate::{HandlerError, ReleaseSpec, StateError};
 
 /// A lock is a lease: if a release's execution dies without unlocking, the stage frees itself
 /// after the longest the release could legitimately take, plus this margin.
@@ -20,14 +20,14 @@ const DEFAULT_LEASE_SECONDS: i64 = 3600;
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum RecordRequest {
     AcquireLock {
-        release: ReleaseInput,
+        release: ReleaseSpec,
         execution_arn: String,
     },
     Succeed {
-        release: ReleaseInput,
+        release: ReleaseSpec,
     },
     Fail {
-        release: ReleaseInput,
+        release: ReleaseSpec,
         error: StateError,
     },
 }
@@ -47,7 +47,10 @@ pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, H
             let at = now();
             // A release started by hand (an execution of the deploy state machine, not a
             // push) has no record yet: create it, so it too ends in a terminal record.
-            if store.create_release(&release.pending_release(at)).await? {
+            if store
+                .create_release(&Release::new_pending(release.clone(), at))
+                .await?
+            {
                 tracing::info!(release_id = %release.release_id, "release record created for a hand-started execution");
             }
             let lease = lease_seconds(store, &release).await;
@@ -115,7 +118,7 @@ pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, H
     }
 }
 
-fn key(release: &ReleaseInput) -> ReleaseKey<'_> {
+fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
     ReleaseKey {
         app: &release.app,
         stage: &release.stage,
@@ -130,7 +133,7 @@ fn recorded(status: ReleaseStatus, outcome: &FinishOutcome) -> Recorded {
     }
 }
 
-async fn lease_seconds(store: &Store, release: &ReleaseInput) -> i64 {
+async fn lease_seconds(store: &Store, release: &ReleaseSpec) -> i64 {
     match store.get_app_config(&release.app).await {
         Ok(Some(config)) => {
             let migration = config

@@ -14,7 +14,7 @@ use stevedore_core::render::{migration_container, plan_render, target_containers
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
-use crate::{HandlerError, MigrationPlan, ReleaseInput, RenderOutput};
+use crate::{HandlerError, MigrationPlan, ReleaseSpec, RenderOutput};
 
 pub struct Render {
     pub store: Store,
@@ -24,7 +24,7 @@ pub struct Render {
 
 #[derive(Debug, Deserialize)]
 pub struct RenderRequest {
-    pub release: ReleaseInput,
+    pub release: ReleaseSpec,
 }
 
 /// The app's config and the stage's part of it, or an error naming what is missing.
@@ -130,7 +130,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
 /// env var → `valueFrom` for every secret of the stage; all missing secrets are named at once.
 async fn resolve_secrets(
     secrets: &SecretsManager,
-    release: &ReleaseInput,
+    release: &ReleaseSpec,
     stage: &StageConfig,
 ) -> Result<BTreeMap<String, String>, Error> {
     let mut resolved = BTreeMap::new();

@@ -9,7 +9,7 @@ use stevedore_handlers::deploy::DeployRequest;
 use stevedore_handlers::migrate::MigrateRequest;
 use stevedore_handlers::record::RecordRequest;
 use stevedore_handlers::render::RenderRequest;
-use stevedore_handlers::ReleaseInput;
+use stevedore_handlers::ReleaseSpec;
 
 fn sample<T: DeserializeOwned>(name: &str) -> T {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -47,7 +47,7 @@ fn ecs_samples_complete_and_fail() {
 
 #[test]
 fn state_machine_and_function_samples_parse() {
-    let input: ReleaseInput = sample("deploy-input.json");
+    let input: ReleaseSpec = sample("deploy-input.json");
     assert_eq!(input.stage, "staging");
     let render: RenderRequest = sample("render.json");
     assert_eq!(render.release, input);

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemInput, UpdateItemOutput};
 use aws_smithy_mocks::{mock, Rule};
 use chrono::TimeZone;
-use stevedore_core::release::Trigger;
+use stevedore_core::release::{ReleaseSpec, Trigger};
 
 use super::*;
 use crate::test_support::{captured, mocked_client};
@@ -63,14 +63,16 @@ pub(super) fn str_attr<'a>(
 
 pub(super) fn pending_release(release_id: &str) -> Release {
     Release::new_pending(
-        release_id,
-        "backend",
-        "staging",
-        "backend",
-        "sha256:abc",
-        "develop-1a2b3c",
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/backend@sha256:abc",
-        Trigger::Push,
+        ReleaseSpec {
+            release_id: release_id.into(),
+            app: "backend".into(),
+            stage: "staging".into(),
+            repository: "backend".into(),
+            digest: "sha256:abc".into(),
+            tag: "develop-1a2b3c".into(),
+            image_uri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/backend@sha256:abc".into(),
+            trigger: Trigger::Push,
+        },
         chrono::Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
     )
 }

@@ -52,6 +52,20 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// One release's identity: which image goes to which stage, and why. It is the deploy
+/// state machine's input (`events/deploy-input.json`) and the first half of every release item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseSpec {
+    pub release_id: String,
+    pub app: String,
+    pub stage: String,
+    pub repository: String,
+    pub digest: String,
+    pub tag: String,
+    pub image_uri: String,
+    pub trigger: Trigger,
+}
+
 /// The release item. Key attributes use the table's names (`PK`, `SK`, `GSI1PK`, `GSI1SK`);
 /// `None` fields are left out of the item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,14 +78,9 @@ pub struct Release {
     pub gsi1pk: String,
     #[serde(rename = "GSI1SK")]
     pub gsi1sk: String,
-    pub release_id: String,
-    pub app: String,
-    pub stage: String,
-    pub repository: String,
-    pub digest: String,
-    pub tag: String,
-    pub image_uri: String,
-    pub trigger: Trigger,
+    /// What is released where, and why (the deploy state machine's input).
+    #[serde(flatten)]
+    pub spec: ReleaseSpec,
     pub status: ReleaseStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -107,32 +116,14 @@ pub struct Release {
 
 impl Release {
     /// A new PENDING release, as `on-push` (or promote / rollback) writes it.
-    #[allow(clippy::too_many_arguments)] // every argument is a distinct, required field
-    pub fn new_pending(
-        release_id: &str,
-        app: &str,
-        stage: &str,
-        repository: &str,
-        digest: &str,
-        tag: &str,
-        image_uri: &str,
-        trigger: Trigger,
-        now: DateTime<Utc>,
-    ) -> Release {
+    pub fn new_pending(spec: ReleaseSpec, now: DateTime<Utc>) -> Release {
         let created_at = timestamp(now);
         Release {
-            pk: release_pk(app, stage),
-            sk: release_sk(release_id),
-            gsi1pk: digest_gsi_pk(digest),
-            gsi1sk: digest_gsi_sk(app, stage, release_id),
-            release_id: release_id.to_string(),
-            app: app.to_string(),
-            stage: stage.to_string(),
-            repository: repository.to_string(),
-            digest: digest.to_string(),
-            tag: tag.to_string(),
-            image_uri: image_uri.to_string(),
-            trigger,
+            pk: release_pk(&spec.app, &spec.stage),
+            sk: release_sk(&spec.release_id),
+            gsi1pk: digest_gsi_pk(&spec.digest),
+            gsi1sk: digest_gsi_sk(&spec.app, &spec.stage, &spec.release_id),
+            spec,
             status: ReleaseStatus::Pending,
             reason: None,
             source_release_id: None,

@@ -105,6 +105,19 @@ fn names_on_the_wire() {
     assert_eq!(Phase::Finished.attribute(), "finished_at");
 }
 
+fn spec(release_id: &str, app: &str, stage: &str) -> ReleaseSpec {
+    ReleaseSpec {
+        release_id: release_id.into(),
+        app: app.into(),
+        stage: stage.into(),
+        repository: app.into(),
+        digest: DIGEST.into(),
+        tag: "develop-1".into(),
+        image_uri: "uri".into(),
+        trigger: Trigger::Push,
+    }
+}
+
 #[test]
 fn new_pending_release_item() {
     let now = Utc
@@ -112,17 +125,7 @@ fn new_pending_release_item() {
         .single()
         .expect("valid time");
     let id = release_id("backend", "staging", DIGEST, EVENT_MS);
-    let release = Release::new_pending(
-        &id,
-        "backend",
-        "staging",
-        "backend",
-        DIGEST,
-        "develop-1",
-        "uri",
-        Trigger::Push,
-        now,
-    );
+    let release = Release::new_pending(spec(&id, "backend", "staging"), now);
     assert_eq!(release.status, ReleaseStatus::Pending);
     assert_eq!(release.created_at, "2024-05-01T12:00:00.000Z");
     assert_eq!(
@@ -140,6 +143,11 @@ fn new_pending_release_item() {
     );
     assert_eq!(item["status"], "PENDING");
     assert_eq!(item["trigger"], "push");
+    assert_eq!(
+        item["release_id"], id,
+        "the spec is flattened into the item"
+    );
+    assert_eq!(item["digest"], DIGEST);
     assert!(item.get("reason").is_none() && item.get("finished_at").is_none());
     let back: Release = serde_json::from_value(item).expect("reads back");
     assert_eq!(back, release);
@@ -151,8 +159,7 @@ fn record_phase_sets_the_matching_attribute() {
         .with_ymd_and_hms(2024, 5, 1, 12, 0, 0)
         .single()
         .expect("valid time");
-    let mut release =
-        Release::new_pending("id", "a", "s", "r", DIGEST, "t", "u", Trigger::Push, now);
+    let mut release = Release::new_pending(spec("id", "a", "s"), now);
     release.record_phase(Phase::DeployStarted, now + chrono::Duration::seconds(5));
     let item = serde_json::to_value(&release).expect("json");
     assert_eq!(
