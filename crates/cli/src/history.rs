@@ -93,3 +93,53 @@ pub fn table(releases: &[Release]) -> String {
     }
     out.join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stevedore_core::release::{ReleaseSpec, ReleaseStatus, Trigger};
+
+    fn release(status: ReleaseStatus, reason: Option<&str>) -> Release {
+        let spec = ReleaseSpec {
+            release_id: "01JD3Q8Z0000000000000000AB".into(),
+            app: "backend".into(),
+            stage: "staging".into(),
+            repository: "backend".into(),
+            digest: format!("sha256:{}", "ab".repeat(32)),
+            tag: "develop-1a2b3c4".into(),
+            image_uri: "uri".into(),
+            trigger: Trigger::Push,
+        };
+        let mut release = Release::new_pending(spec, chrono::DateTime::UNIX_EPOCH);
+        release.status = status;
+        release.reason = reason.map(str::to_string);
+        release.task_definition_arn =
+            Some("arn:aws:ecs:us-east-1:1:task-definition/backend:7".into());
+        release
+    }
+
+    #[test]
+    fn table_lines_up_columns_and_shows_reasons() {
+        let text = table(&[
+            release(ReleaseStatus::Succeeded, None),
+            release(
+                ReleaseStatus::Failed,
+                Some("migration command exited with exit code 3"),
+            ),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].starts_with("STAGE"), "{text}");
+        let status_column = lines[0].find("STATUS").expect("STATUS header");
+        assert_eq!(&lines[1][status_column..status_column + 9], "SUCCEEDED");
+        assert_eq!(&lines[2][status_column..status_column + 6], "FAILED");
+        assert!(lines[1].contains("sha256:abababababab") && lines[1].contains("backend:7"));
+        assert!(lines[1].ends_with('-'), "no reason shows as -: {text}");
+        assert!(lines[2].ends_with("exit code 3"));
+    }
+
+    #[test]
+    fn empty_history_says_so() {
+        assert!(table(&[]).ends_with("(no releases yet)"));
+    }
+}
