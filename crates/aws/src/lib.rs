@@ -15,7 +15,16 @@ pub use sfn::StepFunctions;
 pub use store::Store;
 
 /// Loads the standard AWS configuration once per process (region, credentials and
-/// `AWS_ENDPOINT_URL` from the environment, as on Lambda).
+/// `AWS_ENDPOINT_URL` from the environment, as on Lambda). Requests carry the Lambda
+/// function's name as the user agent's app name, so the account's logs (and the local
+/// emulator's request audit) can tell which function made each call.
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let app_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .ok()
+        .and_then(|name| aws_config::AppName::new(name).ok());
+    if let Some(app_name) = app_name {
+        loader = loader.app_name(app_name);
+    }
+    loader.load().await
 }
