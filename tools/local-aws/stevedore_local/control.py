@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import copy
 import json
+from urllib.parse import parse_qs
 from typing import Any, Callable
 
-from . import eventbridge
+from . import eventbridge, request_audit
 from .state import STATE
 
 PREFIX = "/_stevedore/"
@@ -99,11 +100,15 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "events"): _snapshot("events"),
     ("POST", "events/redeliver"): redeliver,
     ("POST", "reset"): reset,
+    ("GET", "requests"): request_audit.requests_view,
+    ("GET", "requests/violations"): request_audit.violations_view,
+    ("GET", "requests/counts"): request_audit.counts_view,
+    ("POST", "requests/clear"): lambda _b: (request_audit.AUDIT.clear(), {"ok": True})[1],
     ("GET", "health"): lambda _b: {"ok": True, "url": STATE.url, "region": STATE.region},
 }
 
 
-def handle(method: str, path: str, raw_body: bytes) -> tuple[int, Any]:
+def handle(method: str, path: str, raw_body: bytes, query: str = "") -> tuple[int, Any]:
     route = path[len(PREFIX):].strip("/")
     fn = ROUTES.get((method, route))
     if fn is None:
@@ -113,6 +118,8 @@ def handle(method: str, path: str, raw_body: bytes) -> tuple[int, Any]:
         body = json.loads(raw_body or b"{}") if raw_body else {}
         if not isinstance(body, dict):
             raise ControlError(400, "body must be a JSON object")
+        if query:  # GET filters: ?caller=render&operation=GetSecretValue
+            body.update({k: v[-1] for k, v in parse_qs(query).items()})
         return 200, fn(body)
     except ControlError as err:
         return err.status, {"error": err.message}
@@ -121,7 +128,8 @@ def handle(method: str, path: str, raw_body: bytes) -> tuple[int, Any]:
 
 
 class ControlMiddleware:
-    """WSGI wrapper: ``/_stevedore/...`` goes to the control API, the rest to moto."""
+    """WSGI wrapper: ``/_stevedore/...`` goes to the control API, the rest (recorded by the
+    request audit) to moto."""
 
     def __init__(self, app: Any):
         self.app = app
@@ -129,13 +137,14 @@ class ControlMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(PREFIX):
-            return self.app(environ, start_response)
+            return request_audit.capture(environ, start_response, self.app)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         raw = environ["wsgi.input"].read(length) if length > 0 else b""
-        status, payload = handle(environ.get("REQUEST_METHOD", "GET"), path, raw)
+        status, payload = handle(environ.get("REQUEST_METHOD", "GET"), path, raw,
+                                 environ.get("QUERY_STRING", ""))
         body = json.dumps(payload, default=str).encode()
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
         start_response(f"{status} {reason}", [("Content-Type", "application/json"),

@@ -17,6 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from . import request_audit
 from .lambda_bridge import invoke_async
 from .state import STATE, iso_z
 
@@ -157,6 +158,7 @@ def start_execution(state_machine_arn: str, input_json: str) -> str:
         "stepfunctions", region_name=region, endpoint_url=STATE.url,
         aws_access_key_id="local", aws_secret_access_key="local",
     )
+    request_audit.tag_client(sfn, "events")  # EventBridge's own call, not a function's
     return sfn.start_execution(stateMachineArn=state_machine_arn, input=input_json)["executionArn"]
 
 

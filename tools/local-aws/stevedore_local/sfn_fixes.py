@@ -9,6 +9,8 @@
   parameters Step Functions supports for ECS) and .sync tasks get startedBy
   "AWS Step Functions", as on AWS.
 - A definite JSONPath (``$.Containers[0].ExitCode``) yields the scalar, not ``[3]``.
+- The interpreter's boto3 clients (service integrations, Lambda invokes) send the header
+  ``x-stevedore-caller: states``, so the request audit can tell them from the tests' calls.
 """
 
 from __future__ import annotations
@@ -115,6 +117,36 @@ def _send_task_failure(self: Any):
     return EmptyResult()
 
 
+_original_boto_client_for = None
+
+
+def boto_client_for(*args: Any, **kwargs: Any) -> Any:
+    from .request_audit import tag_client
+
+    return tag_client(_original_boto_client_for(*args, **kwargs), "states")
+
+
+def _tag_interpreter_clients() -> None:
+    global _original_boto_client_for
+    import importlib
+    import pkgutil
+    import sys
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    if _original_boto_client_for is None:
+        _original_boto_client_for = boto_client.boto_client_for
+    boto_client.boto_client_for = boto_client_for
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task as task_pkg
+
+    for info in pkgutil.walk_packages(task_pkg.__path__, task_pkg.__name__ + "."):
+        importlib.import_module(info.name)  # every module that imports boto_client_for by name
+    for m in list(sys.modules.values()):
+        if getattr(m, "__name__", "").startswith("moto.stepfunctions") and \
+                getattr(m, "boto_client_for", None) is _original_boto_client_for:
+            m.boto_client_for = boto_client_for
+
+
 def apply() -> None:
     global _original_extract_json
     import importlib
@@ -129,6 +161,7 @@ def apply() -> None:
     StepFunctionResponse.send_task_failure = _send_task_failure
     StateTaskService._normalise_parameters = _normalise_parameters
     StateTaskService._normalise_response = _normalise_response
+    _tag_interpreter_clients()
 
     if _original_extract_json is None:
         _original_extract_json = json_path.extract_json
