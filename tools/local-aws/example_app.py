@@ -12,6 +12,7 @@ matches, and applies the config with `stevedore config apply`, as a team would.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +30,48 @@ INITIAL_TAG = "bootstrap"  # matches no stage's tag rule: seeding deploys nothin
 NETWORK_NAME = "stevedore-local"
 
 
+SECRET_MARKER = "s3cr3t"  # in every seeded value, so a leak is unmistakable in any text
+SEEDED_SECRET_VALUES: set[str] = set()  # every value (and JSON inner value) seeded in this process
+
+
+def _secret_tag(name: str) -> str:
+    return f"{hashlib.sha256(name.encode()).hexdigest()[:10]}-{SECRET_MARKER}"
+
+
 def secret_value(name: str) -> str:
     """The known test value of a seeded secret (a JSON object when a key of it is referenced)."""
-    return json.dumps({"username": name.split("/")[1], "password": f"pw-{name.replace('/', '-')}"})
+    return json.dumps({"username": f"user-{_secret_tag(name)}",
+                       "password": f"pw-{_secret_tag(name)}-{name.replace('/', '-')}"})
+
+
+def plain_secret_value(name: str) -> str:
+    """The known test value of a seeded secret referenced as a whole."""
+    return f"value-{_secret_tag(name)}-{name.replace('/', '-')}"
+
+
+def secret_strings(value: str) -> set[str]:
+    """A secret's value and, for a JSON object, each of its string values (what a leak of
+    one key, or of the value inside an escaped JSON string, would show)."""
+    out = {value}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return out
+    if isinstance(parsed, dict):
+        out |= {v for v in parsed.values() if isinstance(v, str)}
+    return out
+
+
+def planned_secrets(config: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, str]:
+    """Secret name -> the value seeding creates for an app's config (`skip`: env names)."""
+    planned: dict[str, str] = {}
+    for stage in config["stages"].values():
+        for env, ref in (stage.get("secrets") or {}).items():
+            name, _, key = ref.partition(":")
+            if env in skip or name in planned:
+                continue
+            planned[name] = secret_value(name) if key else plain_secret_value(name)
+    return planned
 
 
 @dataclass
@@ -101,15 +141,9 @@ def create_secrets(stack: LocalStack, config: dict[str, Any],
                    skip: set[str]) -> dict[str, str]:
     sm = stack.client("secretsmanager")
     created: dict[str, str] = {}
-    for stage in config["stages"].values():
-        for env, ref in (stage.get("secrets") or {}).items():
-            if env in skip:
-                continue
-            name, _, key = ref.partition(":")
-            if name in created:
-                continue
-            value = secret_value(name) if key else f"value-of-{name.replace('/', '-')}"
-            created[name] = sm.create_secret(Name=name, SecretString=value)["ARN"]
+    for name, value in planned_secrets(config, skip).items():
+        SEEDED_SECRET_VALUES.update(secret_strings(value))
+        created[name] = sm.create_secret(Name=name, SecretString=value)["ARN"]
     return created
 
 

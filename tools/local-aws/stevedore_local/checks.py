@@ -30,7 +30,9 @@ IAM_ROLE_ARN = re.compile(rf"^{PARTITION}:iam::{ACCOUNT}:role/(?:[\x21-\x7e]+/)?
 ECS_ARNS = {
     "cluster": re.compile(rf"^{PARTITION}:ecs:{REGION}:{ACCOUNT}:cluster/{NAME}$"),
     "service": re.compile(rf"^{PARTITION}:ecs:{REGION}:{ACCOUNT}:service/(?:{NAME}/)?{NAME}$"),
-    "task": re.compile(rf"^{PARTITION}:ecs:{REGION}:{ACCOUNT}:task/(?:{NAME}/)?[a-f0-9]{{32}}$"),
+    # 32 hex digits on AWS; moto makes uuid4s (36 characters): the value came from moto.
+    "task": re.compile(rf"^{PARTITION}:ecs:{REGION}:{ACCOUNT}:task/(?:{NAME}/)?(?:[a-f0-9]{{32}}|"
+                       r"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})$"),
     "task-definition": re.compile(
         rf"^{PARTITION}:ecs:{REGION}:{ACCOUNT}:task-definition/{NAME}:[1-9]\d*$"),
 }

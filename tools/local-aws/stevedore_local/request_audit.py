@@ -259,7 +259,8 @@ def record(method: str, path: str, query: str, headers: dict[str, str], body: by
         service, operation, protocol, params = "?", f"{method} {path}", "?", None
         print(f"[stevedore-local] request audit could not parse {method} {path}: {err!r}", flush=True)
     entry = {"time": time.time(), "caller": caller, "kind": kind, "service": service,
-             "operation": operation, "protocol": protocol, "validated": False, "status": None}
+             "operation": operation, "protocol": protocol, "validated": False, "status": None,
+             "agent": (headers.get("x-amz-user-agent") or headers.get("user-agent") or "")[:300]}
     found: list[tuple[str, str, Any]] = []
     if kind in VALIDATED_KINDS and params is not None:
         try:
