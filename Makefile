@@ -11,11 +11,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 LINT_ENV := AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=lint AWS_SECRET_ACCESS_KEY=lint SAM_CLI_TELEMETRY=0
 
 .PHONY: demo test build lint lint-rust lint-template unit unit-rust unit-emulator e2e tools clean
+.PHONY: fuzz fuzz-smoke fuzz-build
 
 demo: tools build
 	$(PY) tools/demo.py
 
-test: tools lint unit e2e
+test: tools lint unit fuzz-smoke e2e
 	@echo "make test: all checks passed"
 
 tools: $(VENV)/.installed .venv-sam/.installed node_modules/.installed
@@ -64,6 +65,43 @@ unit-emulator: tools
 
 e2e: tools build
 	$(PY) -m pytest tests/e2e -q
+
+# Fuzzing (fuzz/, its own workspace, built into target/fuzz): cargo-fuzz + libFuzzer with
+# AddressSanitizer and debug assertions. cargo-fuzz passes nightly-only rustc flags
+# (-Zsanitizer=address); RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
+# `make fuzz` runs each target FUZZ_SECONDS; `make fuzz-smoke` (part of `make test`) briefly.
+# New inputs go to target/fuzz/corpus/<target>; crashes to fuzz/artifacts/<target>.
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ := .tools/bin/cargo-fuzz
+FUZZ_TARGETS := ecr_event ecs_event config render
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 12
+FUZZ_OUT := $(CURDIR)/target/fuzz
+FUZZ_CARGO = cd fuzz && RUSTC_BOOTSTRAP=1 ../$(CARGO_FUZZ) fuzz
+
+.tools/.cargo-fuzz-$(CARGO_FUZZ_VERSION):
+	cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root .tools
+	touch $@
+
+fuzz-build: .tools/.cargo-fuzz-$(CARGO_FUZZ_VERSION)
+	$(FUZZ_CARGO) build --debug-assertions --target-dir $(FUZZ_OUT)
+
+# $(call fuzz-run,SECONDS): every target for SECONDS each; on a crash, the end of its log.
+define fuzz-run
+@set -e; mkdir -p $(FUZZ_OUT)/logs; for target in $(FUZZ_TARGETS); do \
+	mkdir -p $(FUZZ_OUT)/corpus/$$target; log=$(FUZZ_OUT)/logs/$$target.log; \
+	if ($(FUZZ_CARGO) run --debug-assertions --target-dir $(FUZZ_OUT) $$target \
+		$(FUZZ_OUT)/corpus/$$target corpus/$$target -- -max_total_time=$(1) -timeout=30) >$$log 2>&1; then \
+		echo "fuzz $$target: $$(grep -E '^Done [0-9]+ runs' $$log)"; \
+	else tail -n 60 $$log; echo "fuzz $$target FAILED: input saved under fuzz/artifacts/$$target/"; exit 1; fi; \
+done
+endef
+
+fuzz: fuzz-build
+	$(call fuzz-run,$(FUZZ_SECONDS))
+
+fuzz-smoke: fuzz-build
+	$(call fuzz-run,$(FUZZ_SMOKE_SECONDS))
 
 clean:
 	cargo clean
