@@ -19,6 +19,7 @@ import argparse
 import json
 import re
 import sys
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,14 @@ def _put_rule(events: Any, name: str, pattern: Any, targets: list[dict[str, Any]
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
 
+def _control(endpoint_url: str, path: str, body: dict[str, Any]) -> None:
+    """Tell the emulator about a template setting it has to act out itself."""
+    request = urllib.request.Request(f"{endpoint_url}/_stevedore/{path}", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
 def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
               stack: str = DEFAULT_STACK, region: str = DEFAULT_REGION) -> LocalStackResources:
     """Create the template's local resources in the emulator at `endpoint_url`."""
@@ -199,6 +208,10 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
             out.tables[lid] = attrs["Ref"]
         elif rtype == "AWS::Serverless::Function":
             out.functions[lid] = attrs["Ref"]
+            if "ReservedConcurrentExecutions" in raw:
+                _control(endpoint_url, "lambda/reserved-concurrency", {
+                    "function": attrs["Ref"],
+                    "reserved": int(resolver.resolve(raw["ReservedConcurrentExecutions"]))})
             _function_event_rules(events, resolver, lid, res, attrs["Arn"], out)
         elif rtype == "AWS::Serverless::StateMachine":
             kwargs: dict[str, Any] = {"name": attrs["Name"], "definition": definitions[lid],

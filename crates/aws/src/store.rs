@@ -29,6 +29,13 @@ pub struct StageHead {
     pub lock_expires_at: Option<i64>,
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// Releases waiting for the stage (a string set: ULIDs, so sorted by push time).
+    #[serde(default)]
+    pub waiting: std::collections::BTreeSet<String>,
+    /// Bumped by every change to the waiting set or the lock holder, so a decision taken on
+    /// a HEAD read is written only if HEAD is still as read.
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// A parked task token, keyed by the ECS deployment it waits for.
@@ -55,8 +62,8 @@ pub struct ReleaseKey<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LockOutcome {
     Acquired,
-    /// Another release holds the stage; its id is given.
-    HeldBy(String),
+    /// HEAD changed since it was read (or the lock is held): read it and decide again.
+    HeadChanged,
     /// The release is no longer PENDING / IN_PROGRESS (it was superseded or already ended).
     ReleaseNotActive,
 }
@@ -208,6 +215,52 @@ impl Store {
             .iter()
             .filter_map(|item| item.get("app").and_then(|v| v.as_s().ok()).cloned())
             .collect())
+    }
+
+    /// The release id of (app, stage, digest): `candidate` if this is the first time the
+    /// digest is released to the stage, else the id claimed first (a duplicate push event).
+    pub async fn claim_release_id(
+        &self,
+        app: &str,
+        stage: &str,
+        digest: &str,
+        candidate: &str,
+    ) -> Result<String> {
+        let claim = key(release_pk(app, stage), format!("DIGEST#{digest}"));
+        let mut item = claim.clone();
+        item.insert("release_id".to_string(), s(candidate));
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(candidate.to_string()),
+            Err(e) if is_conditional_check_failure(&e) => {}
+            Err(e) => return Err(classify("PutItem(release id claim)", e)),
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(claim))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem(release id claim)", e))?;
+        out.item
+            .as_ref()
+            .and_then(|item| item.get("release_id"))
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or_else(|| {
+                Error::AwsError(format!(
+                    "the release id claim of {app}/{stage} {digest} is unreadable"
+                ))
+            })
     }
 
     /// Writes a new release; `false` when a release with this id already exists (a duplicate event).

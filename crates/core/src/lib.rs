@@ -9,6 +9,7 @@ pub mod ecr_event;
 pub mod ecs_event;
 pub mod error;
 pub mod image;
+pub mod lock;
 pub mod migration;
 pub mod release;
 pub mod render;

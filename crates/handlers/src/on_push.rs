@@ -8,6 +8,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
 use stevedore_aws::sfn::StartOutcome;
+use stevedore_aws::store::ReleaseKey;
 use stevedore_aws::{StepFunctions, Store};
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::image::image_uri;
@@ -90,7 +91,7 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
     }
 
     let at = now();
-    let event_ms = event.time.unwrap_or(at).timestamp_millis().max(0) as u64;
+    let seen_ms = at.timestamp_millis().max(0) as u64;
     let region = event
         .region
         .clone()
@@ -100,7 +101,19 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
     let mut output = OnPushOutput::default();
     let mut failures = Vec::new();
     for target in targets {
-        let id = release_id(&target.app, &target.stage, &digest, event_ms);
+        let candidate = release_id(&target.app, &target.stage, &digest, seen_ms);
+        let id = match ctx
+            .store
+            .claim_release_id(&target.app, &target.stage, &digest, &candidate)
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::error!(app = %target.app, stage = %target.stage, error = %e, "could not claim a release id");
+                failures.push(e);
+                continue;
+            }
+        };
         let input = ReleaseSpec {
             release_id: id.clone(),
             app: target.app.clone(),
@@ -139,6 +152,15 @@ async fn start_release(
 ) -> Result<bool, Error> {
     let release = Release::new_pending(input.clone(), at);
     let created = ctx.store.create_release(&release).await?;
+    if created {
+        // In line for the stage before the execution starts, so a newer push sees it.
+        let key = ReleaseKey {
+            app: &input.app,
+            stage: &input.stage,
+            release_id: &input.release_id,
+        };
+        ctx.store.enqueue(key, &release.created_at).await?;
+    }
     let payload = serde_json::to_string(input).map_err(|e| Error::InvalidInput(e.to_string()))?;
     // Start even when the release existed: an earlier attempt may have died between the two
     // writes. The execution name makes a real duplicate a no-op.

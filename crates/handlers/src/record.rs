@@ -2,9 +2,11 @@
 //! and at the end writes the terminal status with its reason, moves HEAD on success and
 //! releases the lock, in one transaction.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stevedore_aws::store::{FinishOutcome, LockOutcome, ReleaseKey};
 use stevedore_aws::Store;
+use stevedore_core::lock::{decide_lock, LockDecision, StageLock};
 use stevedore_core::release::{reason_for_failure, Release, ReleaseStatus};
 use stevedore_core::Error;
 
@@ -15,6 +17,8 @@ use crate::{HandlerError, ReleaseSpec, StateError};
 /// after the longest the release could legitimately take, plus this margin.
 const LEASE_MARGIN_SECONDS: i64 = 900;
 const DEFAULT_LEASE_SECONDS: i64 = 3600;
+/// How often to re-read HEAD when it changes between reading and writing.
+const HEAD_RACE_ATTEMPTS: usize = 5;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -53,35 +57,7 @@ pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, H
             {
                 tracing::info!(release_id = %release.release_id, "release record created for a hand-started execution");
             }
-            let lease = lease_seconds(store, &release).await;
-            let outcome = store
-                .acquire_lock(
-                    key(&release),
-                    &execution_arn,
-                    at.timestamp() + lease,
-                    at.timestamp(),
-                    &timestamp(at),
-                )
-                .await?;
-            match outcome {
-                LockOutcome::Acquired => {
-                    tracing::info!(release_id = %release.release_id, app = %release.app, stage = %release.stage, "lock acquired");
-                    Ok(Recorded {
-                        status: ReleaseStatus::InProgress.to_string(),
-                        lock_released: false,
-                    })
-                }
-                LockOutcome::HeldBy(holder) => Err(Error::LockHeld(format!(
-                    "{}/{} is being deployed by release {holder}; release {} waits for it",
-                    release.app, release.stage, release.release_id
-                ))
-                .into()),
-                LockOutcome::ReleaseNotActive => Err(Error::InvalidInput(format!(
-                    "release {} of {}/{} is no longer pending (superseded or already ended)",
-                    release.release_id, release.app, release.stage
-                ))
-                .into()),
-            }
+            Ok(acquire(store, &release, &execution_arn, at).await?)
         }
         RecordRequest::Succeed { release } => {
             let task_definition = store
@@ -133,20 +109,116 @@ fn recorded(status: ReleaseStatus, outcome: &FinishOutcome) -> Recorded {
     }
 }
 
-async fn lease_seconds(store: &Store, release: &ReleaseSpec) -> i64 {
-    match store.get_app_config(&release.app).await {
-        Ok(Some(config)) => {
-            let migration = config
+/// Reads HEAD, decides by the stage's policy, and writes the decision only if HEAD is
+/// unchanged; a concurrent change (a newer push queued) means reading and deciding again.
+async fn acquire(
+    store: &Store,
+    release: &ReleaseSpec,
+    execution_arn: &str,
+    at: DateTime<Utc>,
+) -> Result<Recorded, Error> {
+    let config = store.get_app_config(&release.app).await.ok().flatten();
+    let stage = config.as_ref().and_then(|c| c.stages.get(&release.stage));
+    let policy = stage.map(|s| s.concurrency).unwrap_or_default();
+    let lease = match (&config, stage) {
+        (Some(config), Some(stage)) => {
+            config
                 .migration
                 .as_ref()
-                .map_or(0, |m| m.timeout_seconds as i64);
-            let deploy = config
-                .stages
-                .get(&release.stage)
-                .map_or(DEFAULT_LEASE_SECONDS, |s| s.deploy_timeout_seconds as i64);
-            migration + deploy + LEASE_MARGIN_SECONDS
+                .map_or(0, |m| m.timeout_seconds as i64)
+                + stage.deploy_timeout_seconds as i64
+                + LEASE_MARGIN_SECONDS
         }
         // The render step reports a missing config properly; the lease just needs a bound.
         _ => DEFAULT_LEASE_SECONDS,
+    };
+    for _ in 0..HEAD_RACE_ATTEMPTS {
+        let mut head = store
+            .head(&release.app, &release.stage)
+            .await?
+            .unwrap_or_default();
+        if head.lock_holder.as_deref() != Some(release.release_id.as_str())
+            && !head.waiting.contains(&release.release_id)
+        {
+            // Pushes are queued by on-push; a hand-started release joins the line here.
+            store.enqueue(key(release), &timestamp(at)).await?;
+            head = store
+                .head(&release.app, &release.stage)
+                .await?
+                .unwrap_or_default();
+        }
+        let live_holder = head.lock_holder.as_deref().filter(|_| {
+            head.lock_expires_at
+                .is_some_and(|lease| lease >= at.timestamp())
+        });
+        let lock = StageLock {
+            holder: live_holder,
+            waiting: &head.waiting,
+        };
+        match decide_lock(policy, &release.release_id, &lock) {
+            LockDecision::Wait { behind } => {
+                return Err(Error::LockHeld(format!(
+                    "{}/{} is busy with release {behind}; release {} waits (policy {policy})",
+                    release.app, release.stage, release.release_id
+                )))
+            }
+            LockDecision::Supersede { by } => {
+                let reason = format!(
+                    "superseded by the newer push {by} while waiting for the stage (policy {policy}); nothing was changed"
+                );
+                store
+                    .supersede(key(release), &reason, &timestamp(at))
+                    .await?;
+                tracing::info!(release_id = %release.release_id, %by, "release superseded");
+                return Ok(Recorded {
+                    status: ReleaseStatus::Superseded.to_string(),
+                    lock_released: false,
+                });
+            }
+            LockDecision::Acquire => {}
+        }
+        let outcome = store
+            .acquire_lock(
+                key(release),
+                execution_arn,
+                at.timestamp() + lease,
+                at.timestamp(),
+                &timestamp(at),
+                head.version,
+            )
+            .await?;
+        match outcome {
+            LockOutcome::Acquired => {
+                tracing::info!(release_id = %release.release_id, app = %release.app, stage = %release.stage, "lock acquired");
+                return Ok(Recorded {
+                    status: ReleaseStatus::InProgress.to_string(),
+                    lock_released: false,
+                });
+            }
+            LockOutcome::HeadChanged => continue,
+            LockOutcome::ReleaseNotActive => {
+                let current = store
+                    .get_release(&release.app, &release.stage, &release.release_id)
+                    .await?;
+                return match current.map(|r| r.status) {
+                    // A retry of a call that already superseded it.
+                    Some(ReleaseStatus::Superseded) => Ok(Recorded {
+                        status: ReleaseStatus::Superseded.to_string(),
+                        lock_released: false,
+                    }),
+                    status => Err(Error::InvalidInput(format!(
+                        "release {} of {}/{} is no longer pending ({}); it cannot take the stage",
+                        release.release_id,
+                        release.app,
+                        release.stage,
+                        status.map_or("missing".to_string(), |s| s.to_string())
+                    ))),
+                };
+            }
+        }
     }
+    Err(Error::LockHeld(format!(
+        "{}/{}: the stage's HEAD kept changing; release {} tries again",
+        release.app, release.stage, release.release_id
+    )))
 }

@@ -10,7 +10,7 @@ import json
 from urllib.parse import parse_qs
 from typing import Any, Callable
 
-from . import eventbridge, request_audit
+from . import eventbridge, lambda_bridge, request_audit
 from .state import STATE
 
 PREFIX = "/_stevedore/"
@@ -79,6 +79,15 @@ def redeliver(body: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "id": body["id"]}
 
 
+def reserved_concurrency(body: dict[str, Any]) -> dict[str, Any]:
+    """The bootstrap passes on a function's ReservedConcurrentExecutions from the template."""
+    name, reserved = body.get("function"), body.get("reserved")
+    if not isinstance(name, str) or not isinstance(reserved, int) or reserved < 0:
+        raise ControlError(400, "need {\"function\": <name>, \"reserved\": <int >= 0>}")
+    lambda_bridge.set_reserved_concurrency(name, reserved)
+    return {"function": name, "reserved": reserved}
+
+
 def reset(_body: dict[str, Any]) -> dict[str, Any]:
     STATE.reset()
     return {"ok": True}
@@ -100,6 +109,7 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "events"): _snapshot("events"),
     ("POST", "events/redeliver"): redeliver,
     ("POST", "reset"): reset,
+    ("POST", "lambda/reserved-concurrency"): reserved_concurrency,
     ("GET", "requests"): request_audit.requests_view,
     ("GET", "requests/violations"): request_audit.violations_view,
     ("GET", "requests/counts"): request_audit.counts_view,

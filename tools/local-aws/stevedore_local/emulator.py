@@ -19,7 +19,7 @@ def apply_patches() -> None:
 
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
 
-    from . import ecr_events, ecs_sim, ecs_tasks, eventbridge, lambda_bridge, sfn_fixes
+    from . import dynamodb_atomic, ecr_events, ecs_sim, ecs_tasks, eventbridge, lambda_bridge, sfn_fixes
 
     lambda_bridge.apply()
     eventbridge.apply()
@@ -27,6 +27,7 @@ def apply_patches() -> None:
     sfn_fixes.apply()
     ecs_tasks.apply()
     ecs_sim.apply()
+    dynamodb_atomic.apply()
     _patched = True
 
 

@@ -8,9 +8,11 @@ The functions do not need to exist in moto.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import unquote
 
 from .state import STATE, spawn
@@ -62,16 +64,43 @@ def _error_body(status: int, body: bytes) -> bytes:
     ).encode()
 
 
+# Functions whose template sets ReservedConcurrentExecutions: 1 run one invocation at a
+# time, in arrival order, as Lambda's async queue feeds a function limited to one instance.
+_serial_queues: dict[str, "queue.Queue[Callable[[], None]]"] = {}
+_serial_lock = threading.Lock()
+
+
+def set_reserved_concurrency(name: str, reserved: int) -> None:
+    """Only 1 changes anything: higher limits are never reached by the local suite."""
+    with _serial_lock:
+        if reserved == 1 and name not in _serial_queues:
+            jobs: "queue.Queue[Callable[[], None]]" = queue.Queue()
+            _serial_queues[name] = jobs
+
+            def work() -> None:
+                while True:
+                    jobs.get()()
+
+            threading.Thread(target=work, name=f"lambda-serial-{name}", daemon=True).start()
+        elif reserved != 1:
+            _serial_queues.pop(name, None)
+
+
 def invoke_async(name_or_arn: str, payload: bytes | str | None) -> None:
     """Fire and forget (InvocationType Event, EventBridge Lambda targets)."""
+    name = function_name(name_or_arn)
 
     def run() -> None:
         status, body = invoke_remote(name_or_arn, payload)
         if status >= 300:
-            print(f"[stevedore-local] async invoke of {function_name(name_or_arn)} failed: "
+            print(f"[stevedore-local] async invoke of {name} failed: "
                   f"{status} {body[:500]!r}", flush=True)
 
-    spawn(run, name="lambda-async-invoke")
+    serial = _serial_queues.get(name)
+    if serial is not None:
+        serial.put(run)
+    else:
+        spawn(run, name="lambda-async-invoke")
 
 
 def _header(headers: Any, key: str, default: str) -> str:

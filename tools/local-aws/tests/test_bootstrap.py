@@ -26,17 +26,10 @@ TEMPLATE = REPO / "template.yaml"
 
 
 @pytest.fixture()
-def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    # moto's backends are process-global: start each test from an empty account.
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST")).read()
-    yield url
-    server.stop()
+def moto_url(emulator):
+    """The session's emulator: the bootstrap also passes template settings the emulator acts
+    out itself (reserved concurrency) through its control API. Stack names keep tests apart."""
+    return emulator.url
 
 
 @pytest.fixture()
@@ -86,7 +79,11 @@ def test_every_state_machine_file_is_used():
 
 
 def test_bootstrap_creates_the_template_resources(moto_url, session):
+    from stevedore_local import lambda_bridge
+
     res = bootstrap.bootstrap(session, moto_url, TEMPLATE, stack="unit")
+    # on-push runs one invocation at a time, as its ReservedConcurrentExecutions says.
+    assert "on-push" in lambda_bridge._serial_queues
     template = load_template(TEMPLATE)
     kinds = {lid: r["Type"] for lid, r in template["Resources"].items()}
 
@@ -153,7 +150,7 @@ def test_placeholder_without_substitution_fails_loudly(tmp_path, moto_url, sessi
         bootstrap.bootstrap(session, moto_url, template_path, stack="broken")
     # Nothing was created: the check runs before any resource exists.
     ddb = session.client("dynamodb", endpoint_url=moto_url)
-    assert ddb.list_tables()["TableNames"] == []
+    assert [t for t in ddb.list_tables()["TableNames"] if t.startswith("broken-")] == []
 
 
 def test_substitution_naming_a_missing_resource_fails_loudly(tmp_path):

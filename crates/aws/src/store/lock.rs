@@ -26,8 +26,10 @@ pub enum FinishOutcome {
 }
 
 impl Store {
-    /// Takes the stage lock for `release_id` (re-entrant: a retry by the holder succeeds) and
-    /// moves the release to IN_PROGRESS, in one transaction.
+    /// Takes the stage lock for `release` and moves it to IN_PROGRESS, in one transaction.
+    /// The caller decided from a HEAD it read at `seen_version`; if HEAD changed since (a
+    /// newer push queued, another release took the lock), nothing is written and
+    /// `HeadChanged` says to read and decide again.
     pub async fn acquire_lock(
         &self,
         release: ReleaseKey<'_>,
@@ -35,19 +37,35 @@ impl Store {
         lease_until: i64,
         now_epoch: i64,
         now: &str,
+        seen_version: i64,
     ) -> Result<LockOutcome> {
         let ReleaseKey {
             app,
             stage,
             release_id,
         } = release;
-        let head = update(&self.table, release_pk(app, stage), HEAD_SK.into())
-            .update_expression("SET lock_holder = :id, lock_expires_at = :lease, updated_at = :now")
-            .condition_expression("attribute_not_exists(lock_holder) OR lock_holder = :id OR lock_expires_at < :epoch")
+        let version_unchanged = if seen_version == 0 {
+            "attribute_not_exists(version)"
+        } else {
+            "version = :seen"
+        };
+        let mut head = update(&self.table, release_pk(app, stage), HEAD_SK.into())
+            .update_expression(
+                "SET lock_holder = :id, lock_expires_at = :lease, updated_at = :now DELETE waiting :me ADD version :one",
+            )
+            .condition_expression(format!(
+                "(attribute_not_exists(lock_holder) OR lock_holder = :id OR lock_expires_at < :epoch) AND {version_unchanged}"
+            ))
             .expression_attribute_values(":id", s(release_id))
+            .expression_attribute_values(":me", AttributeValue::Ss(vec![release_id.to_string()]))
+            .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":lease", n(lease_until))
             .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":epoch", n(now_epoch))
+            .expression_attribute_values(":epoch", n(now_epoch));
+        if seen_version != 0 {
+            head = head.expression_attribute_values(":seen", n(seen_version));
+        }
+        let head = head
             .build()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let release = update(&self.table, release_pk(app, stage), release_sk(release_id))
@@ -74,16 +92,108 @@ impl Store {
                 if reasons.get(1).copied().flatten() == Some("ConditionalCheckFailed") {
                     Ok(LockOutcome::ReleaseNotActive)
                 } else if reasons.first().copied().flatten() == Some("ConditionalCheckFailed") {
-                    let holder = self
-                        .head(app, stage)
-                        .await?
-                        .and_then(|h| h.lock_holder)
-                        .unwrap_or_default();
-                    Ok(LockOutcome::HeldBy(holder))
+                    Ok(LockOutcome::HeadChanged)
                 } else {
                     Err(classify_cancelled("TransactWriteItems(acquire lock)", err))
                 }
             }
+        }
+    }
+
+    /// Puts a release in the stage's waiting set (its place in line is its id: ULIDs sort
+    /// by push time).
+    pub async fn enqueue(&self, release: ReleaseKey<'_>, now: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                release_pk(release.app, release.stage),
+                HEAD_SK.into(),
+            )))
+            .update_expression("SET updated_at = :now ADD waiting :me, version :one")
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(
+                ":me",
+                AttributeValue::Ss(vec![release.release_id.to_string()]),
+            )
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(|e| classify("UpdateItem(enqueue release)", e))?;
+        Ok(())
+    }
+
+    /// Takes a release out of the stage's waiting set (no-op when it is not there).
+    pub async fn leave_queue(&self, release: ReleaseKey<'_>, now: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                release_pk(release.app, release.stage),
+                HEAD_SK.into(),
+            )))
+            .update_expression("SET updated_at = :now DELETE waiting :me ADD version :one")
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(
+                ":me",
+                AttributeValue::Ss(vec![release.release_id.to_string()]),
+            )
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(|e| classify("UpdateItem(leave queue)", e))?;
+        Ok(())
+    }
+
+    /// Ends a waiting (PENDING) release as SUPERSEDED and takes it out of the waiting set.
+    /// `false` when the release was no longer PENDING.
+    pub async fn supersede(
+        &self,
+        release: ReleaseKey<'_>,
+        reason: &str,
+        now: &str,
+    ) -> Result<bool> {
+        let ReleaseKey {
+            app,
+            stage,
+            release_id,
+        } = release;
+        let record = update(&self.table, release_pk(app, stage), release_sk(release_id))
+            .update_expression("SET #status = :superseded, reason = :reason, finished_at = :now")
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":superseded", status_value(ReleaseStatus::Superseded))
+            .expression_attribute_values(":pending", status_value(ReleaseStatus::Pending))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":now", s(now))
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let head = update(&self.table, release_pk(app, stage), HEAD_SK.into())
+            .update_expression("SET updated_at = :now DELETE waiting :me ADD version :one")
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":me", AttributeValue::Ss(vec![release_id.to_string()]))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(transact(record))
+            .transact_items(transact(head))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if cancellation_codes(&err).first().copied().flatten()
+                    == Some("ConditionalCheckFailed") =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(classify_cancelled(
+                "TransactWriteItems(supersede release)",
+                err,
+            )),
         }
     }
 
@@ -159,6 +269,8 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| classify("UpdateItem(finish release)", e))?;
+            // A release that ended before it got the stage must not stay in line.
+            self.leave_queue(release_key, now).await?;
             return Ok(FinishOutcome::RecordedLockNotHeld);
         }
         Err(classify_cancelled(

@@ -475,6 +475,8 @@ async fn head_decodes_the_stage_head() {
             lock_holder: Some("01JRELEASE".into()),
             lock_expires_at: Some(1_700_000_900),
             updated_at: None,
+            waiting: Default::default(),
+            version: 0,
         })
     );
 }

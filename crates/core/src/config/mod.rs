@@ -70,6 +70,9 @@ pub struct StageConfig {
     pub environment: BTreeMap<String, String>,
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretRef>,
+    /// What happens to pushes that arrive while this stage is being deployed.
+    #[serde(default)]
+    pub concurrency: crate::lock::ConcurrencyPolicy,
 }
 
 fn default_migration_timeout() -> u64 {

@@ -14,11 +14,13 @@ use sha2::{Digest, Sha256};
 pub use failure::reason_for_failure;
 pub use status::{Phase, ReleaseStatus, Trigger};
 
-/// The release id: a ULID whose timestamp is the event time and whose randomness is the
-/// first 80 bits of sha256(`{app}/{stage}/{digest}`).
+/// A release id: a ULID whose timestamp is when Stevedore first saw the push (milliseconds,
+/// so ids sort in push order — ECR events' own `time` has only whole seconds) and whose
+/// randomness is the first 80 bits of sha256(`{app}/{stage}/{digest}`).
 ///
-/// The same ECR event delivered twice gives the same id; the id is also the Step Functions
-/// execution name, so the duplicate starts nothing. Ids sort by event time.
+/// The first id computed for (app, stage, digest) is claimed in the table; later deliveries
+/// of the same push find and reuse it, and since the id is also the execution name, a
+/// duplicate starts nothing.
 pub fn release_id(app: &str, stage: &str, digest: &str, event_time_ms: u64) -> String {
     let hash = Sha256::digest(format!("{app}/{stage}/{digest}").as_bytes());
     let randomness = hash

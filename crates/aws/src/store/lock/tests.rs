@@ -55,24 +55,9 @@ fn updates(seen: &Captured<TransactWriteItemsInput>) -> Vec<Update> {
         .collect()
 }
 
-fn head_read(lock_holder: Option<&'static str>) -> Rule {
-    mock!(Client::get_item)
-        .match_requests(|r| {
-            r.key() == Some(&key_of(RELEASE_PK, "HEAD")) && r.consistent_read() == Some(true)
-        })
-        .then_output(move || {
-            let mut item = key_of(RELEASE_PK, "HEAD");
-            if let Some(holder) = lock_holder {
-                item.insert("lock_holder".into(), s(holder));
-                item.insert("lock_expires_at".into(), n(1_700_000_900));
-            }
-            GetItemOutput::builder().set_item(Some(item)).build()
-        })
-}
-
 async fn acquire(rules: &[Rule]) -> Result<LockOutcome> {
     store(rules)
-        .acquire_lock(RELEASE, EXECUTION, 1_700_000_600, 1_700_000_000, NOW)
+        .acquire_lock(RELEASE, EXECUTION, 1_700_000_600, 1_700_000_000, NOW, 7)
         .await
 }
 
@@ -92,9 +77,16 @@ async fn acquire_lock_takes_head_and_moves_the_release_in_one_transaction() {
     assert_eq!(head.key, key_of(RELEASE_PK, "HEAD"));
     assert_eq!(
         head.condition_expression.as_deref(),
-        Some("attribute_not_exists(lock_holder) OR lock_holder = :id OR lock_expires_at < :epoch")
+        Some("(attribute_not_exists(lock_holder) OR lock_holder = :id OR lock_expires_at < :epoch) AND version = :seen")
     );
     let values = head.expression_attribute_values.as_ref().unwrap();
+    assert_eq!(values[":seen"], n(7), "written only if HEAD is as read");
+    assert_eq!(values[":me"], AttributeValue::Ss(vec!["01JRELEASE".into()]));
+    assert!(
+        head.update_expression.contains("DELETE waiting :me"),
+        "leaves the line"
+    );
+    assert!(head.update_expression.contains("ADD version :one"));
     assert_eq!(values[":id"], s("01JRELEASE"));
     assert_eq!(values[":lease"], n(1_700_000_600));
     assert_eq!(values[":epoch"], n(1_700_000_000));
@@ -122,15 +114,37 @@ async fn acquire_lock_takes_head_and_moves_the_release_in_one_transaction() {
 }
 
 #[tokio::test]
-async fn lock_held_by_another_release_names_the_holder() {
+async fn a_changed_head_asks_to_decide_again() {
+    // No GetItem rule: the caller, not the adapter, re-reads HEAD.
     let seen = captured();
-    let outcome = acquire(&[
-        transaction(&seen, Some(&["ConditionalCheckFailed", "None"])),
-        head_read(Some("01JOTHER")),
-    ])
+    let outcome = acquire(&[transaction(
+        &seen,
+        Some(&["ConditionalCheckFailed", "None"]),
+    )])
     .await
     .unwrap();
-    assert_eq!(outcome, LockOutcome::HeldBy("01JOTHER".into()));
+    assert_eq!(outcome, LockOutcome::HeadChanged);
+}
+
+#[tokio::test]
+async fn a_first_acquire_expects_no_version_yet() {
+    let seen = captured();
+    let outcome = store(&[transaction(&seen, None)])
+        .acquire_lock(RELEASE, EXECUTION, 1_700_000_600, 1_700_000_000, NOW, 0)
+        .await
+        .unwrap();
+    assert_eq!(outcome, LockOutcome::Acquired);
+    let head = &updates(&seen)[0];
+    assert!(head
+        .condition_expression
+        .as_deref()
+        .unwrap_or_default()
+        .ends_with("AND attribute_not_exists(version)"));
+    assert!(!head
+        .expression_attribute_values
+        .as_ref()
+        .unwrap()
+        .contains_key(":seen"));
 }
 
 #[tokio::test]
@@ -349,12 +363,19 @@ async fn finish_after_losing_the_lock_records_the_release_alone() {
     let seen = captured();
     let fallback = captured::<UpdateItemInput>();
     let log = fallback.clone();
+    let head_log = fallback.clone();
     let outcome = finish(
         &[
             transaction(&seen, Some(&["None", "ConditionalCheckFailed"])),
             mock!(Client::update_item)
                 .match_requests(move |r| {
                     log.lock().unwrap().push(r.clone());
+                    true
+                })
+                .then_output(|| UpdateItemOutput::builder().build()),
+            mock!(Client::update_item)
+                .match_requests(move |r| {
+                    head_log.lock().unwrap().push(r.clone());
                     true
                 })
                 .then_output(|| UpdateItemOutput::builder().build()),
@@ -366,10 +387,18 @@ async fn finish_after_losing_the_lock_records_the_release_alone() {
     .unwrap();
     assert_eq!(outcome, FinishOutcome::RecordedLockNotHeld);
 
-    // The fallback is exactly the transaction's release write, HEAD left alone.
+    // The fallback is exactly the transaction's release write; the lock is left alone and
+    // the release only leaves the waiting line.
     let release = updates(&seen).remove(0);
     let fallback = fallback.lock().unwrap();
-    assert_eq!(fallback.len(), 1);
+    assert_eq!(fallback.len(), 2);
+    let leave = &fallback[1];
+    assert_eq!(leave.key(), Some(&key_of(RELEASE_PK, "HEAD")));
+    assert_eq!(
+        leave.update_expression(),
+        Some("SET updated_at = :now DELETE waiting :me ADD version :one")
+    );
+    assert_eq!(leave.condition_expression(), None);
     let update = &fallback[0];
     assert_eq!(update.table_name(), Some(TABLE));
     assert_eq!(update.key(), Some(&release.key));
