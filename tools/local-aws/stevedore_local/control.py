@@ -10,7 +10,7 @@ import json
 from urllib.parse import parse_qs
 from typing import Any, Callable
 
-from . import eventbridge, lambda_bridge, request_audit
+from . import eventbridge, faults, lambda_bridge, request_audit
 from .state import STATE
 
 PREFIX = "/_stevedore/"
@@ -93,6 +93,13 @@ def reset(_body: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return faults.arm(body)
+    except faults.FaultError as err:
+        raise ControlError(400, str(err))
+
+
 def _snapshot(attr: str) -> Callable[[dict[str, Any]], Any]:
     def get(_body: dict[str, Any]) -> Any:
         with STATE.lock:
@@ -109,6 +116,9 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "events"): _snapshot("events"),
     ("POST", "events/redeliver"): redeliver,
     ("POST", "reset"): reset,
+    ("POST", "faults"): arm_fault,
+    ("GET", "faults"): faults.listing,
+    ("POST", "faults/clear"): faults.clear,
     ("POST", "lambda/reserved-concurrency"): reserved_concurrency,
     ("GET", "requests"): request_audit.requests_view,
     ("GET", "requests/violations"): request_audit.violations_view,
@@ -143,11 +153,12 @@ class ControlMiddleware:
 
     def __init__(self, app: Any):
         self.app = app
+        self.faulting_app = faults.wrap(app)  # inside the audit: answered faults are recorded
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(PREFIX):
-            return request_audit.capture(environ, start_response, self.app)
+            return request_audit.capture(environ, start_response, self.faulting_app)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:

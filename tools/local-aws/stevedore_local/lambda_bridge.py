@@ -15,6 +15,7 @@ import urllib.request
 from typing import Any, Callable
 from urllib.parse import unquote
 
+from . import faults
 from .state import STATE, spawn
 
 INVOKE_TIMEOUT_SECONDS = 600  # the first invoke compiles and starts the binary
@@ -37,6 +38,9 @@ def invoke_remote(name_or_arn: str, payload: bytes | str | None) -> tuple[int, b
     if isinstance(payload, str):
         payload = payload.encode("utf-8")
     name = function_name(name_or_arn)
+    crash = faults.lambda_crash(name)
+    if crash is not None:  # an armed crash: the function is not called
+        return 500, crash
     url = f"{STATE.lambda_url.rstrip('/')}/2015-03-31/functions/{name}/invocations"
     req = urllib.request.Request(
         url, data=payload, method="POST", headers={"Content-Type": "application/json"}

@@ -314,6 +314,7 @@ def capture(environ: dict[str, Any], start_response: Any, app: Any) -> Any:
         environ["CONTENT_LENGTH"] = str(len(body))
     entry = record(environ.get("REQUEST_METHOD", "GET"), path, environ.get("QUERY_STRING", ""),
                    _headers(environ), body)
+    environ["stevedore.audit_entry"] = entry  # faults.wrap marks the requests it answers
     return app(environ, _StatusRecorder(entry, start_response))
 
 

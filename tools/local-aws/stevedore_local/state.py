@@ -34,6 +34,7 @@ class State:
             self.ecs_log: list[dict[str, Any]] = []
             self.rollouts: list[dict[str, Any]] = []
             self.events: list[dict[str, Any]] = []
+            self.faults: list[dict[str, Any]] = []  # armed faults, see faults.py
 
     def log_ecs(self, op: str, request: dict[str, Any]) -> None:
         entry = {"op": op, "at": time.time()}
