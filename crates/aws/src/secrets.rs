@@ -6,6 +6,13 @@ use stevedore_core::{Error, Result};
 
 use crate::error::{classify, code_and_message};
 
+/// A secret as DescribeSecret found it (never its value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSecret {
+    pub arn: String,
+    pub name: String,
+}
+
 pub struct SecretsManager {
     client: Client,
 }
@@ -22,6 +29,12 @@ impl SecretsManager {
     /// The full ARN (with its random suffix) of a secret given by name or ARN; None when it
     /// does not exist (or is scheduled for deletion).
     pub async fn full_arn(&self, secret_id: &str) -> Result<Option<String>> {
+        Ok(self.describe(secret_id).await?.map(|found| found.arn))
+    }
+
+    /// The secret's full ARN and its name as Secrets Manager knows it (which can differ from
+    /// what was asked: a name ending in `-` and six characters also matches as a partial ARN).
+    pub async fn describe(&self, secret_id: &str) -> Result<Option<FoundSecret>> {
         match self
             .client
             .describe_secret()
@@ -30,9 +43,15 @@ impl SecretsManager {
             .await
         {
             Ok(out) if out.deleted_date.is_some() => Ok(None),
-            Ok(out) => out.arn.map(Some).ok_or_else(|| {
-                Error::AwsError(format!("DescribeSecret returned no ARN for `{secret_id}`"))
-            }),
+            Ok(out) => {
+                let arn = out.arn.ok_or_else(|| {
+                    Error::AwsError(format!("DescribeSecret returned no ARN for `{secret_id}`"))
+                })?;
+                Ok(Some(FoundSecret {
+                    arn,
+                    name: out.name.unwrap_or_default(),
+                }))
+            }
             Err(e) if code_and_message(&e).0 == "ResourceNotFoundException" => Ok(None),
             Err(e) => Err(classify("DescribeSecret", e)),
         }

@@ -5,11 +5,12 @@
 use serde::{Deserialize, Serialize};
 use stevedore_aws::store::{attr_s, DeploymentWait};
 use stevedore_aws::{Ecs, StepFunctions, Store};
+use stevedore_core::release::reason_for_failure;
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
 use crate::verdict::{verdict, Verdict};
-use crate::{HandlerError, ReleaseSpec, RenderOutput};
+use crate::{HandlerError, ReleaseSpec, RenderOutput, StateError};
 
 pub struct Deploy {
     pub store: Store,
@@ -42,6 +43,13 @@ pub enum DeployRequest {
     Check {
         release: ReleaseSpec,
         deployment: StartedDeployment,
+    },
+    /// ECS failed the deployment without rolling back, or never finished it: put the
+    /// previous task definition back, so the service is left running a good one.
+    Restore {
+        release: ReleaseSpec,
+        render: RenderOutput,
+        error: StateError,
     },
 }
 
@@ -144,6 +152,31 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 ))
                 .into()),
             }
+        }
+        DeployRequest::Restore {
+            release,
+            render,
+            error,
+        } => {
+            let (_, why) = reason_for_failure(&error.error, &error.cause);
+            let previous = &render.previous_task_definition_arn;
+            let restore_id = ctx
+                .ecs
+                .update_service(&render.cluster, &render.service, previous)
+                .await?;
+            ctx.store
+                .set_release_fields(
+                    &release.app,
+                    &release.stage,
+                    &release.release_id,
+                    &[("restore_deployment_id", attr_s(&restore_id))],
+                )
+                .await?;
+            tracing::warn!(release_id = %release.release_id, %previous, %restore_id, "previous task definition restored");
+            Err(Error::DeploymentRolledBack(format!(
+                "{why}; Stevedore restored the previous task definition {previous} (deployment {restore_id})"
+            ))
+            .into())
         }
     }
 }

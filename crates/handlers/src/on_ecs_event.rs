@@ -8,6 +8,7 @@ use stevedore_aws::{Ecs, StepFunctions, Store};
 use stevedore_core::ecs_event::{
     classify_failed_deployment, deployment_outcome, DeploymentOutcome, DeploymentStateChange,
 };
+use stevedore_core::Error;
 
 use crate::deploy::complete_wait;
 use crate::verdict::Verdict;
@@ -31,6 +32,7 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
     let finished = match deployment_outcome(detail) {
         DeploymentOutcome::InProgress => {
             tracing::info!(deployment_id = %detail.deployment_id, event = %detail.event_name, "deployment in progress");
+            notice_foreign_deployment(ctx, &event).await?;
             return Ok(
                 serde_json::json!({"deployment_id": detail.deployment_id, "outcome": "IN_PROGRESS"}),
             );
@@ -56,6 +58,34 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
     };
     complete_wait(&ctx.store, &ctx.sfn, &detail.deployment_id, finished).await?;
     Ok(serde_json::json!({"deployment_id": detail.deployment_id, "outcome": outcome}))
+}
+
+/// A deployment starting on a service where a release waits for another one: someone
+/// (or something) else updated the service mid-deploy. ECS's own circuit-breaker rollback
+/// also starts a deployment, but only after failing ours, which already took the token.
+async fn notice_foreign_deployment(
+    ctx: &OnEcsEvent,
+    event: &EventBridgeEvent<DeploymentStateChange>,
+) -> Result<(), Error> {
+    let detail = &event.detail;
+    let rollback = detail
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.contains("circuit breaker"));
+    let Some((cluster, service)) = service_of(event) else {
+        return Ok(());
+    };
+    let Some(waiting_for) = ctx.store.service_wait(&cluster, &service).await? else {
+        return Ok(());
+    };
+    if rollback || waiting_for == detail.deployment_id {
+        return Ok(());
+    }
+    let replaced = Verdict::Failed(Error::DeploymentReplaced(format!(
+        "another deployment ({}) started on service `{service}` while this release's deployment {waiting_for} was rolling out: someone else updated the service mid-deploy; deploy again once they are done",
+        detail.deployment_id
+    )));
+    complete_wait(&ctx.store, &ctx.sfn, &waiting_for, replaced).await
 }
 
 /// (cluster, service) from the event's service ARN `arn:aws:ecs:<region>:<account>:service/<cluster>/<service>`.

@@ -23,8 +23,10 @@ pub struct OnPush {
     pub store: Store,
     pub sfn: StepFunctions,
     pub deploy_state_machine_arn: String,
-    /// Used when the event does not say (it always does on AWS).
-    pub default_region: String,
+    /// The account and region this Stevedore serves: events from elsewhere (a cross-account
+    /// or cross-region bus rule) are not ours to deploy.
+    pub account: String,
+    pub region: String,
 }
 
 #[derive(Debug, Serialize, PartialEq, Default)]
@@ -57,6 +59,18 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
         Ok(event) => event,
         Err(e) => return Ok(ignored(format!("not an ECR Image Action event: {e}"))),
     };
+    if let Some(account) = event.account.as_deref().filter(|a| *a != ctx.account) {
+        return Ok(ignored(format!(
+            "event from account {account}; this Stevedore serves account {}",
+            ctx.account
+        )));
+    }
+    if let Some(region) = event.region.as_deref().filter(|r| *r != ctx.region) {
+        return Ok(ignored(format!(
+            "event from region {region}; this Stevedore serves region {}",
+            ctx.region
+        )));
+    }
     let (repository, digest, tag) = match decide_push(&event.detail) {
         PushDecision::Deploy {
             repository,
@@ -92,12 +106,7 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
 
     let at = now();
     let seen_ms = at.timestamp_millis().max(0) as u64;
-    let region = event
-        .region
-        .clone()
-        .unwrap_or_else(|| ctx.default_region.clone());
-    let account = event.account.clone().unwrap_or_default();
-    let uri = image_uri(&account, &region, &repository, &digest);
+    let uri = image_uri(&ctx.account, &ctx.region, &repository, &digest);
     let mut output = OnPushOutput::default();
     let mut failures = Vec::new();
     for target in targets {

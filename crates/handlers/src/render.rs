@@ -11,6 +11,7 @@ use stevedore_aws::store::attr_s;
 use stevedore_aws::{Ecs, SecretsManager, Store};
 use stevedore_core::config::{AppConfig, StageConfig};
 use stevedore_core::render::{migration_container, plan_render, target_containers};
+use stevedore_core::secret::SecretId;
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
@@ -20,6 +21,8 @@ pub struct Render {
     pub store: Store,
     pub ecs: Ecs,
     pub secrets: SecretsManager,
+    /// Secrets must live in the region the service runs in (Stevedore's own).
+    pub region: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,7 +63,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         .describe_task_definition(&service.task_definition)
         .await?;
     let summaries = container_summaries(&current.definition);
-    let resolved = resolve_secrets(&ctx.secrets, release, &stage).await?;
+    let resolved = resolve_secrets(&ctx.secrets, &ctx.region, release, &stage).await?;
     let changes = plan_render(&app, &stage, &summaries, &release.image_uri, &resolved)?;
     let migration = match &app.migration {
         None => None,
@@ -127,30 +130,55 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
     })
 }
 
-/// env var → `valueFrom` for every secret of the stage; all missing secrets are named at once.
+/// env var → `valueFrom` for every secret of the stage; every missing or wrong secret is
+/// named at once.
 async fn resolve_secrets(
     secrets: &SecretsManager,
+    region: &str,
     release: &ReleaseSpec,
     stage: &StageConfig,
 ) -> Result<BTreeMap<String, String>, Error> {
     let mut resolved = BTreeMap::new();
     let mut missing = Vec::new();
+    let mut wrong = Vec::new();
     for (env_name, secret) in &stage.secrets {
-        match secrets.full_arn(secret.lookup_id()).await? {
-            Some(arn) => {
-                resolved.insert(env_name.clone(), secret.value_from(&arn));
+        if let SecretId::Arn(arn) = &secret.secret {
+            let arn_region = arn.split(':').nth(3).unwrap_or_default();
+            if arn_region != region {
+                wrong.push(format!(
+                    "`{arn}` (for {env_name}) is in region {arn_region}, not {region}: replicate the secret to {region} and reference the replica"
+                ));
+                continue;
+            }
+        }
+        match secrets.describe(secret.lookup_id()).await? {
+            Some(found) => {
+                if let SecretId::Name(name) = &secret.secret {
+                    if found.name != *name {
+                        wrong.push(format!(
+                            "`{name}` (for {env_name}) is ambiguous: Secrets Manager read it as the partial ARN of secret `{}`; reference the secret by its full ARN",
+                            found.name
+                        ));
+                        continue;
+                    }
+                }
+                resolved.insert(env_name.clone(), secret.value_from(&found.arn));
             }
             None => missing.push(format!("`{}` (for {env_name})", secret.lookup_id())),
         }
     }
-    if missing.is_empty() {
-        Ok(resolved)
-    } else {
-        Err(Error::SecretNotFound(format!(
-            "{}/{}: secret {} not found in Secrets Manager; create it or fix `secrets` of the stage",
-            release.app,
-            release.stage,
-            missing.join(", ")
-        )))
+    let where_ = format!("{}/{}", release.app, release.stage);
+    if !wrong.is_empty() {
+        return Err(Error::InvalidConfig(format!(
+            "{where_}: secret {}",
+            wrong.join("; ")
+        )));
     }
+    if !missing.is_empty() {
+        return Err(Error::SecretNotFound(format!(
+            "{where_}: secret {} not found in Secrets Manager; create it or fix `secrets` of the stage",
+            missing.join(", ")
+        )));
+    }
+    Ok(resolved)
 }

@@ -10,13 +10,15 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let table = required_env("STEVEDORE_TABLE")?;
     let deploy_state_machine_arn = required_env("DEPLOY_STATE_MACHINE_ARN")?;
-    let default_region = required_env("AWS_REGION")?;
+    let account = required_env("STEVEDORE_ACCOUNT_ID")?;
+    let region = required_env("AWS_REGION")?;
     let sdk = load_sdk_config().await;
     let ctx = OnPush {
         store: Store::from_sdk(&sdk, table),
         sfn: StepFunctions::from_sdk(&sdk),
         deploy_state_machine_arn,
-        default_region,
+        account,
+        region,
     };
     let ctx = &ctx;
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move { handle(ctx, event.payload).await })).await

@@ -10,11 +10,13 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let table = required_env("STEVEDORE_TABLE")?;
 
+    let region = required_env("AWS_REGION")?;
     let sdk = load_sdk_config().await;
     let ctx = Render {
         store: Store::from_sdk(&sdk, table),
         ecs: Ecs::from_sdk(&sdk),
         secrets: SecretsManager::from_sdk(&sdk),
+        region,
     };
     let ctx = &ctx;
     run(service_fn(

@@ -306,7 +306,8 @@ impl Store {
             .map_err(|e| Error::InvalidInput(e.to_string()))
     }
 
-    /// Parks a state machine task token until ECS reports on `deployment_id`.
+    /// Parks a state machine task token until ECS reports on `deployment_id`, and points the
+    /// service at that deployment so a deployment someone else starts meanwhile is noticed.
     pub async fn put_wait(&self, deployment_id: &str, wait: &DeploymentWait) -> Result<()> {
         let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(wait)
             .map_err(|e| Error::InvalidInput(format!("cannot encode deployment wait: {e}")))?;
@@ -318,7 +319,35 @@ impl Store {
             .send()
             .await
             .map_err(|e| classify("PutItem(deployment wait)", e))?;
+        let mut pointer = key(service_wait_pk(&wait.cluster, &wait.service), "WAIT".into());
+        pointer.insert("deployment_id".into(), s(deployment_id));
+        pointer.insert("expires_at".into(), n(wait.expires_at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(pointer))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem(service wait)", e))?;
         Ok(())
+    }
+
+    /// The deployment a release last waited for on this service (it may be finished by now).
+    pub async fn service_wait(&self, cluster: &str, service: &str) -> Result<Option<String>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(service_wait_pk(cluster, service), "WAIT".into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem(service wait)", e))?;
+        Ok(out.item.and_then(|item| {
+            item.get("deployment_id")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+        }))
     }
 
     /// Removes and returns the parked token: exactly one caller gets it, so a token is
@@ -375,6 +404,10 @@ fn classify_cancelled(operation: &str, err: TransactError) -> Error {
     } else {
         classify(operation, err)
     }
+}
+
+fn service_wait_pk(cluster: &str, service: &str) -> String {
+    format!("SERVICE#{cluster}#{service}")
 }
 
 fn cancellation_codes(err: &TransactError) -> Vec<Option<&str>> {

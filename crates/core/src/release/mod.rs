@@ -101,6 +101,9 @@ pub struct Release {
     pub migration_exit_code: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,
+    /// The deployment that put the previous task definition back after ECS failed ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_deployment_id: Option<String>,
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_at: Option<String>,
@@ -135,6 +138,7 @@ impl Release {
             migration_task_arn: None,
             migration_exit_code: None,
             deployment_id: None,
+            restore_deployment_id: None,
             pending_at: Some(created_at.clone()),
             created_at,
             lock_acquired_at: None,

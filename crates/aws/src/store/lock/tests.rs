@@ -458,16 +458,42 @@ fn wait_item() -> HashMap<String, AttributeValue> {
 }
 
 #[tokio::test]
-async fn put_wait_keys_the_token_by_deployment() {
+async fn put_wait_keys_the_token_by_deployment_and_points_the_service_at_it() {
     let expected = wait_item();
     let rule = mock!(Client::put_item)
         .match_requests(move |r| r.table_name() == Some(TABLE) && r.item() == Some(&expected))
         .then_output(|| PutItemOutput::builder().build());
-    store(std::slice::from_ref(&rule))
+    let mut pointer = key_of("SERVICE#demo#backend-staging", "WAIT");
+    pointer.insert("deployment_id".into(), s("ecs-svc/123"));
+    pointer.insert("expires_at".into(), n(1_700_003_600));
+    let pointer_rule = mock!(Client::put_item)
+        .match_requests(move |r| r.item() == Some(&pointer))
+        .then_output(|| PutItemOutput::builder().build());
+    store(&[rule.clone(), pointer_rule.clone()])
         .put_wait("ecs-svc/123", &wait())
         .await
         .unwrap();
     assert_eq!(rule.num_calls(), 1);
+    assert_eq!(pointer_rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn service_wait_reads_the_pointer() {
+    let rule = mock!(Client::get_item)
+        .match_requests(|r| {
+            r.key() == Some(&key_of("SERVICE#demo#web", "WAIT"))
+                && r.consistent_read() == Some(true)
+        })
+        .then_output(|| {
+            let mut item = key_of("SERVICE#demo#web", "WAIT");
+            item.insert("deployment_id".into(), s("ecs-svc/9"));
+            GetItemOutput::builder().set_item(Some(item)).build()
+        });
+    let found = store(std::slice::from_ref(&rule))
+        .service_wait("demo", "web")
+        .await
+        .unwrap();
+    assert_eq!(found.as_deref(), Some("ecs-svc/9"));
 }
 
 #[tokio::test]
