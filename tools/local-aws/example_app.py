@@ -96,7 +96,8 @@ class ExampleApp:
 def app_config(app: str, *, migration: bool = True,
                missing_secrets: dict[str, str] | None = None,
                staging_overrides: dict[str, Any] | None = None,
-               migration_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+               migration_overrides: dict[str, Any] | None = None,
+               app_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """examples/stevedore.yaml's `backend`, renamed to `app` (repository, services, secrets)."""
     example = yaml.safe_load(EXAMPLE_CONFIG.read_text())["apps"][EXAMPLE_APP]
     config = copy.deepcopy(example)
@@ -112,6 +113,7 @@ def app_config(app: str, *, migration: bool = True,
     if missing_secrets:
         config["stages"]["staging"]["secrets"].update(missing_secrets)
     config["stages"]["staging"].update(staging_overrides or {})
+    config.update(app_overrides or {})
     return config
 
 
@@ -161,17 +163,19 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
              missing_secrets: dict[str, str] | None = None, circuit_breaker: bool = True,
              staging_overrides: dict[str, Any] | None = None,
              migration_overrides: dict[str, Any] | None = None,
+             app_overrides: dict[str, Any] | None = None,
              config_path: Path | None = None) -> ExampleApp:
     """Seed one app. `missing_secrets` (env -> ref) are added to staging but not created;
-    `staging_overrides` / `migration_overrides` replace keys of the staging stage's / the
-    migration's config.
+    `staging_overrides` / `migration_overrides` / `app_overrides` replace keys of the staging
+    stage's / the migration's / the app's config.
     `config_path`: apply this file as is (the demo applies examples/stevedore.yaml itself)."""
     if config_path is not None:
         config = yaml.safe_load(config_path.read_text())["apps"][app]
     else:
         config = app_config(app, migration=migration, missing_secrets=missing_secrets,
                             staging_overrides=staging_overrides,
-                            migration_overrides=migration_overrides)
+                            migration_overrides=migration_overrides,
+                            app_overrides=app_overrides)
         config_path = stack.run_dir / f"{app}.stevedore.yaml"
         config_path.write_text(yaml.safe_dump({"apps": {app: config}}, sort_keys=False))
     ecs, ecr = stack.client("ecs"), stack.client("ecr")

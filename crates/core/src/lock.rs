@@ -24,6 +24,8 @@ pub struct StageLock<'a> {
     pub holder: Option<&'a str>,
     /// Releases waiting for the stage (release ids are ULIDs: their order is push order).
     pub waiting: &'a BTreeSet<String>,
+    /// The release the stage last deployed successfully.
+    pub current: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +46,20 @@ pub fn decide_lock(policy: ConcurrencyPolicy, release: &str, lock: &StageLock<'_
     }
     match policy {
         ConcurrencyPolicy::Latest => {
-            if let Some(newer) = lock.waiting.iter().rev().find(|w| w.as_str() > release) {
-                return LockDecision::Supersede { by: newer.clone() };
+            // A newer push waiting, deploying, or already deployed makes this one moot: it
+            // must never roll the stage back to an older image.
+            let newest = lock
+                .waiting
+                .iter()
+                .map(String::as_str)
+                .chain(lock.holder)
+                .chain(lock.current)
+                .filter(|other| *other > release)
+                .max();
+            if let Some(newer) = newest {
+                return LockDecision::Supersede {
+                    by: newer.to_string(),
+                };
             }
         }
         ConcurrencyPolicy::Queue => {
@@ -78,6 +92,7 @@ mod tests {
         let lock = StageLock {
             holder: None,
             waiting: &w,
+            current: None,
         };
         assert_eq!(
             decide_lock(ConcurrencyPolicy::Latest, "B", &lock),
@@ -95,6 +110,7 @@ mod tests {
         let lock = StageLock {
             holder: Some("A"),
             waiting: &w,
+            current: None,
         };
         assert_eq!(
             decide_lock(ConcurrencyPolicy::Latest, "B", &lock),
@@ -112,6 +128,7 @@ mod tests {
         let lock = StageLock {
             holder: Some("A"),
             waiting: &w,
+            current: None,
         };
         assert_eq!(
             decide_lock(ConcurrencyPolicy::Latest, "B", &lock),
@@ -124,9 +141,40 @@ mod tests {
         let free = StageLock {
             holder: None,
             waiting: &w,
+            current: None,
         };
         assert_eq!(
             decide_lock(ConcurrencyPolicy::Latest, "D", &free),
+            LockDecision::Acquire
+        );
+    }
+
+    #[test]
+    fn latest_never_deploys_over_a_newer_push() {
+        let w = waiting(&["A"]);
+        // C (newer) took the stage before A's execution got to ask.
+        let held = StageLock {
+            holder: Some("C"),
+            waiting: &w,
+            current: None,
+        };
+        assert_eq!(
+            decide_lock(ConcurrencyPolicy::Latest, "A", &held),
+            LockDecision::Supersede { by: "C".into() }
+        );
+        // ... or already deployed it.
+        let done = StageLock {
+            holder: None,
+            waiting: &w,
+            current: Some("C"),
+        };
+        assert_eq!(
+            decide_lock(ConcurrencyPolicy::Latest, "A", &done),
+            LockDecision::Supersede { by: "C".into() }
+        );
+        // Under `queue` every push deploys, even after a newer one.
+        assert_eq!(
+            decide_lock(ConcurrencyPolicy::Queue, "A", &done),
             LockDecision::Acquire
         );
     }
@@ -137,6 +185,7 @@ mod tests {
         let free = StageLock {
             holder: None,
             waiting: &w,
+            current: None,
         };
         assert_eq!(
             decide_lock(ConcurrencyPolicy::Queue, "C", &free),

@@ -154,6 +154,7 @@ async fn acquire(
         let lock = StageLock {
             holder: live_holder,
             waiting: &head.waiting,
+            current: head.current_release.as_deref(),
         };
         match decide_lock(policy, &release.release_id, &lock) {
             LockDecision::Wait { behind } => {
