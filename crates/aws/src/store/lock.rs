@@ -103,28 +103,29 @@ impl Store {
     /// Puts a release in the stage's waiting set (its place in line is its id: ULIDs sort
     /// by push time).
     pub async fn enqueue(&self, release: ReleaseKey<'_>, now: &str) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                release_pk(release.app, release.stage),
-                HEAD_SK.into(),
-            )))
-            .update_expression("SET updated_at = :now ADD waiting :me, version :one")
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(
-                ":me",
-                AttributeValue::Ss(vec![release.release_id.to_string()]),
-            )
-            .expression_attribute_values(":one", n(1))
-            .send()
+        self.update_waiting(release, "ADD", now, "UpdateItem(enqueue release)")
             .await
-            .map_err(|e| classify("UpdateItem(enqueue release)", e))?;
-        Ok(())
     }
 
     /// Takes a release out of the stage's waiting set (no-op when it is not there).
     pub async fn leave_queue(&self, release: ReleaseKey<'_>, now: &str) -> Result<()> {
+        self.update_waiting(release, "DELETE", now, "UpdateItem(leave queue)")
+            .await
+    }
+
+    /// `ADD` or `DELETE` the release in HEAD's waiting set; either bumps HEAD's version.
+    async fn update_waiting(
+        &self,
+        release: ReleaseKey<'_>,
+        set_action: &str,
+        now: &str,
+        operation: &str,
+    ) -> Result<()> {
+        let version = if set_action == "ADD" {
+            ", version :one"
+        } else {
+            " ADD version :one"
+        };
         self.client
             .update_item()
             .table_name(&self.table)
@@ -132,7 +133,9 @@ impl Store {
                 release_pk(release.app, release.stage),
                 HEAD_SK.into(),
             )))
-            .update_expression("SET updated_at = :now DELETE waiting :me ADD version :one")
+            .update_expression(format!(
+                "SET updated_at = :now {set_action} waiting :me{version}"
+            ))
             .expression_attribute_values(":now", s(now))
             .expression_attribute_values(
                 ":me",
@@ -141,7 +144,7 @@ impl Store {
             .expression_attribute_values(":one", n(1))
             .send()
             .await
-            .map_err(|e| classify("UpdateItem(leave queue)", e))?;
+            .map_err(|e| classify(operation, e))?;
         Ok(())
     }
 
