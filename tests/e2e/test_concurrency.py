@@ -122,3 +122,23 @@ def test_twenty_pushes_across_five_apps(stack, seed):
         assert_no_overlap(stack, app)
     executions = [e for e in stack.executions() if e["input"].get("digest") in digests]
     assert len(executions) == len(set(digests)) == 20
+
+
+def test_a_waiter_that_ended_without_the_stage_does_not_block_the_queue(stack, seed):
+    app = seed("race-stale", migration=False, staging_overrides={"concurrency": "queue"})
+    stale = "01" + "0" * 23 + "1"  # older than any real push
+    pk = f"APP#{app.name}#STAGE#staging"
+    digest0 = "sha256:" + "3" * 64
+    stack.table.put_item(Item={
+        "PK": pk, "SK": f"REL#{stale}", "GSI1PK": f"DIGEST#{digest0}", "GSI1SK": f"{pk}#REL#{stale}",
+        "release_id": stale, "app": app.name, "stage": "staging", "repository": app.repository,
+        "digest": digest0, "tag": "develop-0000000", "image_uri": f"{stack.registry()}/{app.repository}@{digest0}",
+        "trigger": "push", "status": "FAILED", "reason": "died before it got the stage",
+        "created_at": "2020-01-01T00:00:00.000Z"})
+    stack.table.update_item(Key={"PK": pk, "SK": "HEAD"}, UpdateExpression="ADD waiting :s, version :one",
+                            ExpressionAttributeValues={":s": {stale}, ":one": 1})
+    (digest,) = push_all(stack, [(app.repository, "race-stale-1")])
+
+    releases = wait_all_terminal(stack, app.name, "staging", [digest], timeout=120)
+    assert releases[digest]["status"] == "SUCCEEDED", releases[digest]
+    assert stale not in (stack.head(app.name, "staging").get("waiting") or set())

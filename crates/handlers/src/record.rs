@@ -94,6 +94,14 @@ pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, H
     }
 }
 
+/// Whether a release in the waiting set is really still waiting (PENDING).
+async fn still_waiting(store: &Store, release: &ReleaseSpec, other: &str) -> Result<bool, Error> {
+    let other = store
+        .get_release(&release.app, &release.stage, other)
+        .await?;
+    Ok(other.is_some_and(|r| r.status == ReleaseStatus::Pending))
+}
+
 fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
     ReleaseKey {
         app: &release.app,
@@ -156,7 +164,22 @@ async fn acquire(
             waiting: &head.waiting,
             current: head.current_release.as_deref(),
         };
-        match decide_lock(policy, &release.release_id, &lock) {
+        let decision = decide_lock(policy, &release.release_id, &lock);
+        if let LockDecision::Wait { behind: other } | LockDecision::Supersede { by: other } =
+            &decision
+        {
+            if head.waiting.contains(other) && !still_waiting(store, release, other).await? {
+                // It ended without ever taking the stage: it no longer counts.
+                let stale = ReleaseKey {
+                    app: &release.app,
+                    stage: &release.stage,
+                    release_id: other,
+                };
+                store.leave_queue(stale, &timestamp(at)).await?;
+                continue;
+            }
+        }
+        match decision {
             LockDecision::Wait { behind } => {
                 return Err(Error::LockHeld(format!(
                     "{}/{} is busy with release {behind}; release {} waits (policy {policy})",
