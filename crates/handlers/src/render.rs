@@ -182,3 +182,99 @@ async fn resolve_secrets(
     }
     Ok(resolved)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+    use aws_sdk_secretsmanager::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use stevedore_core::release::Trigger;
+
+    const REGION: &str = "us-east-1";
+
+    fn release() -> ReleaseSpec {
+        ReleaseSpec {
+            release_id: "01JD3Q8Z0000000000000000AB".into(),
+            app: "web".into(),
+            stage: "staging".into(),
+            repository: "web".into(),
+            digest: "sha256:ab".into(),
+            tag: "develop-1".into(),
+            image_uri: "uri".into(),
+            trigger: Trigger::Push,
+        }
+    }
+
+    fn stage(secrets: &[(&str, &str)]) -> StageConfig {
+        serde_json::from_value(serde_json::json!({
+            "cluster": "demo", "service": "web-staging",
+            "secrets": secrets.iter().cloned().collect::<BTreeMap<_, _>>(),
+        }))
+        .expect("stage config")
+    }
+
+    fn secrets_answering(name: &'static str, arn: &'static str) -> SecretsManager {
+        let rule = mock!(Client::describe_secret)
+            .then_output(move || DescribeSecretOutput::builder().name(name).arn(arn).build());
+        SecretsManager::new(mock_client!(
+            aws_sdk_secretsmanager,
+            RuleMode::MatchAny,
+            [&rule]
+        ))
+    }
+
+    #[tokio::test]
+    async fn names_resolve_to_full_arns_and_json_keys() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:staging/web/db-AbCdEf";
+        let secrets = secrets_answering("staging/web/db", arn);
+        let resolved = resolve_secrets(
+            &secrets,
+            REGION,
+            &release(),
+            &stage(&[("DB_PASSWORD", "staging/web/db:password")]),
+        )
+        .await
+        .expect("resolves");
+        assert_eq!(resolved["DB_PASSWORD"], format!("{arn}:password::"));
+    }
+
+    #[tokio::test]
+    async fn a_name_read_as_another_secrets_partial_arn_is_ambiguous() {
+        // Secrets Manager reads `staging/web/db-AbCdEf` as the partial ARN of `staging/web/db`.
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:staging/web/db-AbCdEf";
+        let secrets = secrets_answering("staging/web/db", arn);
+        let err = resolve_secrets(
+            &secrets,
+            REGION,
+            &release(),
+            &stage(&[("DB", "staging/web/db-AbCdEf")]),
+        )
+        .await
+        .expect_err("ambiguous");
+        assert_eq!(err.error_type(), "InvalidConfig");
+        let text = err.to_string();
+        assert!(
+            text.contains("`staging/web/db-AbCdEf` (for DB) is ambiguous"),
+            "{text}"
+        );
+        assert!(text.contains("full ARN"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn an_arn_from_another_region_is_refused_before_any_call() {
+        // No rule would answer: a DescribeSecret call here would fail the test.
+        let secrets =
+            SecretsManager::new(mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, []));
+        let remote = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/remote-AbCdEf";
+        let err = resolve_secrets(&secrets, REGION, &release(), &stage(&[("TOKEN", remote)]))
+            .await
+            .expect_err("other region");
+        assert_eq!(err.error_type(), "InvalidConfig");
+        assert!(
+            err.to_string()
+                .contains("is in region eu-west-1, not us-east-1"),
+            "{err}"
+        );
+    }
+}
