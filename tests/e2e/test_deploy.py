@@ -215,3 +215,26 @@ def test_duplicate_event_starts_one_release(stack, seed):
     assert len([r for r in all_releases(stack, app) if r["digest"] == digest]) == 1
     assert len([e for e in stack.executions(app.name) if e["input"].get("digest") == digest]) == 1
     wait_for_status(stack, app, "staging", barrier)  # leave nothing running behind
+
+
+def test_parameter_store_secrets_resolve_to_parameter_arns(stack, seed):
+    app = seed("pstore-params", migration=False,
+               staging_overrides={"secrets": {"DATABASE_URL": "ssm:/pstore-params/staging/db-url"}})
+    digest = stack.push_image(app.repository, ci_tag(), layer_seed="pstore-params-1")
+    release = wait_for_status(stack, app, "staging", digest)
+    assert release["status"] == "SUCCEEDED", brief(release)
+    web = container(task_definition(stack, release["task_definition_arn"]), "web")
+    value_from = {s["name"]: s["valueFrom"] for s in web.get("secrets", [])}
+    assert value_from["DATABASE_URL"] == \
+        "arn:aws:ssm:us-east-1:123456789012:parameter/pstore-params/staging/db-url"
+
+
+def test_missing_parameter_fails_at_render_naming_it(stack, seed):
+    app = seed("pstore-missing", migration=False,
+               missing_secrets={"DATABASE_URL": "ssm:/pstore-missing/staging/nope"})
+    digest = stack.push_image(app.repository, ci_tag(), layer_seed="pstore-missing-1")
+    release = wait_for_status(stack, app, "staging", digest)
+    assert release["status"] == "FAILED", brief(release)
+    assert "parameter `/pstore-missing/staging/nope` (for DATABASE_URL)" in release["reason"], release["reason"]
+    assert ecs_calls(stack, "UpdateService", service=app.services["staging"]) == []
+    assert_lock_released(stack, app, "staging")

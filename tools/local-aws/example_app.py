@@ -67,6 +67,8 @@ def planned_secrets(config: dict[str, Any], skip: set[str] = frozenset()) -> dic
     planned: dict[str, str] = {}
     for stage in config["stages"].values():
         for env, ref in (stage.get("secrets") or {}).items():
+            if ref.startswith("ssm:"):
+                continue  # Parameter Store: see planned_parameters
             name, _, key = ref.partition(":")
             if env in skip or name in planned:
                 continue
@@ -139,6 +141,21 @@ def ensure_network(stack: LocalStack) -> tuple[list[str], list[str]]:
     return [subnet], [group]
 
 
+def planned_parameters(config: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, str]:
+    """Parameter name -> the (secret) value seeding puts in Parameter Store for `ssm:` refs."""
+    return {ref[len("ssm:"):]: plain_secret_value(ref[len("ssm:"):])
+            for stage in config["stages"].values()
+            for env, ref in (stage.get("secrets") or {}).items()
+            if ref.startswith("ssm:") and env not in skip}
+
+
+def create_parameters(stack: LocalStack, config: dict[str, Any], skip: set[str]) -> None:
+    ssm = stack.client("ssm")
+    for name, value in planned_parameters(config, skip).items():
+        SEEDED_SECRET_VALUES.add(value)
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
 def create_secrets(stack: LocalStack, config: dict[str, Any],
                    skip: set[str]) -> dict[str, str]:
     sm = stack.client("secretsmanager")
@@ -187,6 +204,7 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
     for cluster in sorted(clusters):
         ecs.create_cluster(clusterName=cluster)  # idempotent: apps may share a cluster
     secrets = create_secrets(stack, config, skip=set(missing_secrets or {}))
+    create_parameters(stack, config, skip=set(missing_secrets or {}))
     taskdef_arn = register_initial_task_definition(stack, app)
 
     services = {}

@@ -4,6 +4,7 @@ pub mod ecs;
 pub mod error;
 pub mod secrets;
 pub mod sfn;
+pub mod ssm;
 pub mod store;
 
 #[cfg(test)]
@@ -12,6 +13,7 @@ mod test_support;
 pub use ecs::Ecs;
 pub use secrets::SecretsManager;
 pub use sfn::StepFunctions;
+pub use ssm::ParameterStore;
 pub use store::Store;
 
 /// Loads the standard AWS configuration once per process (region, credentials and

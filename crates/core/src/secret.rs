@@ -1,7 +1,9 @@
-//! References to Secrets Manager secrets, as written in stevedore.yaml.
+//! References to Secrets Manager secrets and SSM Parameter Store parameters, as written in
+//! stevedore.yaml.
 //!
 //! Stevedore never reads secret values: a reference is resolved to the secret's full ARN
-//! (DescribeSecret) and handed to ECS as `valueFrom`, and ECS reads the value at task start.
+//! (DescribeSecret) or the parameter's ARN (DescribeParameters) and handed to ECS as
+//! `valueFrom`, and ECS reads the value at task start.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,18 +11,22 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 const MAX_SECRET_NAME_LEN: usize = 512;
+const MAX_PARAMETER_NAME_LEN: usize = 2048;
+const SSM_PREFIX: &str = "ssm:";
 
 /// How a secret is identified: by name (resolved to its ARN at render time) or by ARN.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SecretId {
     Name(String),
     Arn(String),
+    /// An SSM Parameter Store parameter, written `ssm:/path/to/parameter`.
+    SsmParameter(String),
 }
 
 /// A secret, optionally narrowed to one key of its JSON value.
 ///
 /// Written as `name`, `name:json-key`, `arn:...:secret:name-AbCdEf` or that ARN followed by
-/// `:json-key`.
+/// `:json-key`, or `ssm:/parameter/name` for Parameter Store (no JSON key there).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct SecretRef {
@@ -32,7 +38,7 @@ impl SecretRef {
     /// The secret's name or ARN, as DescribeSecret's `SecretId` accepts it.
     pub fn lookup_id(&self) -> &str {
         match &self.secret {
-            SecretId::Name(name) => name,
+            SecretId::Name(name) | SecretId::SsmParameter(name) => name,
             SecretId::Arn(arn) => arn,
         }
     }
@@ -51,6 +57,9 @@ impl SecretRef {
 
 impl fmt::Display for SecretRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if matches!(self.secret, SecretId::SsmParameter(_)) {
+            f.write_str(SSM_PREFIX)?;
+        }
         f.write_str(self.lookup_id())?;
         if let Some(key) = &self.json_key {
             write!(f, ":{key}")?;
@@ -78,12 +87,42 @@ impl FromStr for SecretRef {
 
     /// Parses a reference; the error says what is wrong with `text`, for a person.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if text.starts_with("arn:") {
+        if let Some(name) = text.strip_prefix(SSM_PREFIX) {
+            parse_parameter_ref(text, name)
+        } else if text.starts_with("arn:") {
             parse_arn_ref(text)
         } else {
             parse_name_ref(text)
         }
     }
+}
+
+/// Parameter names: letters, digits and `_.-/`, up to 2048 characters (the JSON-key form
+/// is Secrets Manager's only).
+fn parse_parameter_ref(text: &str, name: &str) -> Result<SecretRef, String> {
+    if name.is_empty() || name.len() > MAX_PARAMETER_NAME_LEN {
+        return Err(format!(
+            "parameter reference {text:?} needs a name of 1 to {MAX_PARAMETER_NAME_LEN} characters after `ssm:`"
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_.-/".contains(*c)))
+    {
+        return Err(format!(
+            "parameter reference {text:?} contains {bad:?}; parameter names use letters, digits and _.-/ only"
+        ));
+    }
+    let first = name.trim_start_matches('/').to_ascii_lowercase();
+    if first.starts_with("aws") || first.starts_with("ssm") {
+        return Err(format!(
+            "parameter reference {text:?}: Parameter Store names may not begin with `aws` or `ssm`"
+        ));
+    }
+    Ok(SecretRef {
+        secret: SecretId::SsmParameter(name.to_string()),
+        json_key: None,
+    })
 }
 
 fn parse_name_ref(text: &str) -> Result<SecretRef, String> {
@@ -283,5 +322,32 @@ mod tests {
         );
         let error = serde_json::from_str::<SecretRef>("\"db:\"").expect_err("invalid");
         assert!(error.to_string().contains("no JSON key"));
+    }
+
+    #[test]
+    fn parameter_store_references() {
+        let parameter = parse("ssm:/app/prod/db-url").expect("valid");
+        assert_eq!(
+            parameter.secret,
+            SecretId::SsmParameter("/app/prod/db-url".into())
+        );
+        assert_eq!(parameter.lookup_id(), "/app/prod/db-url");
+        assert_eq!(parameter.to_string(), "ssm:/app/prod/db-url");
+        let arn = "arn:aws:ssm:us-east-1:123456789012:parameter/app/prod/db-url";
+        assert_eq!(parameter.value_from(arn), arn);
+        assert!(parse("ssm:").expect_err("empty").contains("needs a name"));
+        assert!(parse("ssm:/ssm/x")
+            .expect_err("reserved")
+            .contains("may not begin"));
+        assert!(parse("ssm:AWS-key")
+            .expect_err("reserved")
+            .contains("may not begin"));
+        assert!(parse("ssm:/app/db:key")
+            .expect_err("json key")
+            .contains("':'"));
+        assert_eq!(
+            serde_json::to_string(&parameter).expect("serializes"),
+            "\"ssm:/app/prod/db-url\""
+        );
     }
 }

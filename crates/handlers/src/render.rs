@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use stevedore_aws::ecs::container_summaries;
 use stevedore_aws::store::attr_s;
-use stevedore_aws::{Ecs, SecretsManager, Store};
+use stevedore_aws::{Ecs, ParameterStore, SecretsManager, Store};
 use stevedore_core::config::{AppConfig, StageConfig};
 use stevedore_core::render::{migration_container, plan_render, target_containers};
 use stevedore_core::secret::SecretId;
@@ -21,8 +21,11 @@ pub struct Render {
     pub store: Store,
     pub ecs: Ecs,
     pub secrets: SecretsManager,
-    /// Secrets must live in the region the service runs in (Stevedore's own).
+    pub parameters: ParameterStore,
+    /// Secrets must live in the region the service runs in (Stevedore's own); parameter
+    /// ARNs are built from the account and region.
     pub region: String,
+    pub account: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,7 +66,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         .describe_task_definition(&service.task_definition)
         .await?;
     let summaries = container_summaries(&current.definition);
-    let resolved = resolve_secrets(&ctx.secrets, &ctx.region, release, &stage).await?;
+    let resolved = resolve_secrets(ctx, release, &stage).await?;
     let changes = plan_render(&app, &stage, &summaries, &release.image_uri, &resolved)?;
     let migration = match &app.migration {
         None => None,
@@ -133,15 +136,28 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
 /// env var → `valueFrom` for every secret of the stage; every missing or wrong secret is
 /// named at once.
 async fn resolve_secrets(
-    secrets: &SecretsManager,
-    region: &str,
+    ctx: &Render,
     release: &ReleaseSpec,
     stage: &StageConfig,
 ) -> Result<BTreeMap<String, String>, Error> {
+    let (secrets, region) = (&ctx.secrets, ctx.region.as_str());
     let mut resolved = BTreeMap::new();
     let mut missing = Vec::new();
     let mut wrong = Vec::new();
     for (env_name, secret) in &stage.secrets {
+        if let SecretId::SsmParameter(name) = &secret.secret {
+            match ctx
+                .parameters
+                .parameter_arn(name, region, &ctx.account)
+                .await?
+            {
+                Some(arn) => {
+                    resolved.insert(env_name.clone(), secret.value_from(&arn));
+                }
+                None => missing.push(format!("parameter `{name}` (for {env_name})")),
+            }
+            continue;
+        }
         if let SecretId::Arn(arn) = &secret.secret {
             let arn_region = arn.split(':').nth(3).unwrap_or_default();
             if arn_region != region {
@@ -164,7 +180,7 @@ async fn resolve_secrets(
                 }
                 resolved.insert(env_name.clone(), secret.value_from(&found.arn));
             }
-            None => missing.push(format!("`{}` (for {env_name})", secret.lookup_id())),
+            None => missing.push(format!("secret `{}` (for {env_name})", secret.lookup_id())),
         }
     }
     let where_ = format!("{}/{}", release.app, release.stage);
@@ -176,7 +192,7 @@ async fn resolve_secrets(
     }
     if !missing.is_empty() {
         return Err(Error::SecretNotFound(format!(
-            "{where_}: secret {} not found in Secrets Manager; create it or fix `secrets` of the stage",
+            "{where_}: {} not found (Secrets Manager / Parameter Store); create it or fix `secrets` of the stage",
             missing.join(", ")
         )));
     }
@@ -214,14 +230,31 @@ mod tests {
         .expect("stage config")
     }
 
-    fn secrets_answering(name: &'static str, arn: &'static str) -> SecretsManager {
+    /// A render context whose only answering client is Secrets Manager (`rules`); any other
+    /// AWS call fails the test.
+    fn render_with(rules: &[&aws_smithy_mocks::Rule]) -> Render {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .build();
+        Render {
+            store: Store::from_sdk(&sdk, "unused"),
+            ecs: Ecs::from_sdk(&sdk),
+            secrets: SecretsManager::new(mock_client!(
+                aws_sdk_secretsmanager,
+                RuleMode::MatchAny,
+                rules
+            )),
+            parameters: ParameterStore::new(mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [])),
+            region: REGION.into(),
+            account: "123456789012".into(),
+        }
+    }
+
+    fn secrets_answering(name: &'static str, arn: &'static str) -> Render {
         let rule = mock!(Client::describe_secret)
             .then_output(move || DescribeSecretOutput::builder().name(name).arn(arn).build());
-        SecretsManager::new(mock_client!(
-            aws_sdk_secretsmanager,
-            RuleMode::MatchAny,
-            [&rule]
-        ))
+        render_with(&[&rule])
     }
 
     #[tokio::test]
@@ -230,7 +263,6 @@ mod tests {
         let secrets = secrets_answering("staging/web/db", arn);
         let resolved = resolve_secrets(
             &secrets,
-            REGION,
             &release(),
             &stage(&[("DB_PASSWORD", "staging/web/db:password")]),
         )
@@ -246,7 +278,6 @@ mod tests {
         let secrets = secrets_answering("staging/web/db", arn);
         let err = resolve_secrets(
             &secrets,
-            REGION,
             &release(),
             &stage(&[("DB", "staging/web/db-AbCdEf")]),
         )
@@ -264,10 +295,9 @@ mod tests {
     #[tokio::test]
     async fn an_arn_from_another_region_is_refused_before_any_call() {
         // No rule would answer: a DescribeSecret call here would fail the test.
-        let secrets =
-            SecretsManager::new(mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, []));
+        let secrets = render_with(&[]);
         let remote = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/remote-AbCdEf";
-        let err = resolve_secrets(&secrets, REGION, &release(), &stage(&[("TOKEN", remote)]))
+        let err = resolve_secrets(&secrets, &release(), &stage(&[("TOKEN", remote)]))
             .await
             .expect_err("other region");
         assert_eq!(err.error_type(), "InvalidConfig");

@@ -1,7 +1,7 @@
 //! Lambda `render`: see `stevedore_handlers::render` for what it does.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use stevedore_aws::{load_sdk_config, Ecs, SecretsManager, Store};
+use stevedore_aws::{load_sdk_config, Ecs, ParameterStore, SecretsManager, Store};
 use stevedore_handlers::render::{handle, Render, RenderRequest};
 use stevedore_handlers::{init_tracing, required_env};
 
@@ -11,12 +11,15 @@ async fn main() -> Result<(), Error> {
     let table = required_env("STEVEDORE_TABLE")?;
 
     let region = required_env("AWS_REGION")?;
+    let account = required_env("STEVEDORE_ACCOUNT_ID")?;
     let sdk = load_sdk_config().await;
     let ctx = Render {
         store: Store::from_sdk(&sdk, table),
         ecs: Ecs::from_sdk(&sdk),
         secrets: SecretsManager::from_sdk(&sdk),
+        parameters: ParameterStore::from_sdk(&sdk),
         region,
+        account,
     };
     let ctx = &ctx;
     run(service_fn(
