@@ -19,6 +19,14 @@ pub struct DescribedTaskDefinition {
     pub tags: Vec<Tag>,
 }
 
+impl DescribedTaskDefinition {
+    /// A deregistered revision: ECS will not start a deployment of it, so it must be
+    /// registered again (as a new revision) to be deployed.
+    pub fn is_inactive(&self) -> bool {
+        self.definition.status == Some(aws_sdk_ecs::types::TaskDefinitionStatus::Inactive)
+    }
+}
+
 /// The current revision's tags (minus AWS-reserved `aws:` keys, which cannot be set) with
 /// `stevedore:release` naming the release that registered the new one.
 fn release_tags(current: &[Tag], release_id: &str) -> Vec<Tag> {

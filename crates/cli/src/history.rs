@@ -109,6 +109,8 @@ mod tests {
             tag: "develop-1a2b3c4".into(),
             image_uri: "uri".into(),
             trigger: Trigger::Push,
+            source_release_id: None,
+            redeploy_task_definition_arn: None,
         };
         let mut release = Release::new_pending(spec, chrono::DateTime::UNIX_EPOCH);
         release.status = status;

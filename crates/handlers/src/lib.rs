@@ -7,9 +7,11 @@ pub mod on_ecs_event;
 pub mod on_push;
 pub mod record;
 pub mod render;
+pub mod rollback;
 
 mod model;
 mod runtime;
+mod starter;
 mod verdict;
 
 pub use model::{MigrationPlan, RenderOutput, StateError};

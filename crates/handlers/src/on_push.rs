@@ -7,16 +7,14 @@ use std::collections::BTreeMap;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
-use stevedore_aws::sfn::StartOutcome;
-use stevedore_aws::store::ReleaseKey;
 use stevedore_aws::{StepFunctions, Store};
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::image::image_uri;
-use stevedore_core::release::{release_id, Release, Trigger};
+use stevedore_core::release::{release_id, Trigger};
 use stevedore_core::routing::stages_for_push;
-use stevedore_core::Error;
 
 use crate::runtime::now;
+use crate::starter::start_release;
 use crate::{HandlerError, ReleaseSpec};
 
 pub struct OnPush {
@@ -132,8 +130,18 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
             tag: tag.clone(),
             image_uri: uri.clone(),
             trigger: Trigger::Push,
+            source_release_id: None,
+            redeploy_task_definition_arn: None,
         };
-        match start_release(ctx, &input, at).await {
+        match start_release(
+            &ctx.store,
+            &ctx.sfn,
+            &ctx.deploy_state_machine_arn,
+            &input,
+            at,
+        )
+        .await
+        {
             Ok(started) => output.releases.push(StartedRelease {
                 app: target.app,
                 stage: target.stage,
@@ -152,52 +160,4 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
         return Err(first.into());
     }
     Ok(output)
-}
-
-async fn start_release(
-    ctx: &OnPush,
-    input: &ReleaseSpec,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<bool, Error> {
-    let release = Release::new_pending(input.clone(), at);
-    let created = ctx.store.create_release(&release).await?;
-    if created {
-        // In line for the stage before the execution starts, so a newer push sees it.
-        let key = ReleaseKey {
-            app: &input.app,
-            stage: &input.stage,
-            release_id: &input.release_id,
-        };
-        ctx.store.enqueue(key, &release.created_at).await?;
-    }
-    let payload = serde_json::to_string(input).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    // Start even when the release existed: an earlier attempt may have died between the two
-    // writes. The execution name makes a real duplicate a no-op.
-    match ctx
-        .sfn
-        .start_execution(&ctx.deploy_state_machine_arn, &input.release_id, &payload)
-        .await?
-    {
-        StartOutcome::Started { execution_arn } => {
-            ctx.store
-                .set_release_fields(
-                    &input.app,
-                    &input.stage,
-                    &input.release_id,
-                    &[(
-                        "execution_arn",
-                        stevedore_aws::store::attr_s(&execution_arn),
-                    )],
-                )
-                .await?;
-            tracing::info!(app = %input.app, stage = %input.stage, release_id = %input.release_id,
-                digest = %input.digest, tag = %input.tag, created, %execution_arn, "release started");
-            Ok(true)
-        }
-        StartOutcome::AlreadyExists => {
-            tracing::info!(app = %input.app, stage = %input.stage, release_id = %input.release_id,
-                "duplicate push event: release already started");
-            Ok(false)
-        }
-    }
 }

@@ -61,6 +61,16 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         .ecs
         .describe_service(&stage.cluster, &stage.service)
         .await?;
+    if let Some(task_definition) = &release.redeploy_task_definition_arn {
+        return Ok(redeploy(
+            ctx,
+            release,
+            &stage,
+            &service.task_definition,
+            task_definition,
+        )
+        .await?);
+    }
     let current = ctx
         .ecs
         .describe_task_definition(&service.task_definition)
@@ -130,6 +140,53 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         service: stage.service,
         deploy_timeout_seconds: stage.deploy_timeout_seconds,
         migration,
+    })
+}
+
+/// A rollback: the recorded task definition goes back as it is (no render, no migration);
+/// a revision deregistered since is registered again as a new revision.
+async fn redeploy(
+    ctx: &Render,
+    release: &ReleaseSpec,
+    stage: &StageConfig,
+    previous: &str,
+    task_definition: &str,
+) -> Result<RenderOutput, Error> {
+    let described = ctx.ecs.describe_task_definition(task_definition).await?;
+    let task_definition_arn = if described.is_inactive() {
+        let arn = ctx
+            .ecs
+            .register_rendered(
+                &described.definition,
+                &described.tags,
+                &[],
+                &release.release_id,
+            )
+            .await?;
+        tracing::info!(release_id = %release.release_id, deregistered = %task_definition, %arn, "task definition registered again");
+        arn
+    } else {
+        task_definition.to_string()
+    };
+    ctx.store
+        .set_release_fields(
+            &release.app,
+            &release.stage,
+            &release.release_id,
+            &[
+                ("task_definition_arn", attr_s(&task_definition_arn)),
+                ("previous_task_definition_arn", attr_s(previous)),
+                ("rendered_at", attr_s(timestamp(now()))),
+            ],
+        )
+        .await?;
+    Ok(RenderOutput {
+        task_definition_arn,
+        previous_task_definition_arn: previous.to_string(),
+        cluster: stage.cluster.clone(),
+        service: stage.service.clone(),
+        deploy_timeout_seconds: stage.deploy_timeout_seconds,
+        migration: None,
     })
 }
 
@@ -219,6 +276,8 @@ mod tests {
             tag: "develop-1".into(),
             image_uri: "uri".into(),
             trigger: Trigger::Push,
+            source_release_id: None,
+            redeploy_task_definition_arn: None,
         }
     }
 

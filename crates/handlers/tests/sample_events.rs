@@ -9,6 +9,7 @@ use stevedore_handlers::deploy::DeployRequest;
 use stevedore_handlers::migrate::MigrateRequest;
 use stevedore_handlers::record::RecordRequest;
 use stevedore_handlers::render::RenderRequest;
+use stevedore_handlers::rollback::RollbackRequest;
 use stevedore_handlers::ReleaseSpec;
 
 fn sample<T: DeserializeOwned>(name: &str) -> T {
@@ -83,6 +84,8 @@ fn state_machine_and_function_samples_parse() {
         sample::<RecordRequest>("record-succeed.json"),
         RecordRequest::Succeed { .. }
     ));
+    let rollback: RollbackRequest = sample("rollback.json");
+    assert_eq!((rollback.app.as_str(), rollback.release), ("backend", None));
     assert!(matches!(
         sample::<RecordRequest>("record-fail.json"),
         RecordRequest::Fail { .. }

@@ -72,6 +72,8 @@ pub(super) fn pending_release(release_id: &str) -> Release {
             tag: "develop-1a2b3c".into(),
             image_uri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/backend@sha256:abc".into(),
             trigger: Trigger::Push,
+            source_release_id: None,
+            redeploy_task_definition_arn: None,
         },
         chrono::Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
     )

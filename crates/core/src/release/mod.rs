@@ -66,6 +66,12 @@ pub struct ReleaseSpec {
     pub tag: String,
     pub image_uri: String,
     pub trigger: Trigger,
+    /// For promote and rollback: the release whose image (or task definition) this redeploys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_release_id: Option<String>,
+    /// For rollback: the task definition to put back as it is (no render, no migration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redeploy_task_definition_arn: Option<String>,
 }
 
 /// The release item. Key attributes use the table's names (`PK`, `SK`, `GSI1PK`, `GSI1SK`);
@@ -86,9 +92,6 @@ pub struct Release {
     pub status: ReleaseStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// For promote and rollback: the release whose image (or task definition) this redeploys.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_release_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,7 +134,6 @@ impl Release {
             spec,
             status: ReleaseStatus::Pending,
             reason: None,
-            source_release_id: None,
             execution_arn: None,
             task_definition_arn: None,
             previous_task_definition_arn: None,

@@ -115,6 +115,8 @@ fn spec(release_id: &str, app: &str, stage: &str) -> ReleaseSpec {
         tag: "develop-1".into(),
         image_uri: "uri".into(),
         trigger: Trigger::Push,
+        source_release_id: None,
+        redeploy_task_definition_arn: None,
     }
 }
 

@@ -1,0 +1,59 @@
+//! Starting a release: its PENDING record, its place in the stage's line, and its deploy
+//! execution (named after the release, so a repeated start is a no-op). Shared by on-push
+//! and by the releases started by hand (rollback).
+
+use chrono::{DateTime, Utc};
+use stevedore_aws::sfn::StartOutcome;
+use stevedore_aws::store::{attr_s, ReleaseKey};
+use stevedore_aws::{StepFunctions, Store};
+use stevedore_core::release::Release;
+use stevedore_core::Error;
+
+use crate::ReleaseSpec;
+
+/// `true` when this call started the execution, `false` when it already existed.
+pub(crate) async fn start_release(
+    store: &Store,
+    sfn: &StepFunctions,
+    deploy_state_machine_arn: &str,
+    input: &ReleaseSpec,
+    at: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let release = Release::new_pending(input.clone(), at);
+    let created = store.create_release(&release).await?;
+    if created {
+        // In line for the stage before the execution starts, so a newer push sees it.
+        let key = ReleaseKey {
+            app: &input.app,
+            stage: &input.stage,
+            release_id: &input.release_id,
+        };
+        store.enqueue(key, &release.created_at).await?;
+    }
+    let payload = serde_json::to_string(input).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    // Start even when the release existed: an earlier attempt may have died between the two
+    // writes. The execution name makes a real duplicate a no-op.
+    match sfn
+        .start_execution(deploy_state_machine_arn, &input.release_id, &payload)
+        .await?
+    {
+        StartOutcome::Started { execution_arn } => {
+            store
+                .set_release_fields(
+                    &input.app,
+                    &input.stage,
+                    &input.release_id,
+                    &[("execution_arn", attr_s(&execution_arn))],
+                )
+                .await?;
+            tracing::info!(app = %input.app, stage = %input.stage, release_id = %input.release_id,
+                digest = %input.digest, trigger = %input.trigger, created, %execution_arn, "release started");
+            Ok(true)
+        }
+        StartOutcome::AlreadyExists => {
+            tracing::info!(app = %input.app, stage = %input.stage, release_id = %input.release_id,
+                "release already started (a repeated start is a no-op)");
+            Ok(false)
+        }
+    }
+}
