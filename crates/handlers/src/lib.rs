@@ -5,6 +5,7 @@ pub mod deploy;
 pub mod migrate;
 pub mod on_ecs_event;
 pub mod on_push;
+pub mod promote;
 pub mod record;
 pub mod render;
 pub mod rollback;

@@ -8,7 +8,7 @@ use stevedore_core::release::{release_id, Release, ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
 use crate::runtime::now;
-use crate::starter::start_release;
+use crate::starter::{start_release, succeeded_release};
 use crate::{HandlerError, ReleaseSpec};
 
 /// How far back to look for the release to return to.
@@ -97,20 +97,7 @@ fn pick_source<'a>(
         .map(|r| format!("{}/{}", r.spec.app, r.spec.stage))
         .unwrap_or_default();
     if let Some(wanted) = wanted {
-        let release = history
-            .iter()
-            .find(|r| r.spec.release_id == wanted)
-            .ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "release {wanted} is not among the stage's recent releases"
-                ))
-            })?;
-        if release.status != ReleaseStatus::Succeeded {
-            return Err(Error::InvalidInput(format!(
-                "release {wanted} is {}: only a release that SUCCEEDED can be rolled back to",
-                release.status
-            )));
-        }
+        let release = succeeded_release(history, wanted)?;
         if Some(wanted) == current {
             return Err(Error::InvalidInput(format!(
                 "release {wanted} is what {stage_name} runs already"

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use stevedore_aws::sfn::StartOutcome;
 use stevedore_aws::store::{attr_s, ReleaseKey};
 use stevedore_aws::{StepFunctions, Store};
-use stevedore_core::release::Release;
+use stevedore_core::release::{Release, ReleaseStatus};
 use stevedore_core::Error;
 
 use crate::ReleaseSpec;
@@ -56,4 +56,27 @@ pub(crate) async fn start_release(
             Ok(false)
         }
     }
+}
+
+/// Release `wanted` from `history` (newest first), which must have SUCCEEDED: only a release
+/// that proved itself is promoted or returned to.
+pub(crate) fn succeeded_release<'a>(
+    history: &'a [Release],
+    wanted: &str,
+) -> Result<&'a Release, Error> {
+    let release = history
+        .iter()
+        .find(|r| r.spec.release_id == wanted)
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "release {wanted} is not among the stage's recent releases"
+            ))
+        })?;
+    if release.status != ReleaseStatus::Succeeded {
+        return Err(Error::InvalidInput(format!(
+            "release {wanted} is {}: only a release that SUCCEEDED can be used",
+            release.status
+        )));
+    }
+    Ok(release)
 }

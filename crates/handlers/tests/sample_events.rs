@@ -7,6 +7,7 @@ use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::ecs_event::{deployment_outcome, DeploymentOutcome, DeploymentStateChange};
 use stevedore_handlers::deploy::DeployRequest;
 use stevedore_handlers::migrate::MigrateRequest;
+use stevedore_handlers::promote::PromoteRequest;
 use stevedore_handlers::record::RecordRequest;
 use stevedore_handlers::render::RenderRequest;
 use stevedore_handlers::rollback::RollbackRequest;
@@ -84,6 +85,11 @@ fn state_machine_and_function_samples_parse() {
         sample::<RecordRequest>("record-succeed.json"),
         RecordRequest::Succeed { .. }
     ));
+    let promote: PromoteRequest = sample("promote.json");
+    assert_eq!(
+        (promote.from.as_str(), promote.to.as_str()),
+        ("staging", "production")
+    );
     let rollback: RollbackRequest = sample("rollback.json");
     assert_eq!((rollback.app.as_str(), rollback.release), ("backend", None));
     assert!(matches!(

@@ -70,6 +70,10 @@ pub struct StageConfig {
     pub environment: BTreeMap<String, String>,
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretRef>,
+    /// Stages whose SUCCEEDED releases may be promoted to this one (the promote state machine
+    /// refuses any other source).
+    #[serde(default)]
+    pub promote_from: Vec<String>,
     /// What happens to pushes that arrive while this stage is being deployed.
     #[serde(default)]
     pub concurrency: crate::lock::ConcurrencyPolicy,

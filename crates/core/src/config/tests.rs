@@ -313,3 +313,25 @@ fn app_validate_has_no_line() {
         "table: apps.backend.stages: app `backend` defines no stages; add at least one"
     );
 }
+
+#[test]
+fn promote_from_must_name_another_stage() {
+    let yaml = "apps:\n  web:\n    repository: web\n    stages:\n      staging:\n        cluster: c\n        service: s\n      production:\n        cluster: c\n        service: p\n        promote_from: [staging, qa]\n";
+    let error = parse_file("stevedore.yaml", yaml).expect_err("qa is not a stage");
+    assert!(
+        error
+            .to_string()
+            .contains("apps.web.stages.production.promote_from[1]"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("`qa` is not another stage"),
+        "{error}"
+    );
+    let ok = yaml.replace(", qa]", "]");
+    let file = parse_file("stevedore.yaml", &ok).expect("valid");
+    assert_eq!(
+        file.apps["web"].stages["production"].promote_from,
+        ["staging"]
+    );
+}

@@ -94,6 +94,14 @@ pub(super) fn validate_app(
             return fail(stage_path, name_rule_message("stage", stage_name));
         }
         validate_stage(stage, &stage_path).or_else(|(path, message)| fail(path, message))?;
+        for (index, source) in stage.promote_from.iter().enumerate() {
+            if source == stage_name || !app.stages.contains_key(source) {
+                return fail(
+                    format!("{stage_path}.promote_from[{index}]"),
+                    format!("`{source}` is not another stage of app `{app_name}`"),
+                );
+            }
+        }
     }
     Ok(())
 }

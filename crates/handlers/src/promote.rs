@@ -1,0 +1,113 @@
+//! promote: deploys the exact image a release of one stage proved to another stage. The new
+//! release (trigger `promote`) carries the same digest and goes through the whole deploy
+//! state machine for the target stage: rendered with that stage's own secrets and settings,
+//! migrated, rolled out, recorded.
+
+use serde::{Deserialize, Serialize};
+use stevedore_aws::{StepFunctions, Store};
+use stevedore_core::release::{release_id, ReleaseStatus, Trigger};
+use stevedore_core::Error;
+
+use crate::runtime::now;
+use crate::starter::{start_release, succeeded_release};
+use crate::{HandlerError, ReleaseSpec};
+
+/// How far back to look for the release to promote.
+const HISTORY_DEPTH: i32 = 100;
+
+pub struct Promote {
+    pub store: Store,
+    pub sfn: StepFunctions,
+    pub deploy_state_machine_arn: String,
+}
+
+/// The promote state machine's input (`events/promote.json`).
+#[derive(Debug, Deserialize)]
+pub struct PromoteRequest {
+    pub app: String,
+    pub from: String,
+    pub to: String,
+    /// The release of `from` to promote; default: its newest SUCCEEDED release.
+    #[serde(default)]
+    pub release: Option<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct PromoteStarted {
+    pub release_id: String,
+    pub source_release_id: String,
+    pub digest: String,
+    pub started: bool,
+}
+
+pub async fn handle(
+    ctx: &Promote,
+    request: PromoteRequest,
+) -> Result<PromoteStarted, HandlerError> {
+    let PromoteRequest {
+        app,
+        from,
+        to,
+        release,
+    } = &request;
+    let config = ctx
+        .store
+        .get_app_config(app)
+        .await?
+        .ok_or_else(|| Error::AppNotFound(app.clone()))?;
+    for stage in [from, to] {
+        if !config.stages.contains_key(stage) {
+            return Err(Error::StageNotFound {
+                app: app.clone(),
+                stage: stage.clone(),
+            }
+            .into());
+        }
+    }
+    if !config.stages[to].promote_from.contains(from) {
+        return Err(Error::InvalidInput(format!(
+            "stage `{to}` of app `{app}` does not list `{from}` in `promote_from`; add it to stevedore.yaml to allow this promotion"
+        ))
+        .into());
+    }
+    let history = ctx.store.list_releases(app, from, HISTORY_DEPTH).await?;
+    let source = match release {
+        Some(wanted) => succeeded_release(&history, wanted)?,
+        None => history
+            .iter()
+            .find(|r| r.status == ReleaseStatus::Succeeded)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "stage `{from}` of app `{app}` has no SUCCEEDED release to promote"
+                ))
+            })?,
+    };
+    let at = now();
+    let spec = ReleaseSpec {
+        release_id: release_id(
+            app,
+            to,
+            &source.spec.digest,
+            at.timestamp_millis().max(0) as u64,
+        ),
+        stage: to.clone(),
+        trigger: Trigger::Promote,
+        source_release_id: Some(source.spec.release_id.clone()),
+        redeploy_task_definition_arn: None,
+        ..source.spec.clone()
+    };
+    let started = start_release(
+        &ctx.store,
+        &ctx.sfn,
+        &ctx.deploy_state_machine_arn,
+        &spec,
+        at,
+    )
+    .await?;
+    Ok(PromoteStarted {
+        release_id: spec.release_id,
+        source_release_id: source.spec.release_id.clone(),
+        digest: spec.digest,
+        started,
+    })
+}
