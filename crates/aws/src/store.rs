@@ -344,6 +344,35 @@ impl Store {
         Ok(())
     }
 
+    /// Removes attributes of an existing release (e.g. a used task token).
+    pub async fn remove_release_fields(
+        &self,
+        app: &str,
+        stage: &str,
+        release_id: &str,
+        fields: &[&str],
+    ) -> Result<()> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(release_pk(app, stage), release_sk(release_id))));
+        let mut names = Vec::new();
+        for (i, name) in fields.iter().enumerate() {
+            names.push(format!("#r{i}"));
+            request = request.expression_attribute_names(format!("#r{i}"), *name);
+        }
+        request
+            .update_expression(format!("REMOVE {}", names.join(", ")))
+            .send()
+            .await
+            .map_err(|e| classify("UpdateItem(release)", e))?;
+        Ok(())
+    }
+
     /// Newest first.
     pub async fn list_releases(&self, app: &str, stage: &str, limit: i32) -> Result<Vec<Release>> {
         let out = self

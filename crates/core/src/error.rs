@@ -39,6 +39,9 @@ pub enum Error {
     DeploymentTimedOut(String),
     #[error("{0}")]
     DeploymentReplaced(String),
+    /// A person rejected the release at its approval gate.
+    #[error("{0}")]
+    ApprovalRejected(String),
     #[error("{0}")]
     LockHeld(String),
     #[error("{0}")]

@@ -1,6 +1,7 @@
 //! Stevedore's Lambda handlers. Each function's `main.rs` builds its context once and calls
 //! one `handle` here; the decisions themselves come from `stevedore_core`.
 
+pub mod approve;
 pub mod deploy;
 pub mod migrate;
 pub mod on_ecs_event;

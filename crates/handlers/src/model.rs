@@ -12,6 +12,9 @@ pub struct RenderOutput {
     pub service: String,
     pub deploy_timeout_seconds: u64,
     pub migration: Option<MigrationPlan>,
+    /// The stage wants a person's approval before the migration and rollout.
+    #[serde(default)]
+    pub approval_required: bool,
 }
 
 /// The RunTask parameters of the release's migration, in the shape the state machine passes on.

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stevedore_aws::store::{FinishOutcome, LockOutcome, ReleaseKey};
+use stevedore_aws::store::{attr_s, FinishOutcome, LockOutcome, ReleaseKey};
 use stevedore_aws::Store;
 use stevedore_core::lock::{decide_lock, LockDecision, StageLock};
 use stevedore_core::release::{reason_for_failure, Release, ReleaseStatus};
@@ -29,6 +29,11 @@ pub enum RecordRequest {
     },
     Succeed {
         release: ReleaseSpec,
+    },
+    /// Parks the approval gate's task token on the release until a person decides.
+    AwaitApproval {
+        release: ReleaseSpec,
+        task_token: String,
     },
     Fail {
         release: ReleaseSpec,
@@ -58,6 +63,27 @@ pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, H
                 tracing::info!(release_id = %release.release_id, "release record created for a hand-started execution");
             }
             Ok(acquire(store, &release, &execution_arn, at).await?)
+        }
+        RecordRequest::AwaitApproval {
+            release,
+            task_token,
+        } => {
+            store
+                .set_release_fields(
+                    &release.app,
+                    &release.stage,
+                    &release.release_id,
+                    &[
+                        ("approval_task_token", attr_s(task_token)),
+                        ("approval_requested_at", attr_s(timestamp(now()))),
+                    ],
+                )
+                .await?;
+            tracing::info!(release_id = %release.release_id, app = %release.app, stage = %release.stage, "waiting for approval");
+            Ok(Recorded {
+                status: ReleaseStatus::InProgress.to_string(),
+                lock_released: false,
+            })
         }
         RecordRequest::Succeed { release } => {
             let task_definition = store

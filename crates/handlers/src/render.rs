@@ -9,7 +9,7 @@ use serde::Deserialize;
 use stevedore_aws::ecs::container_summaries;
 use stevedore_aws::store::attr_s;
 use stevedore_aws::{Ecs, ParameterStore, SecretsManager, Store};
-use stevedore_core::config::{AppConfig, StageConfig};
+use stevedore_core::config::{AppConfig, Approval, StageConfig};
 use stevedore_core::render::{migration_container, plan_render, target_containers};
 use stevedore_core::secret::SecretId;
 use stevedore_core::Error;
@@ -140,6 +140,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         service: stage.service,
         deploy_timeout_seconds: stage.deploy_timeout_seconds,
         migration,
+        approval_required: stage.approval == Approval::Required,
     })
 }
 
@@ -187,6 +188,8 @@ async fn redeploy(
         service: stage.service.clone(),
         deploy_timeout_seconds: stage.deploy_timeout_seconds,
         migration: None,
+        // A rollback is the way back from a bad release: it does not wait for a person.
+        approval_required: false,
     })
 }
 

@@ -5,6 +5,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::de::DeserializeOwned;
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::ecs_event::{deployment_outcome, DeploymentOutcome, DeploymentStateChange};
+use stevedore_handlers::approve::{ApproveRequest, Decision};
 use stevedore_handlers::deploy::DeployRequest;
 use stevedore_handlers::migrate::MigrateRequest;
 use stevedore_handlers::promote::PromoteRequest;
@@ -85,6 +86,8 @@ fn state_machine_and_function_samples_parse() {
         sample::<RecordRequest>("record-succeed.json"),
         RecordRequest::Succeed { .. }
     ));
+    let approve: ApproveRequest = sample("approve.json");
+    assert_eq!(approve.decision, Decision::Approve);
     let promote: PromoteRequest = sample("promote.json");
     assert_eq!(
         (promote.from.as_str(), promote.to.as_str()),

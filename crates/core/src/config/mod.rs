@@ -74,9 +74,22 @@ pub struct StageConfig {
     /// refuses any other source).
     #[serde(default)]
     pub promote_from: Vec<String>,
+    /// `required`: the release waits, after render, for a person's approve/reject (the
+    /// approve state machine) before its migration and rollout.
+    #[serde(default)]
+    pub approval: Approval,
     /// What happens to pushes that arrive while this stage is being deployed.
     #[serde(default)]
     pub concurrency: crate::lock::ConcurrencyPolicy,
+}
+
+/// Whether a stage's releases wait for a person before they change anything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    #[default]
+    None,
+    Required,
 }
 
 fn default_migration_timeout() -> u64 {

@@ -104,6 +104,16 @@ pub struct Release {
     pub migration_exit_code: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,
+    /// The approval gate's parked task token, while the release waits for a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_task_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_requested_at: Option<String>,
+    /// `approved` or `rejected`, with who said so and why, when they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_decision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_decided_at: Option<String>,
     /// The deployment that put the previous task definition back after ECS failed ours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_deployment_id: Option<String>,
@@ -141,6 +151,10 @@ impl Release {
             migration_exit_code: None,
             deployment_id: None,
             restore_deployment_id: None,
+            approval_task_token: None,
+            approval_requested_at: None,
+            approval_decision: None,
+            approval_decided_at: None,
             pending_at: Some(created_at.clone()),
             created_at,
             lock_acquired_at: None,
