@@ -3,7 +3,9 @@ when other test directories run in the same session)."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import time
 from typing import Any
 
 from stack import LocalStack
@@ -36,3 +38,17 @@ def family_of(task_definition: str) -> str:
 def phase_timestamps(release: dict[str, Any]) -> dict[str, str]:
     """A release's phase timestamps: its `*_at` attributes."""
     return {k: v for k, v in release.items() if k.endswith("_at") and v}
+
+
+def run_state_machine(stack: LocalStack, logical_id: str, body: dict[str, Any],
+                      timeout: float = 60) -> dict[str, Any]:
+    """Start an execution of the template's state machine `logical_id` and wait for its end;
+    returns describe_execution's answer."""
+    sfn = stack.client("stepfunctions")
+    execution = sfn.start_execution(stateMachineArn=stack.resources.state_machines[logical_id],
+                                    input=json.dumps(body))
+    deadline = time.monotonic() + timeout
+    while (status := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"{logical_id} execution did not finish in {timeout} s"
+        time.sleep(0.5)
+    return status

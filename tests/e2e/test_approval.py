@@ -3,24 +3,16 @@ migration and rollout, until a person approves or rejects (the approve state mac
 
 from __future__ import annotations
 
-import json
 import time
 
-from e2e_helpers import ci_tag, ecs_calls, family_of
+from e2e_helpers import ci_tag, ecs_calls, family_of, run_state_machine
 from example_app import service_task_definition
 
 TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
 
 
 def decide(stack, body):
-    arn = stack.resources.state_machines["ApproveStateMachine"]
-    sfn = stack.client("stepfunctions")
-    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(body))
-    deadline = time.monotonic() + 60
-    while (status := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "approve execution did not finish"
-        time.sleep(0.5)
-    return status
+    return run_state_machine(stack, "ApproveStateMachine", body)
 
 
 def waiting_release(stack, app, digest):

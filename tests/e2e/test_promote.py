@@ -6,21 +6,14 @@ from __future__ import annotations
 import json
 import time
 
-from e2e_helpers import ci_tag, ecs_calls, family_of
+from e2e_helpers import ci_tag, ecs_calls, family_of, run_state_machine
 from example_app import service_task_definition
 
 TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
 
 
 def promote(stack, body):
-    arn = stack.resources.state_machines["PromoteStateMachine"]
-    sfn = stack.client("stepfunctions")
-    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(body))
-    deadline = time.monotonic() + 60
-    while (status := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "promote execution did not finish"
-        time.sleep(0.5)
-    return status
+    return run_state_machine(stack, "PromoteStateMachine", body)
 
 
 def test_promotion_deploys_the_proven_digest_with_the_target_stages_settings(stack, seed):

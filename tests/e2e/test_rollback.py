@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from e2e_helpers import ci_tag, ecs_calls, family_of
+from e2e_helpers import ci_tag, ecs_calls, family_of, run_state_machine
 from example_app import service_task_definition
 
 TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
@@ -21,14 +21,8 @@ def deploy(stack, app, seed_name):
 
 
 def roll_back(stack, app, **extra):
-    arn = stack.resources.state_machines["RollbackStateMachine"]
-    sfn = stack.client("stepfunctions")
     started_at = time.time()
-    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"app": app.name, "stage": "staging", **extra}))
-    deadline = time.monotonic() + 60
-    while (status := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "rollback execution did not finish"
-        time.sleep(0.5)
+    status = run_state_machine(stack, "RollbackStateMachine", {"app": app.name, "stage": "staging", **extra})
     return status, started_at
 
 
