@@ -229,18 +229,11 @@ impl Store {
         let claim = key(release_pk(app, stage), format!("DIGEST#{digest}"));
         let mut item = claim.clone();
         item.insert("release_id".to_string(), s(candidate));
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
+        if self
+            .put_if_absent(item, "PutItem(release id claim)")
+            .await?
         {
-            Ok(_) => return Ok(candidate.to_string()),
-            Err(e) if is_conditional_check_failure(&e) => {}
-            Err(e) => return Err(classify("PutItem(release id claim)", e)),
+            return Ok(candidate.to_string());
         }
         let out = self
             .client
@@ -271,6 +264,15 @@ impl Store {
                 release.spec.release_id
             ))
         })?;
+        self.put_if_absent(item, "PutItem(release)").await
+    }
+
+    /// Writes `item` unless an item with its key exists; `false` when one did.
+    async fn put_if_absent(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        operation: &str,
+    ) -> Result<bool> {
         match self
             .client
             .put_item()
@@ -282,7 +284,7 @@ impl Store {
         {
             Ok(_) => Ok(true),
             Err(e) if is_conditional_check_failure(&e) => Ok(false),
-            Err(e) => Err(classify("PutItem(release)", e)),
+            Err(e) => Err(classify(operation, e)),
         }
     }
 

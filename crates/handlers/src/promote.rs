@@ -4,22 +4,17 @@
 //! migrated, rolled out, recorded.
 
 use serde::{Deserialize, Serialize};
-use stevedore_aws::{StepFunctions, Store};
-use stevedore_core::release::{release_id, ReleaseStatus, Trigger};
+use stevedore_core::release::{ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
-use crate::runtime::now;
-use crate::starter::{start_release, succeeded_release};
-use crate::{HandlerError, ReleaseSpec};
+use crate::starter::{start_from, succeeded_release, ReleaseStarter};
+use crate::HandlerError;
 
 /// How far back to look for the release to promote.
 const HISTORY_DEPTH: i32 = 100;
 
-pub struct Promote {
-    pub store: Store,
-    pub sfn: StepFunctions,
-    pub deploy_state_machine_arn: String,
-}
+/// Promote starts releases by hand.
+pub type Promote = ReleaseStarter;
 
 /// The promote state machine's input (`events/promote.json`).
 #[derive(Debug, Deserialize)]
@@ -82,28 +77,7 @@ pub async fn handle(
                 ))
             })?,
     };
-    let at = now();
-    let spec = ReleaseSpec {
-        release_id: release_id(
-            app,
-            to,
-            &source.spec.digest,
-            at.timestamp_millis().max(0) as u64,
-        ),
-        stage: to.clone(),
-        trigger: Trigger::Promote,
-        source_release_id: Some(source.spec.release_id.clone()),
-        redeploy_task_definition_arn: None,
-        ..source.spec.clone()
-    };
-    let started = start_release(
-        &ctx.store,
-        &ctx.sfn,
-        &ctx.deploy_state_machine_arn,
-        &spec,
-        at,
-    )
-    .await?;
+    let (spec, started) = start_from(ctx, source, to, Trigger::Promote, None).await?;
     Ok(PromoteStarted {
         release_id: spec.release_id,
         source_release_id: source.spec.release_id.clone(),

@@ -3,22 +3,17 @@
 //! no migration — through the same deploy state machine, lock and records as any release.
 
 use serde::{Deserialize, Serialize};
-use stevedore_aws::{StepFunctions, Store};
-use stevedore_core::release::{release_id, Release, ReleaseStatus, Trigger};
+use stevedore_core::release::{Release, ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
-use crate::runtime::now;
-use crate::starter::{start_release, succeeded_release};
-use crate::{HandlerError, ReleaseSpec};
+use crate::starter::{start_from, succeeded_release, ReleaseStarter};
+use crate::HandlerError;
 
 /// How far back to look for the release to return to.
 const HISTORY_DEPTH: i32 = 100;
 
-pub struct Rollback {
-    pub store: Store,
-    pub sfn: StepFunctions,
-    pub deploy_state_machine_arn: String,
-}
+/// Rollback starts releases by hand.
+pub type Rollback = ReleaseStarter;
 
 /// The rollback state machine's input (`events/rollback.json`).
 #[derive(Debug, Deserialize)]
@@ -56,25 +51,12 @@ pub async fn handle(
             source.spec.release_id
         ))
     })?;
-    let at = now();
-    let spec = ReleaseSpec {
-        release_id: release_id(
-            app,
-            stage,
-            &source.spec.digest,
-            at.timestamp_millis().max(0) as u64,
-        ),
-        trigger: Trigger::Rollback,
-        source_release_id: Some(source.spec.release_id.clone()),
-        redeploy_task_definition_arn: Some(task_definition.clone()),
-        ..source.spec.clone()
-    };
-    let started = start_release(
-        &ctx.store,
-        &ctx.sfn,
-        &ctx.deploy_state_machine_arn,
-        &spec,
-        at,
+    let (spec, started) = start_from(
+        ctx,
+        source,
+        stage,
+        Trigger::Rollback,
+        Some(task_definition.clone()),
     )
     .await?;
     Ok(RollbackStarted {
@@ -123,6 +105,7 @@ fn pick_source<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ReleaseSpec;
 
     fn release(id: &str, status: ReleaseStatus) -> Release {
         let spec = ReleaseSpec {

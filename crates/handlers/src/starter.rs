@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use stevedore_aws::sfn::StartOutcome;
 use stevedore_aws::store::{attr_s, ReleaseKey};
 use stevedore_aws::{StepFunctions, Store};
-use stevedore_core::release::{Release, ReleaseStatus};
+use stevedore_core::release::{release_id, Release, ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
 use crate::ReleaseSpec;
@@ -79,4 +79,45 @@ pub(crate) fn succeeded_release<'a>(
         )));
     }
     Ok(release)
+}
+
+/// Starts a new release of `stage` that redeploys `source` (its digest; for a rollback also its
+/// task definition). Returns the new release's spec and whether this call started it.
+pub(crate) async fn start_from(
+    starter: &ReleaseStarter,
+    source: &Release,
+    stage: &str,
+    trigger: Trigger,
+    redeploy_task_definition_arn: Option<String>,
+) -> Result<(ReleaseSpec, bool), Error> {
+    let at = crate::runtime::now();
+    let spec = ReleaseSpec {
+        release_id: release_id(
+            &source.spec.app,
+            stage,
+            &source.spec.digest,
+            at.timestamp_millis().max(0) as u64,
+        ),
+        stage: stage.to_string(),
+        trigger,
+        source_release_id: Some(source.spec.release_id.clone()),
+        redeploy_task_definition_arn,
+        ..source.spec.clone()
+    };
+    let started = start_release(
+        &starter.store,
+        &starter.sfn,
+        &starter.deploy_state_machine_arn,
+        &spec,
+        at,
+    )
+    .await?;
+    Ok((spec, started))
+}
+
+/// What a function that starts releases by hand (promote, rollback) needs.
+pub struct ReleaseStarter {
+    pub store: Store,
+    pub sfn: StepFunctions,
+    pub deploy_state_machine_arn: String,
 }
