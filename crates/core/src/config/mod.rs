@@ -4,10 +4,15 @@
 //! `config apply` time rather than a stage that silently never deploys.
 
 mod locate;
+mod strategy;
 mod validate;
 
 #[cfg(test)]
+mod strategy_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+use tests as tests_support;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::SecretRef;
 
+pub use strategy::{SmokeTest, Strategy, MAX_BAKE_MINUTES};
 pub use validate::{is_valid_env_name, is_valid_name, is_valid_repository_name};
 
 pub const DEFAULT_MIGRATION_TIMEOUT_SECONDS: u64 = 600;
@@ -37,21 +43,41 @@ pub struct AppConfig {
     /// Containers to update; `None` means every container whose image comes from `repository`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `migrate:` is accepted as another spelling.
+    #[serde(default, alias = "migrate", skip_serializing_if = "Option::is_none")]
     pub migration: Option<MigrationConfig>,
     pub stages: BTreeMap<String, StageConfig>,
 }
 
-/// The command run once per release per stage, before the service changes.
+/// The migration run once per release per stage, before the service changes: a command in
+/// a one-off ECS task from the new task definition, or a CodeBuild build of `project`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MigrationConfig {
+    #[serde(default)]
+    pub runner: MigrationRunner,
+    /// The command (runner `ecs`); a CodeBuild project has its own buildspec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
-    /// Container whose command is overridden; `None` means the first target container.
+    /// Container whose command is overridden (runner `ecs`); `None` means the first target
+    /// container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// The CodeBuild project (runner `codebuild`); it gets the image URI, release id and
+    /// stage as environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     #[serde(default = "default_migration_timeout")]
     pub timeout_seconds: u64,
+}
+
+/// Where a migration runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationRunner {
+    #[default]
+    Ecs,
+    Codebuild,
 }
 
 /// One stage of an app: an ECS service, the tags that deploy to it, and its settings.
@@ -81,6 +107,16 @@ pub struct StageConfig {
     /// What happens to pushes that arrive while this stage is being deployed.
     #[serde(default)]
     pub concurrency: crate::lock::ConcurrencyPolicy,
+    /// `rolling` (ECS rolling update) or `blue_green` (ECS native blue/green).
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// blue_green: minutes ECS keeps blue running after production traffic moved to green,
+    /// so a rollback is instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_minutes: Option<u32>,
+    /// blue_green: the check made through the test listener before production traffic moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_test: Option<SmokeTest>,
 }
 
 /// Whether a stage's releases wait for a person before they change anything.

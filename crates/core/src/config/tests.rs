@@ -24,14 +24,14 @@ const EXAMPLE: &str = r#"apps:
         deploy_timeout_seconds: 1800
 "#;
 
-fn error_for(yaml: &str) -> String {
+pub(super) fn error_for(yaml: &str) -> String {
     parse_file("stevedore.yaml", yaml)
         .expect_err("config should be rejected")
         .to_string()
 }
 
 /// EXAMPLE with `from` replaced by `to`, checking that the replacement happened.
-fn example_with(from: &str, to: &str) -> String {
+pub(super) fn example_with(from: &str, to: &str) -> String {
     assert!(EXAMPLE.contains(from), "EXAMPLE has no {from:?}");
     EXAMPLE.replacen(from, to, 1)
 }

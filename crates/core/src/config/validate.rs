@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{AppConfig, ConfigError, MigrationConfig, StageConfig};
+use super::{
+    AppConfig, ConfigError, MigrationConfig, MigrationRunner, StageConfig, Strategy,
+    MAX_BAKE_MINUTES,
+};
 
 const MAX_NAME_LEN: usize = 24;
 const MIGRATION_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
@@ -142,6 +145,16 @@ fn validate_migration(
     containers: Option<&[String]>,
     path: &str,
 ) -> CheckResult {
+    if migration.runner == MigrationRunner::Codebuild {
+        return validate_codebuild_migration(migration, path);
+    }
+    if migration.project.is_some() {
+        return Err((
+            format!("{path}.project"),
+            "is only used with `runner: codebuild`; add `runner: codebuild` or remove `project`"
+                .into(),
+        ));
+    }
     if migration
         .command
         .first()
@@ -163,6 +176,46 @@ fn validate_migration(
             ));
         }
     }
+    validate_migration_timeout(migration, path)
+}
+
+/// CodeBuild project names: `[A-Za-z0-9][A-Za-z0-9_-]{1,254}`.
+fn is_valid_codebuild_project(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && (2..=255).contains(&name.len())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn validate_codebuild_migration(migration: &MigrationConfig, path: &str) -> CheckResult {
+    let Some(project) = &migration.project else {
+        return Err((
+            format!("{path}.project"),
+            "`runner: codebuild` needs `project`: the CodeBuild project that runs the migration"
+                .into(),
+        ));
+    };
+    if !is_valid_codebuild_project(project) {
+        return Err((
+            format!("{path}.project"),
+            format!("{project:?} is not a CodeBuild project name (2-255 letters, digits, `-` and `_`, starting with a letter or digit)"),
+        ));
+    }
+    for (field, set) in [
+        ("command", !migration.command.is_empty()),
+        ("container", migration.container.is_some()),
+    ] {
+        if set {
+            return Err((
+                format!("{path}.{field}"),
+                format!("is not used with `runner: codebuild` (the project's buildspec runs the migration); remove `{field}`"),
+            ));
+        }
+    }
+    validate_migration_timeout(migration, path)
+}
+
+fn validate_migration_timeout(migration: &MigrationConfig, path: &str) -> CheckResult {
     if !MIGRATION_TIMEOUT_RANGE.contains(&migration.timeout_seconds) {
         return Err((
             format!("{path}.timeout_seconds"),
@@ -207,6 +260,7 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
             ),
         ));
     }
+    validate_strategy(stage, path)?;
     for name in stage.environment.keys() {
         if !is_valid_env_name(name) {
             return Err((
@@ -228,6 +282,47 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
                 format!("`{name}` is set in both `environment` and `secrets`; keep only one"),
             ));
         }
+    }
+    Ok(())
+}
+
+fn validate_strategy(stage: &StageConfig, path: &str) -> CheckResult {
+    if stage.strategy == Strategy::Rolling {
+        for (field, set) in [
+            ("bake_minutes", stage.bake_minutes.is_some()),
+            ("smoke_test", stage.smoke_test.is_some()),
+        ] {
+            if set {
+                return Err((
+                    format!("{path}.{field}"),
+                    "is only used with `strategy: blue_green`; add it or remove this field".into(),
+                ));
+            }
+        }
+        return Ok(());
+    }
+    let bake_minutes = stage.bake_minutes.unwrap_or(0);
+    if bake_minutes > MAX_BAKE_MINUTES {
+        return Err((
+            format!("{path}.bake_minutes"),
+            format!("{bake_minutes} is out of range 0..={MAX_BAKE_MINUTES} (ECS's limit)"),
+        ));
+    }
+    let mut longest = u64::from(bake_minutes) * 60;
+    if let Some(smoke_test) = &stage.smoke_test {
+        smoke_test
+            .check()
+            .map_err(|(field, message)| (format!("{path}.smoke_test.{field}"), message))?;
+        longest += smoke_test.longest_seconds();
+    }
+    if stage.deploy_timeout_seconds <= longest {
+        return Err((
+            format!("{path}.deploy_timeout_seconds"),
+            format!(
+                "{} s leaves no time to roll out: bake_minutes and the smoke test alone can take {longest} s; raise it above that",
+                stage.deploy_timeout_seconds
+            ),
+        ));
     }
     Ok(())
 }
