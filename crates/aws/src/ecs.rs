@@ -12,6 +12,12 @@ use stevedore_core::{Error, Result};
 
 use crate::error::{classify, code_and_message};
 
+mod rollout;
+pub use aws_sdk_ecs::types::{DeploymentConfiguration, DeploymentLifecycleHookStage};
+pub use rollout::{
+    deployment_configuration, has_blue_green_load_balancer, to_document, LifecycleHook, RolloutPlan,
+};
+
 /// A task definition as DescribeTaskDefinition returns it, tags included.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribedTaskDefinition {
@@ -54,7 +60,13 @@ pub struct ServiceState {
     pub launch_type: Option<String>,
     /// The service's awsvpc network configuration in Step Functions' (PascalCase) shape, for RunTask.
     pub network_configuration: Option<Value>,
-    pub circuit_breaker_rollback: bool,
+    /// ECS itself puts the previous revision back when a deployment fails: the circuit
+    /// breaker with rollback on, or a blue/green deployment (always rolled back).
+    pub rolls_back_failures: bool,
+    /// The deployment configuration as ECS reports it (strategy, hooks, circuit breaker…).
+    pub deployment_configuration: Option<DeploymentConfiguration>,
+    /// A load balancer with the alternate target group and listener rule blue/green needs.
+    pub blue_green_load_balancer: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -194,13 +206,15 @@ impl Ecs {
             .ok_or_else(|| Error::AwsError("RegisterTaskDefinition returned no ARN".into()))
     }
 
-    /// Points the service at `task_definition` (its deployment configuration, circuit breaker
-    /// included, stays as it is) and returns the id of the deployment ECS started for it.
+    /// Points the service at `task_definition` and returns the id of the deployment ECS
+    /// started for it. The deployment configuration is replaced when one is given (see
+    /// [`deployment_configuration`]), otherwise it stays as it is.
     pub async fn update_service(
         &self,
         cluster: &str,
         service: &str,
         task_definition: &str,
+        deployment_configuration: Option<DeploymentConfiguration>,
     ) -> Result<String> {
         let out = self
             .client
@@ -208,6 +222,7 @@ impl Ecs {
             .cluster(cluster)
             .service(service)
             .task_definition(task_definition)
+            .set_deployment_configuration(deployment_configuration)
             .send()
             .await
             .map_err(|e| match code_and_message(&e).0.as_str() {
@@ -408,11 +423,12 @@ fn service_state(svc: &Service) -> ServiceState {
                 "AssignPublicIp": vpc.assign_public_ip.as_ref().map(|a| a.as_str()).unwrap_or("DISABLED"),
             }})
         });
-    let circuit_breaker_rollback = svc
-        .deployment_configuration
-        .as_ref()
+    let config = svc.deployment_configuration.as_ref();
+    let circuit_breaker_rollback = config
         .and_then(|c| c.deployment_circuit_breaker.as_ref())
         .is_some_and(|cb| cb.enable && cb.rollback);
+    let blue_green = config.and_then(|c| c.strategy.as_ref())
+        == Some(&aws_sdk_ecs::types::DeploymentStrategy::BlueGreen);
     ServiceState {
         arn: svc.service_arn.clone().unwrap_or_default(),
         status: svc.status.clone().unwrap_or_default(),
@@ -430,7 +446,9 @@ fn service_state(svc: &Service) -> ServiceState {
             .collect(),
         launch_type: svc.launch_type.as_ref().map(|l| l.as_str().to_string()),
         network_configuration,
-        circuit_breaker_rollback,
+        rolls_back_failures: circuit_breaker_rollback || blue_green,
+        deployment_configuration: config.cloned(),
+        blue_green_load_balancer: has_blue_green_load_balancer(svc),
     }
 }
 

@@ -1,5 +1,6 @@
 //! AWS adapters for Stevedore: SDK shapes in, core types out. No deploy decisions live here.
 
+pub mod codebuild;
 pub mod ecs;
 pub mod error;
 pub mod secrets;
@@ -10,6 +11,7 @@ pub mod store;
 #[cfg(test)]
 mod test_support;
 
+pub use codebuild::CodeBuild;
 pub use ecs::Ecs;
 pub use secrets::SecretsManager;
 pub use sfn::StepFunctions;

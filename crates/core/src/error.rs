@@ -39,6 +39,10 @@ pub enum Error {
     DeploymentTimedOut(String),
     #[error("{0}")]
     DeploymentReplaced(String),
+    /// `strategy: blue_green` on a service ECS cannot run blue/green for (no load balancer
+    /// with an alternate target group and listener rules).
+    #[error("{0}")]
+    BlueGreenNotConfigured(String),
     /// A person rejected the release at its approval gate.
     #[error("{0}")]
     ApprovalRejected(String),

@@ -4,6 +4,7 @@
 //! Everything here is pure and synchronous: no AWS SDK, no async runtime. The adapters in
 //! `stevedore-aws` and the Lambda handlers translate between these types and AWS.
 
+pub mod build_migration;
 pub mod config;
 pub mod ecr_event;
 pub mod ecs_event;
@@ -15,6 +16,7 @@ pub mod release;
 pub mod render;
 pub mod routing;
 pub mod secret;
+pub mod smoke;
 
 pub use config::{AppConfig, ConfigError, MigrationConfig, StageConfig, StevedoreFile};
 pub use error::{Error, Result};

@@ -75,6 +75,7 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                     &render.cluster,
                     &render.service,
                     &render.task_definition_arn,
+                    None,
                 )
                 .await?;
             ctx.store
@@ -162,7 +163,7 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
             let previous = &render.previous_task_definition_arn;
             let restore_id = ctx
                 .ecs
-                .update_service(&render.cluster, &render.service, previous)
+                .update_service(&render.cluster, &render.service, previous, None)
                 .await?;
             ctx.store
                 .set_release_fields(

@@ -45,7 +45,7 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
                     .ecs
                     .describe_service(&cluster, &service)
                     .await
-                    .map(|s| s.circuit_breaker_rollback)
+                    .map(|s| s.rolls_back_failures)
                     .unwrap_or(false),
                 None => false,
             };

@@ -16,7 +16,7 @@ pub fn verdict(service: &ServiceState, deployment_id: &str, task_definition: &st
         Some(d) => match d.rollout_state.as_deref() {
             Some("COMPLETED") => Verdict::Completed,
             Some("FAILED") => Verdict::Failed(classify_failed_deployment(
-                service.circuit_breaker_rollback,
+                service.rolls_back_failures,
                 d.rollout_state_reason.as_deref().unwrap_or("rollout failed"),
             )),
             other => Verdict::InProgress(format!(
@@ -27,7 +27,7 @@ pub fn verdict(service: &ServiceState, deployment_id: &str, task_definition: &st
         },
         // ECS drops a deployment once another replaces it.
         None if service.task_definition == task_definition => Verdict::Completed,
-        None if service.circuit_breaker_rollback => Verdict::Failed(Error::DeploymentRolledBack(format!(
+        None if service.rolls_back_failures => Verdict::Failed(Error::DeploymentRolledBack(format!(
             "deployment {deployment_id} is gone and the service runs {} again: ECS rolled it back",
             service.task_definition
         ))),
@@ -55,7 +55,7 @@ mod tests {
             deployments,
             launch_type: Some("FARGATE".into()),
             network_configuration: None,
-            circuit_breaker_rollback: rollback,
+            rolls_back_failures: rollback,
         }
     }
 

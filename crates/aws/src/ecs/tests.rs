@@ -151,7 +151,9 @@ async fn describe_service_maps_the_service_state() {
                 "SecurityGroups": ["sg-1"],
                 "AssignPublicIp": "ENABLED",
             }})),
-            circuit_breaker_rollback: true,
+            rolls_back_failures: true,
+            deployment_configuration: active_service().deployment_configuration,
+            blue_green_load_balancer: false,
         }
     );
     assert_eq!(
@@ -206,7 +208,7 @@ async fn breaker_without_rollback_and_vpc_defaults() {
         .describe_service(CLUSTER, SERVICE)
         .await
         .unwrap();
-    assert!(!state.circuit_breaker_rollback);
+    assert!(!state.rolls_back_failures);
     // RunTask through Step Functions wants every key present, in PascalCase.
     assert_eq!(
         state.network_configuration,
@@ -237,7 +239,7 @@ async fn rollback_without_enabled_breaker_is_no_rollback() {
         .describe_service(CLUSTER, SERVICE)
         .await
         .unwrap();
-    assert!(!state.circuit_breaker_rollback);
+    assert!(!state.rolls_back_failures);
     assert_eq!(state.network_configuration, None);
     assert_eq!(state.launch_type, None);
 }
@@ -634,11 +636,65 @@ async fn update_service_returns_the_new_primary_deployment() {
         deployment("ecs-svc/new", "PRIMARY", NEW_TD),
     ]);
     let id = ecs(std::slice::from_ref(&rule))
-        .update_service(CLUSTER, SERVICE, NEW_TD)
+        .update_service(CLUSTER, SERVICE, NEW_TD, None)
         .await
         .unwrap();
     assert_eq!(id, "ecs-svc/new");
     assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn update_service_sends_a_given_deployment_configuration() {
+    let config = DeploymentConfiguration::builder()
+        .strategy(aws_sdk_ecs::types::DeploymentStrategy::BlueGreen)
+        .bake_time_in_minutes(3)
+        .build();
+    let expected = config.clone();
+    let rule = mock!(Client::update_service)
+        .match_requests(move |r| r.deployment_configuration() == Some(&expected))
+        .then_output(|| {
+            let mut service = active_service();
+            service.deployments = Some(vec![deployment("ecs-svc/new", "PRIMARY", NEW_TD)]);
+            UpdateServiceOutput::builder().service(service).build()
+        });
+    let id = ecs(std::slice::from_ref(&rule))
+        .update_service(CLUSTER, SERVICE, NEW_TD, Some(config))
+        .await
+        .unwrap();
+    assert_eq!(id, "ecs-svc/new");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn blue_green_services_roll_back_failures_and_need_an_advanced_load_balancer() {
+    let mut service = active_service();
+    service.deployment_configuration = Some(
+        DeploymentConfiguration::builder()
+            .strategy(aws_sdk_ecs::types::DeploymentStrategy::BlueGreen)
+            .build(),
+    );
+    let plain = ecs(&[services_answer(service.clone())])
+        .describe_service(CLUSTER, SERVICE)
+        .await
+        .unwrap();
+    assert!(plain.rolls_back_failures);
+    assert!(!plain.blue_green_load_balancer);
+    service.load_balancers = Some(vec![aws_sdk_ecs::types::LoadBalancer::builder()
+        .target_group_arn("arn:tg/blue")
+        .advanced_configuration(
+            aws_sdk_ecs::types::AdvancedConfiguration::builder()
+                .alternate_target_group_arn("arn:tg/green")
+                .production_listener_rule("arn:rule/prod")
+                .test_listener_rule("arn:rule/test")
+                .role_arn("arn:role")
+                .build(),
+        )
+        .build()]);
+    let ready = ecs(&[services_answer(service)])
+        .describe_service(CLUSTER, SERVICE)
+        .await
+        .unwrap();
+    assert!(ready.blue_green_load_balancer);
 }
 
 #[tokio::test]
@@ -649,7 +705,7 @@ async fn update_service_without_a_primary_of_ours_is_deployment_failed() {
         deployment("ecs-svc/new", "ACTIVE", NEW_TD),
     ]);
     let err = ecs(&[rule])
-        .update_service(CLUSTER, SERVICE, NEW_TD)
+        .update_service(CLUSTER, SERVICE, NEW_TD, None)
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "DeploymentFailed", "{err}");
@@ -664,7 +720,7 @@ async fn update_of_a_missing_service_is_service_not_found() {
             .http_status(400, Some(error_body(code, "Service not found.")))
             .build();
         let err = ecs(&[rule])
-            .update_service(CLUSTER, SERVICE, NEW_TD)
+            .update_service(CLUSTER, SERVICE, NEW_TD, None)
             .await
             .unwrap_err();
         assert_service_not_found(&err, &["`web`", "`main`"]);

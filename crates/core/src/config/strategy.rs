@@ -79,7 +79,10 @@ impl SmokeTest {
             ));
         }
         if !(1..=100).contains(&self.attempts) {
-            return Err(("attempts", format!("{} is out of range 1..=100", self.attempts)));
+            return Err((
+                "attempts",
+                format!("{} is out of range 1..=100", self.attempts),
+            ));
         }
         if !(1..=900).contains(&self.interval_seconds) {
             return Err((

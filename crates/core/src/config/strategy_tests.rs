@@ -56,8 +56,14 @@ fn blue_green_fields_are_checked_and_located() {
         ),
     ];
     for (stage_tail, expected) in cases {
-        let message = error_for(&example_with("        deploy_timeout_seconds: 1800\n", &stage_tail));
-        assert!(message.contains(expected), "{expected:?} not in {message:?}");
+        let message = error_for(&example_with(
+            "        deploy_timeout_seconds: 1800\n",
+            &stage_tail,
+        ));
+        assert!(
+            message.contains(expected),
+            "{expected:?} not in {message:?}"
+        );
     }
 }
 
@@ -94,6 +100,9 @@ fn codebuild_migrations_need_a_project_and_no_command() {
     ];
     for (migration, expected) in cases {
         let message = error_for(&example_with(ecs, migration));
-        assert!(message.contains(expected), "{expected:?} not in {message:?}");
+        assert!(
+            message.contains(expected),
+            "{expected:?} not in {message:?}"
+        );
     }
 }

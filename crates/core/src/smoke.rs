@@ -1,0 +1,199 @@
+//! The blue/green lifecycle hook's decisions: what Stevedore puts in the hook's
+//! `hookDetails`, and how one smoke-test attempt turns into ECS's `hookStatus`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::SmokeTest;
+
+/// The ECS lifecycle stage at which the smoke test runs: the test listener routes all test
+/// traffic to green, production still goes to blue.
+pub const SMOKE_TEST_STAGE: &str = "POST_TEST_TRAFFIC_SHIFT";
+
+/// What Stevedore's hook needs to know, carried by ECS in `hookDetails` (set on the
+/// service's lifecycle hook at deploy, handed back with each IN_PROGRESS answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookContext {
+    pub app: String,
+    pub stage: String,
+    pub release_id: String,
+    pub smoke_test: SmokeTest,
+    /// Attempts already made (0 on the first invocation).
+    #[serde(default)]
+    pub attempts_made: u32,
+}
+
+/// What one request through the test listener returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    Status(u16),
+    /// No HTTP answer: connection refused, timeout, TLS error…
+    NoAnswer(String),
+}
+
+/// One smoke-test attempt as recorded on the release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmokeCheck {
+    pub attempt: u32,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub passed: bool,
+    pub at: String,
+}
+
+/// The hook's answer to ECS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookAnswer {
+    Succeeded {
+        summary: String,
+    },
+    /// Try again after `callback_delay` seconds, with `next` as the hookDetails.
+    InProgress {
+        callback_delay: u32,
+        next: HookContext,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// Judges attempt `context.attempts_made + 1`.
+pub fn judge(context: &HookContext, observed: &Observed, at: &str) -> (SmokeCheck, HookAnswer) {
+    let smoke = &context.smoke_test;
+    let attempt = context.attempts_made + 1;
+    let (status, error) = match observed {
+        Observed::Status(status) => (Some(*status), None),
+        Observed::NoAnswer(error) => (None, Some(error.clone())),
+    };
+    let passed = status == Some(smoke.expect_status);
+    let check = SmokeCheck {
+        attempt,
+        url: smoke.test_url.clone(),
+        status,
+        error,
+        passed,
+        at: at.to_string(),
+    };
+    let answer = if passed {
+        HookAnswer::Succeeded {
+            summary: format!(
+                "smoke test passed: GET {} answered {} on attempt {attempt} of {}",
+                smoke.test_url, smoke.expect_status, smoke.attempts
+            ),
+        }
+    } else if attempt < smoke.attempts {
+        HookAnswer::InProgress {
+            callback_delay: smoke.interval_seconds,
+            next: HookContext {
+                attempts_made: attempt,
+                ..context.clone()
+            },
+        }
+    } else {
+        HookAnswer::Failed {
+            reason: format!(
+                "smoke test failed: GET {} {}, expected {}, on all {} attempts; ECS rolled the green revision back",
+                smoke.test_url,
+                describe(observed),
+                smoke.expect_status,
+                smoke.attempts
+            ),
+        }
+    };
+    (check, answer)
+}
+
+fn describe(observed: &Observed) -> String {
+    match observed {
+        Observed::Status(status) => format!("answered {status}"),
+        Observed::NoAnswer(error) => format!("got no answer ({error})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(attempts_made: u32) -> HookContext {
+        HookContext {
+            app: "backend".into(),
+            stage: "production".into(),
+            release_id: "01J".into(),
+            smoke_test: SmokeTest {
+                test_url: "http://alb:8080/healthz".into(),
+                expect_status: 200,
+                attempts: 3,
+                interval_seconds: 7,
+                timeout_seconds: 2,
+            },
+            attempts_made,
+        }
+    }
+
+    #[test]
+    fn the_expected_status_succeeds_and_is_recorded_as_passed() {
+        let (check, answer) = judge(&context(1), &Observed::Status(200), "t");
+        assert!(check.passed);
+        assert_eq!(check.attempt, 2);
+        assert_eq!(check.status, Some(200));
+        match answer {
+            HookAnswer::Succeeded { summary } => {
+                assert!(
+                    summary.contains("answered 200 on attempt 2 of 3"),
+                    "{summary}"
+                )
+            }
+            other => panic!("expected success, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_status_retries_until_the_attempts_run_out() {
+        let (check, answer) = judge(&context(0), &Observed::Status(500), "t");
+        assert!(!check.passed);
+        assert_eq!(
+            answer,
+            HookAnswer::InProgress {
+                callback_delay: 7,
+                next: context(1)
+            }
+        );
+        let (_, answer) = judge(&context(2), &Observed::Status(500), "t");
+        match answer {
+            HookAnswer::Failed { reason } => assert!(
+                reason.contains(
+                    "GET http://alb:8080/healthz answered 500, expected 200, on all 3 attempts"
+                ),
+                "{reason}"
+            ),
+            other => panic!("expected failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_answer_counts_as_a_failed_attempt_with_its_error() {
+        let refused = Observed::NoAnswer("connection refused".into());
+        let (check, answer) = judge(&context(2), &refused, "t");
+        assert_eq!(check.error.as_deref(), Some("connection refused"));
+        assert_eq!(check.status, None);
+        match answer {
+            HookAnswer::Failed { reason } => {
+                assert!(
+                    reason.contains("got no answer (connection refused)"),
+                    "{reason}"
+                )
+            }
+            other => panic!("expected failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn context_round_trips_through_hook_details() {
+        let json = serde_json::to_value(context(2)).expect("serialises");
+        assert_eq!(json["smoke_test"]["test_url"], "http://alb:8080/healthz");
+        let back: HookContext = serde_json::from_value(json).expect("parses");
+        assert_eq!(back, context(2));
+    }
+}
