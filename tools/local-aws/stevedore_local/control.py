@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from urllib.parse import parse_qs
 from typing import Any, Callable
 
@@ -71,6 +72,55 @@ def task_fate(body: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "family": family, "fate": spec}
 
 
+_DIGEST_FORMAT = re.compile(r"^sha256:[0-9a-fA-F]{1,64}$")
+
+
+def test_listener_status(body: dict[str, Any]) -> dict[str, Any]:
+    """What the test listener answers for green tasks with this image digest (or default)."""
+    if body.get("default") is True or body.get("digest") == "default":
+        key = "default"
+    elif isinstance(body.get("digest"), str) and body["digest"].strip():
+        key = _normalise_digest(body["digest"])
+        if not _DIGEST_FORMAT.match(key):
+            raise ControlError(400, f"'digest' must be sha256:<hex> or <repo>@sha256:<hex>, "
+                                    f"not {body['digest']!r}")
+    else:
+        raise ControlError(400, "give 'digest' (sha256:... or repo@sha256:...) or 'default': true")
+    if body.get("clear"):
+        with STATE.lock:
+            STATE.test_listener_statuses.pop(key, None)
+        return {"ok": True, "key": key, "status": None}
+    status = body.get("status")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ControlError(400, "'status' must be an integer HTTP status 100-599")
+    text = body.get("body")
+    if text is not None and not isinstance(text, str):
+        raise ControlError(400, "'body' must be a string when given")
+    with STATE.lock:
+        STATE.test_listener_statuses[key] = {"status": status, "body": text}
+    return {"ok": True, "key": key, "status": status, "body": text}
+
+
+def test_listener_url(_body: dict[str, Any]) -> dict[str, Any]:
+    if not STATE.test_listener_url:
+        raise ControlError(503, "the test listener is not running")
+    return {"url": STATE.test_listener_url}
+
+
+def _by_service(attr: str) -> Callable[[dict[str, Any]], Any]:
+    """A STATE list, optionally only the entries of one service (name or ARN)."""
+
+    def get(body: dict[str, Any]) -> Any:
+        wanted = body.get("service")
+        with STATE.lock:
+            items = copy.deepcopy(getattr(STATE, attr))
+        if wanted:
+            items = [i for i in items if wanted in (i.get("service"), i.get("service_arn"))]
+        return items
+
+    return get
+
+
 def redeliver(body: dict[str, Any]) -> dict[str, Any]:
     for key in ("id", "source", "detail-type", "detail"):
         if key not in body:
@@ -113,6 +163,10 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("POST", "ecs/task-fate"): task_fate,
     ("GET", "ecs/log"): _snapshot("ecs_log"),
     ("GET", "ecs/deployments"): _snapshot("rollouts"),
+    ("GET", "ecs/hook-invocations"): _by_service("hook_invocations"),
+    ("GET", "ecs/test-listener"): test_listener_url,
+    ("POST", "ecs/test-listener"): test_listener_status,
+    ("GET", "ecs/test-listener/requests"): _by_service("test_listener_requests"),
     ("GET", "events"): _snapshot("events"),
     ("POST", "events/redeliver"): redeliver,
     ("POST", "reset"): reset,
@@ -167,7 +221,8 @@ class ControlMiddleware:
         status, payload = handle(environ.get("REQUEST_METHOD", "GET"), path, raw,
                                  environ.get("QUERY_STRING", ""))
         body = json.dumps(payload, default=str).encode()
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found",
+                  503: "Service Unavailable"}.get(status, "Error")
         start_response(f"{status} {reason}", [("Content-Type", "application/json"),
                                               ("Content-Length", str(len(body)))])
         return [body]

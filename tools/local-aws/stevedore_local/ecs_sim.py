@@ -6,7 +6,9 @@ thread over scaled time (env ``STEVEDORE_SIM_SECONDS``, default 2 s). Its fate c
 the digests of the task definition's images (``POST /_stevedore/ecs/deployment-fate``):
 healthy (default), unhealthy (circuit breaker: FAILED + rollback; without it: stuck
 IN_PROGRESS), slow (10x time), silent (completes, no events). ``ECS Deployment State
-Change`` events go to the default bus as real ECS sends them.
+Change`` events go to the default bus as real ECS sends them. Services whose stored
+``deploymentConfiguration.strategy`` is ``BLUE_GREEN`` deploy through ecs_bluegreen instead
+(lifecycle stages, hooks, test traffic, bake time).
 """
 
 from __future__ import annotations
@@ -134,6 +136,8 @@ def _start(backend: Any, service: Any, task_definition: str, *, initial_deployme
            dict[str, Any] | None = None, reason: str | None = None,
            rollback_of: str | None = None, fate: str | None = None) -> dict[str, Any]:
     """Make a new PRIMARY deployment (demoting the old one) and start progressing it."""
+    from . import ecs_bluegreen  # it uses this module's helpers
+
     with STATE.lock:
         key = service.arn
         gen = _generation.get(key, 0) + 1
@@ -151,12 +155,20 @@ def _start(backend: Any, service: Any, task_definition: str, *, initial_deployme
         service.task_definition = task_definition
         fate = fate or fate_for(backend, task_definition)
         rec = _record(service, dep, fate, rollback_of)
-    spawn(_progress, backend, service, dep, rec, fate, gen, reason, name="ecs-rollout")
+        ecs_bluegreen.prepare(service, dep)
+        runner = _progress
+        if initial_deployment is None and rollback_of is None and ecs_bluegreen.is_blue_green(service):
+            runner = ecs_bluegreen.progress
+    spawn(runner, backend, service, dep, rec, fate, gen, reason, name="ecs-rollout")
     return dep
 
 
 def _alive(service: Any, gen: int) -> bool:
-    return _generation.get(service.arn) == gen and not _stop.is_set()
+    return _alive_arn(service.arn, gen)
+
+
+def _alive_arn(service_arn: str, gen: int) -> bool:
+    return _generation.get(service_arn) == gen and not _stop.is_set()
 
 
 def _sleep(seconds: float, service: Any, gen: int) -> bool:

@@ -32,7 +32,7 @@ def apply_patches() -> None:
 
 
 class Emulator:
-    """A running emulator: ``.url``, ``.port``, ``.stop()``."""
+    """A running emulator: ``.url``, ``.port``, ``.test_listener.url``, ``.stop()``."""
 
     def __init__(self, host: str, port: int, lambda_url: str, region: str = "us-east-1"):
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -73,6 +73,9 @@ class Emulator:
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.url = f"http://{shown}:{self.port}"
         STATE.url = self.url
+        from . import ecs_test_listener
+
+        self.test_listener = ecs_test_listener.start()  # blue/green TEST listener stand-in
         self._stopped = False
 
     def stop(self) -> None:
@@ -83,6 +86,9 @@ class Emulator:
 
         ecs_sim.stop_all()
         self._server.stop()
+        self.test_listener.stop()
+        if STATE.test_listener_url == self.test_listener.url:
+            STATE.test_listener_url = ""
 
     def __enter__(self) -> "Emulator":
         return self

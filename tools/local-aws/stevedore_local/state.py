@@ -25,6 +25,7 @@ class State:
         self.region = "us-east-1"
         self.account = DEFAULT_ACCOUNT
         self.url = ""  # the emulator's own endpoint, set once serving
+        self.test_listener_url = ""  # the blue/green test listener stand-in, set once serving
         self.reset()
 
     def reset(self) -> None:
@@ -35,6 +36,10 @@ class State:
             self.rollouts: list[dict[str, Any]] = []
             self.events: list[dict[str, Any]] = []
             self.faults: list[dict[str, Any]] = []  # armed faults, see faults.py
+            self.hook_invocations: list[dict[str, Any]] = []  # blue/green lifecycle hook calls
+            # test listener answers: digest or "default" -> {"status": int, "body": str | None}
+            self.test_listener_statuses: dict[str, dict[str, Any]] = {}
+            self.test_listener_requests: list[dict[str, Any]] = []
 
     def log_ecs(self, op: str, request: dict[str, Any]) -> None:
         entry = {"op": op, "at": time.time()}

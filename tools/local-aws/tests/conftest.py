@@ -30,12 +30,16 @@ class FakeLambda:
     def __init__(self) -> None:
         self.calls: list[tuple[str, object]] = []
         self.counters: dict[str, int] = {}
+        self.handlers: dict[str, object] = {}  # name -> fn(payload, n) -> (status, body)
         self.lock = threading.Lock()
 
     def handle(self, name: str, payload: object) -> tuple[int, object]:
         with self.lock:
             self.calls.append((name, payload))
             n = self.counters[name] = self.counters.get(name, 0) + 1
+            handler = self.handlers.get(name)
+        if handler is not None:
+            return handler(payload, n)
         if name == "flaky" and n % 3 != 0:  # fails twice, then succeeds
             return 500, {"errorType": "Throttled", "errorMessage": f"attempt {n}"}
         if name == "boom":

@@ -1,0 +1,342 @@
+"""Native ECS BLUE_GREEN deployments for the rollout simulator (see ecs_sim).
+
+A new deployment of a service whose stored ``deploymentConfiguration.strategy`` is
+``BLUE_GREEN`` walks ECS's lifecycle stages (RECONCILE_SERVICE only with more than one
+ACTIVE revision) over ``sim_seconds()``; at each stage every lifecycle hook listing it is
+invoked synchronously through the Lambda bridge with the payload real ECS sends, and its
+``hookStatus`` decides: SUCCEEDED goes on, IN_PROGRESS is invoked again after
+``callBackDelay`` (default 30 s) x ``STEVEDORE_SIM_HOOK_DELAY_SCALE`` (default 0.02, at least
+0.05 s) with the returned ``hookDetails``, anything else (FAILED, a function error, no
+``hookStatus``, more than ``STEVEDORE_SIM_HOOK_MAX_INVOCATIONS`` (default 200) invocations)
+rolls back to the blue deployment (same deployment id; the hooks of TEST_TRAFFIC_SHIFT and
+PRODUCTION_TRAFFIC_SHIFT run again). After POST_PRODUCTION_TRAFFIC_SHIFT the bake time
+(``bakeTimeInMinutes`` x ``STEVEDORE_SIM_BAKE_SECONDS_PER_MINUTE``, default 0.5 s) passes,
+then the deployment completes and blue is removed. Test traffic reaches green (the test
+listener stand-in, see ecs_test_listener) from TEST_TRAFFIC_SHIFT until the deployment ends.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import string
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import ecs_sim, lambda_bridge
+from .state import STATE
+
+STAGES = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+          "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT",
+          "POST_PRODUCTION_TRAFFIC_SHIFT"]
+ROLLBACK_STAGES = ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"]
+_ROLLED_BACK = "Service deployment rolled back because "
+HOOK_FAILED_REASON = _ROLLED_BACK + "lifecycle hook {arn} returned FAILED during {stage}."
+HOOK_ERROR_REASON = _ROLLED_BACK + "lifecycle hook {arn} failed during {stage}."
+HOOK_NO_STATUS_REASON = _ROLLED_BACK + "lifecycle hook {arn} returned no hookStatus during {stage}."
+HOOK_TIMEOUT_REASON = _ROLLED_BACK + "lifecycle hook {arn} timed out during {stage}."
+TASKS_FAILED_REASON = _ROLLED_BACK + "tasks failed to start during SCALE_UP."
+
+_ids: dict[str, dict[str, str]] = {}  # deployment id -> {"revision": arn, "deployment": arn}
+_traffic: dict[tuple[str, str], dict[str, Any]] = {}  # (cluster, service) -> green on test
+
+
+class _Superseded(Exception):
+    """A newer deployment (or the emulator's stop) ended this one."""
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def hook_delay_scale() -> float:
+    return _env_float("STEVEDORE_SIM_HOOK_DELAY_SCALE", 0.02)
+
+
+def bake_seconds_per_minute() -> float:
+    return _env_float("STEVEDORE_SIM_BAKE_SECONDS_PER_MINUTE", 0.5)
+
+
+def max_hook_invocations() -> int:
+    return max(1, int(_env_float("STEVEDORE_SIM_HOOK_MAX_INVOCATIONS", 200)))
+
+
+def is_blue_green(service: Any) -> bool:
+    conf = getattr(service, "deployment_configuration", None)
+    return isinstance(conf, dict) and conf.get("strategy") == "BLUE_GREEN"
+
+
+def _ids_for(service: Any, dep_id: str) -> dict[str, str]:
+    with STATE.lock:
+        if dep_id not in _ids:
+            prefix, _, path = service.arn.partition(":service/")
+            cluster_service = f"{service.cluster_name}/{service.name}" if "/" not in path else path
+            revision = "".join(random.choice(string.digits) for _ in range(19))
+            sd_id = "".join(random.choice(string.ascii_letters + string.digits) for _ in range(21))
+            _ids[dep_id] = {
+                "revision": f"{prefix}:service-revision/{cluster_service}/{revision}",
+                "deployment": f"{prefix}:service-deployment/{cluster_service}/{sd_id}",
+            }
+        return _ids[dep_id]
+
+
+def revision_arn(service: Any, dep_id: str) -> str:
+    return _ids_for(service, dep_id)["revision"]
+
+
+def deployment_arn(service: Any, dep_id: str) -> str:
+    return _ids_for(service, dep_id)["deployment"]
+
+
+def prepare(service: Any, dep: dict[str, Any]) -> None:
+    """A new deployment: DescribeServices' ``currentServiceDeployment`` names it at once."""
+    service.current_service_deployment = deployment_arn(service, dep["id"])
+
+
+def test_traffic(cluster: str, service: str) -> dict[str, Any] | None:
+    """The green deployment that gets this service's test traffic now, if any."""
+    with STATE.lock:
+        entry = _traffic.get((cluster, service))
+        if entry is None or not ecs_sim._alive_arn(entry["service_arn"], entry["gen"]):
+            return None
+        return dict(entry)
+
+
+@dataclass
+class _Run:
+    backend: Any
+    service: Any
+    dep: dict[str, Any]
+    rec: dict[str, Any]
+    fate: str
+    gen: int
+    blue: dict[str, Any]
+    conf: dict[str, Any]
+    emit: bool = True
+    stage: str = ""
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def live(self, dep: dict[str, Any]) -> dict[str, Any]:
+        """The service's current dict for a deployment (UpdateService may copy them)."""
+        return next((d for d in self.service.deployments if d.get("id") == dep["id"]), dep)
+
+    def sleep(self, seconds: float) -> None:
+        if not ecs_sim._sleep(seconds, self.service, self.gen):
+            raise _Superseded()
+
+
+def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict[str, Any], fate: str,
+             gen: int, reason: str | None) -> None:
+    with STATE.lock:
+        others = [d for d in service.deployments if d.get("id") != dep["id"]]
+        blue = next((d for d in others if d.get("rolloutState") == "COMPLETED"), None)
+        blue = blue or (others[0] if others else None)
+        conf = copy.deepcopy(getattr(service, "deployment_configuration", None) or {})
+        rec["strategy"] = "BLUE_GREEN"
+    if blue is None:  # nothing to be blue against: an ordinary rollout
+        ecs_sim._progress(backend, service, dep, rec, fate, gen, reason)
+        return
+    run = _Run(backend, service, dep, rec, fate, gen, blue, conf, emit=fate != "silent")
+    run.ids = {"green": revision_arn(service, dep["id"]), "blue": revision_arn(service, blue["id"]),
+               "deployment": deployment_arn(service, dep["id"])}
+    try:
+        _walk(run, reconcile=len(others) > 1, reason=reason)
+    except _Superseded:
+        pass
+    finally:
+        _clear_traffic(run)
+
+
+def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
+    time.sleep(0.05)  # let the API response go out first
+    if not ecs_sim._alive(run.service, run.gen):
+        raise _Superseded()
+    dep_id = run.dep["id"]
+    if run.emit:
+        ecs_sim._emit(run.backend, run.service, "SERVICE_DEPLOYMENT_IN_PROGRESS", dep_id,
+                      reason or f"ECS deployment {dep_id} in progress.")
+    stages = [s for s in STAGES if s != "RECONCILE_SERVICE" or reconcile]
+    per_stage = ecs_sim.sim_seconds() * (10 if run.fate == "slow" else 1) / len(stages)
+    for stage in stages:
+        run.stage = stage
+        with STATE.lock:
+            run.rec["lifecycle_stage"] = stage
+        failure = _enter(run, stage) or _run_hooks(run, stage)
+        if failure:
+            _rollback(run, failure, per_stage)
+            return
+        run.sleep(per_stage)
+    minutes = run.conf.get("bakeTimeInMinutes") or 0
+    started = time.time()
+    with STATE.lock:
+        run.rec["lifecycle_stage"] = "BAKE_TIME"
+        run.rec["bake_time_in_minutes"] = minutes
+    run.sleep(float(minutes) * bake_seconds_per_minute())
+    with STATE.lock:
+        run.rec["bake_seconds"] = round(time.time() - started, 3)
+        run.rec["lifecycle_stage"] = "CLEAN_UP"
+        if not ecs_sim._alive(run.service, run.gen):
+            raise _Superseded()
+        green = run.live(run.dep)
+    _clear_traffic(run)
+    ecs_sim._complete(run.backend, run.service, green, run.rec, run.emit)
+
+
+def _enter(run: _Run, stage: str) -> str | None:
+    """What happens as a stage begins; a failure reason when green's tasks do not start."""
+    service = run.service
+    with STATE.lock:
+        green = run.live(run.dep)
+        if stage == "POST_SCALE_UP":
+            if run.fate == "unhealthy":
+                green.update(failedTasks=green.get("failedTasks", 0) + service.desired_count,
+                             updatedAt=ecs_sim._now())
+                return TASKS_FAILED_REASON
+            green.update(runningCount=service.desired_count, pendingCount=0,
+                         updatedAt=ecs_sim._now())
+            ecs_sim._service_event(service, f"has started {service.desired_count} tasks "
+                                            f"of deployment {green['id']}.")
+        elif stage == "TEST_TRAFFIC_SHIFT":
+            _traffic[(service.cluster_name, service.name)] = {
+                "service_arn": service.arn, "gen": run.gen, "deployment_id": green["id"],
+                "task_definition": green["taskDefinition"],
+                "digests": _digests(run.backend, green["taskDefinition"])}
+    return None
+
+
+def _digests(backend: Any, task_definition: str) -> list[str]:
+    try:
+        td = backend.describe_task_definition(task_definition)
+        images = [cd.get("image") or "" for cd in td.container_definitions]
+    except Exception:  # noqa: BLE001
+        images = []
+    return [d for image in images for d in ecs_sim._DIGEST.findall(image)]
+
+
+def _clear_traffic(run: _Run) -> None:
+    with STATE.lock:
+        key = (run.service.cluster_name, run.service.name)
+        if _traffic.get(key, {}).get("gen") == run.gen:
+            del _traffic[key]
+
+
+def _weights(run: _Run, stage: str, rollback: bool) -> tuple[dict[str, int], dict[str, int]]:
+    on_blue = {run.ids["blue"]: 100, run.ids["green"]: 0}
+    on_green = {run.ids["blue"]: 0, run.ids["green"]: 100}
+    if rollback:
+        return dict(on_blue), dict(on_blue)
+    index = STAGES.index(stage)
+    test = on_green if index >= STAGES.index("TEST_TRAFFIC_SHIFT") else {}
+    production = on_green if index >= STAGES.index("PRODUCTION_TRAFFIC_SHIFT") else on_blue
+    return dict(test), dict(production)
+
+
+def _hooks(run: _Run, stage: str) -> list[dict[str, Any]]:
+    hooks = run.conf.get("lifecycleHooks") or []
+    return [h for h in hooks if isinstance(h, dict) and stage in (h.get("lifecycleStages") or [])
+            and h.get("hookTargetArn") and (h.get("targetType") or "AWS_LAMBDA") == "AWS_LAMBDA"]
+
+
+def _run_hooks(run: _Run, stage: str, rollback: bool = False) -> str | None:
+    for hook in _hooks(run, stage):
+        failure = _run_hook(run, hook, stage, rollback)
+        if failure and not rollback:
+            return failure
+    return None
+
+
+def _run_hook(run: _Run, hook: dict[str, Any], stage: str, rollback: bool) -> str | None:
+    arn = hook["hookTargetArn"]
+    details = hook.get("hookDetails")
+    execution_id = str(uuid.uuid4())
+    for attempt in range(1, max_hook_invocations() + 1):
+        test, production = _weights(run, stage, rollback)
+        payload: dict[str, Any] = {
+            "executionDetails": {
+                "testTrafficWeights": test, "productionTrafficWeights": production,
+                "serviceArn": run.service.arn,
+                "targetServiceRevisionArn": run.ids["blue" if rollback else "green"]},
+            "executionId": execution_id, "lifecycleStage": stage,
+            "resourceArn": run.ids["deployment"]}
+        if details is not None:
+            payload["hookDetails"] = details
+        started = time.time()
+        status, body = lambda_bridge.invoke_remote(arn, json.dumps(payload))
+        try:
+            answer: Any = json.loads(body or b"null")
+        except ValueError:
+            answer = (body or b"").decode("utf-8", "replace")
+        hook_status = answer.get("hookStatus") if isinstance(answer, dict) else None
+        _record(run, stage, arn, execution_id, attempt, rollback, payload, status, answer,
+                hook_status, started)
+        if not ecs_sim._alive(run.service, run.gen):
+            raise _Superseded()
+        if status >= 300:
+            return HOOK_ERROR_REASON.format(arn=arn, stage=stage)
+        if hook_status == "SUCCEEDED":
+            return None
+        if hook_status == "FAILED":
+            return HOOK_FAILED_REASON.format(arn=arn, stage=stage)
+        if hook_status != "IN_PROGRESS":
+            return HOOK_NO_STATUS_REASON.format(arn=arn, stage=stage)
+        returned = answer.get("hookDetails")
+        details = returned if returned is not None else hook.get("hookDetails")
+        delay = answer.get("callBackDelay", 30)
+        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
+            delay = 30
+        run.sleep(max(0.05, float(delay) * hook_delay_scale()))
+    return HOOK_TIMEOUT_REASON.format(arn=arn, stage=stage)
+
+
+def _record(run: _Run, stage: str, arn: str, execution_id: str, attempt: int, rollback: bool,
+            payload: dict[str, Any], status: int, answer: Any, hook_status: Any,
+            started: float) -> None:
+    entry = {"service_arn": run.service.arn, "service": run.service.name,
+             "cluster": run.service.cluster_name, "deployment_id": run.dep["id"],
+             "service_deployment_arn": run.ids["deployment"], "stage": stage,
+             "hook_target_arn": arn, "execution_id": execution_id, "attempt": attempt,
+             "rollback": rollback, "payload": payload, "status": status, "answer": answer,
+             "hook_status": hook_status, "at": started,
+             "duration": round(time.time() - started, 4)}
+    with STATE.lock:
+        STATE.hook_invocations.append(entry)
+
+
+def _rollback(run: _Run, reason: str, dwell: float) -> None:
+    """Green FAILED, blue PRIMARY again at once; rollback hooks; then green is gone."""
+    service = run.service
+    with STATE.lock:
+        green, blue = run.live(run.dep), run.live(run.blue)
+        now = ecs_sim._now()
+        green.update(status="ACTIVE", rolloutState="FAILED", rolloutStateReason=reason,
+                     updatedAt=now)
+        blue.update(status="PRIMARY", rolloutState="COMPLETED", updatedAt=now,
+                    runningCount=service.desired_count, pendingCount=0)
+        service.deployments = [blue, green]
+        service.task_definition = blue["taskDefinition"]
+        run.rec.update(reason=reason, failed_stage=run.stage)
+        ecs_sim._service_event(service, f"deployment {green['id']} deployment failed: {reason}")
+    _clear_traffic(run)  # test traffic goes back to blue
+    for stage in ROLLBACK_STAGES:
+        _run_hooks(run, stage, rollback=True)  # answers do not change the outcome
+    run.sleep(dwell)
+    with STATE.lock:
+        if not ecs_sim._alive(service, run.gen):
+            raise _Superseded()
+        blue = run.live(run.blue)
+        service.deployments = [blue]
+        service.task_definition = blue["taskDefinition"]
+        service.running_count, service.pending_count = service.desired_count, 0
+        ecs_sim._service_event(service, f"rolled back to deployment {blue['id']}.")
+        ecs_sim._service_event(service, "has reached a steady state.")
+    ecs_sim._finish(run.rec, "rolled_back")
+    if run.emit:
+        ecs_sim._emit(run.backend, service, "SERVICE_DEPLOYMENT_FAILED", run.dep["id"], reason,
+                      "ERROR")
