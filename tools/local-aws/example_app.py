@@ -7,6 +7,10 @@ a VPC (DNS hostnames on, which awsvpc tasks need) with a subnet and a security g
 cluster, the secrets (known test values), the task definition, one FARGATE service per stage
 (circuit breaker configurable, desiredCount 2), pushes an initial image whose tag no rule
 matches, and applies the config with `stevedore config apply`, as a team would.
+Stages named in `blue_green_stages` get what ECS's native blue/green deployments need: an
+internal ALB with blue and green target groups, a production and a test listener each with a
+forwarding rule, and the service's `loadBalancers[0].advancedConfiguration` naming them
+(deploymentConfiguration `strategy: ROLLING`: Stevedore switches it to BLUE_GREEN at deploy).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ EXAMPLE_TASKDEF = EXAMPLES / "backend-taskdef.json"
 EXAMPLE_APP = "backend"
 INITIAL_TAG = "bootstrap"  # matches no stage's tag rule: seeding deploys nothing
 NETWORK_NAME = "stevedore-local"
+BLUE_GREEN_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/ecsInfrastructureRoleForLoadBalancers"
+PRODUCTION_PORT, TEST_PORT = 80, 8080
 
 
 SECRET_MARKER = "s3cr3t"  # in every seeded value, so a leak is unmistakable in any text
@@ -90,6 +96,8 @@ class ExampleApp:
     initial_digest: str
     migration_command: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # stage -> create_blue_green_load_balancer's answer (blue/green stages only)
+    blue_green: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def stage(self, stage: str) -> dict[str, Any]:
         return self.config["stages"][stage]
@@ -166,6 +174,58 @@ def create_secrets(stack: LocalStack, config: dict[str, Any],
     return created
 
 
+def _name(seed: str, suffix: str = "") -> str:
+    """ELBv2 names: at most 32 characters of letters, digits and hyphens."""
+    return f"sd-{hashlib.sha256(seed.encode()).hexdigest()[:12]}{suffix}"
+
+
+def create_blue_green_load_balancer(client: Any, seed: str, subnets: list[str], groups: list[str],
+                                    container_name: str, container_port: int) -> dict[str, Any]:
+    """An internal ALB, target groups blue and green, a production and a test listener, each
+    with a rule forwarding 100/0 to blue/green. `client`: a boto3 client factory.
+    Answers the ARNs and `load_balancer`, the service's `loadBalancers` entry."""
+    ec2, elb = client("ec2"), client("elbv2")
+    vpc = ec2.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
+    lb = elb.create_load_balancer(Name=_name(seed), Subnets=subnets, SecurityGroups=groups,
+                                  Scheme="internal", Type="application")["LoadBalancers"][0]
+    blue, green = (elb.create_target_group(
+        Name=_name(seed, f"-{colour}"), Protocol="HTTP", Port=container_port, VpcId=vpc,
+        TargetType="ip", HealthCheckPath="/")["TargetGroups"][0]["TargetGroupArn"]
+        for colour in ("blue", "green"))
+    forward = [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": blue, "Weight": 100}, {"TargetGroupArn": green, "Weight": 0}]}}]
+    listeners, rules = {}, {}
+    for kind, port in (("production", PRODUCTION_PORT), ("test", TEST_PORT)):
+        listener = elb.create_listener(
+            LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}])["Listeners"][0]
+        listeners[kind] = listener["ListenerArn"]
+        rules[kind] = elb.create_rule(
+            ListenerArn=listeners[kind], Priority=1, Actions=forward,
+            Conditions=[{"Field": "path-pattern", "Values": ["/*"]}])["Rules"][0]["RuleArn"]
+    return {
+        "load_balancer_arn": lb["LoadBalancerArn"], "dns_name": lb.get("DNSName"),
+        "target_group_arn": blue, "alternate_target_group_arn": green,
+        "production_listener_arn": listeners["production"], "test_listener_arn": listeners["test"],
+        "production_listener_rule": rules["production"], "test_listener_rule": rules["test"],
+        "load_balancer": {
+            "targetGroupArn": blue, "containerName": container_name,
+            "containerPort": container_port,
+            "advancedConfiguration": {
+                "alternateTargetGroupArn": green, "productionListenerRule": rules["production"],
+                "testListenerRule": rules["test"], "roleArn": BLUE_GREEN_ROLE}},
+    }
+
+
+def _web_container() -> tuple[str, int]:
+    """The example task definition's first container with a port mapping."""
+    taskdef = json.loads(EXAMPLE_TASKDEF.read_text())
+    for container in taskdef["containerDefinitions"]:
+        for mapping in container.get("portMappings") or []:
+            return container["name"], int(mapping["containerPort"])
+    raise ValueError(f"{EXAMPLE_TASKDEF} has no container with a port mapping")
+
+
 def register_initial_task_definition(stack: LocalStack, app: str) -> str:
     taskdef = json.loads(EXAMPLE_TASKDEF.read_text())
     taskdef["family"] = app
@@ -181,11 +241,14 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
              staging_overrides: dict[str, Any] | None = None,
              migration_overrides: dict[str, Any] | None = None,
              app_overrides: dict[str, Any] | None = None,
-             config_path: Path | None = None) -> ExampleApp:
+             config_path: Path | None = None,
+             blue_green_stages: set[str] | None = None) -> ExampleApp:
     """Seed one app. `missing_secrets` (env -> ref) are added to staging but not created;
     `staging_overrides` / `migration_overrides` / `app_overrides` replace keys of the staging
     stage's / the migration's / the app's config.
-    `config_path`: apply this file as is (the demo applies examples/stevedore.yaml itself)."""
+    `config_path`: apply this file as is (the demo applies examples/stevedore.yaml itself).
+    `blue_green_stages`: these stages' services get an ALB with blue and green target groups
+    and `loadBalancers[0].advancedConfiguration` (see `ExampleApp.blue_green`)."""
     if config_path is not None:
         config = yaml.safe_load(config_path.read_text())["apps"][app]
     else:
@@ -196,6 +259,10 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
         config_path = stack.run_dir / f"{app}.stevedore.yaml"
         config_path.write_text(yaml.safe_dump({"apps": {app: config}}, sort_keys=False))
     ecs, ecr = stack.client("ecs"), stack.client("ecr")
+    blue_green_stages = set(blue_green_stages or ())
+    unknown = sorted(blue_green_stages - set(config["stages"]))
+    if unknown:
+        raise ValueError(f"blue_green_stages {unknown} are not stages of {app}")
 
     ecr.create_repository(repositoryName=config["repository"])
     initial_digest = stack.push_image(config["repository"], INITIAL_TAG, layer_seed=f"{app}-initial")
@@ -207,16 +274,25 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
     create_parameters(stack, config, skip=set(missing_secrets or {}))
     taskdef_arn = register_initial_task_definition(stack, app)
 
-    services = {}
+    services, blue_green = {}, {}
     for stage_name, stage in config["stages"].items():
+        deployment_configuration = {
+            "deploymentCircuitBreaker": {"enable": circuit_breaker, "rollback": circuit_breaker},
+            "maximumPercent": 200, "minimumHealthyPercent": 100}
+        extra_args: dict[str, Any] = {}
+        if stage_name in blue_green_stages:
+            container_name, container_port = _web_container()
+            blue_green[stage_name] = create_blue_green_load_balancer(
+                stack.client, f"{app}/{stage_name}", subnets, groups, container_name,
+                container_port)
+            extra_args["loadBalancers"] = [blue_green[stage_name]["load_balancer"]]
+            deployment_configuration["strategy"] = "ROLLING"
         ecs.create_service(
             cluster=stage["cluster"], serviceName=stage["service"], taskDefinition=taskdef_arn,
             desiredCount=2, launchType="FARGATE",
             networkConfiguration={"awsvpcConfiguration": {
                 "subnets": subnets, "securityGroups": groups, "assignPublicIp": "DISABLED"}},
-            deploymentConfiguration={
-                "deploymentCircuitBreaker": {"enable": circuit_breaker, "rollback": circuit_breaker},
-                "maximumPercent": 200, "minimumHealthyPercent": 100})
+            deploymentConfiguration=deployment_configuration, **extra_args)
         services[stage_name] = stage["service"]
 
     stack.stevedore("config", "apply", str(config_path))
@@ -225,6 +301,7 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
         family=app, services=services, secrets=secrets, config=config,
         config_path=config_path, task_definition_arn=taskdef_arn, initial_digest=initial_digest,
         migration_command=(config.get("migration") or {}).get("command"),
+        blue_green=blue_green,
     )
 
 
