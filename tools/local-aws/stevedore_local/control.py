@@ -11,7 +11,7 @@ import re
 from urllib.parse import parse_qs
 from typing import Any, Callable
 
-from . import eventbridge, faults, lambda_bridge, request_audit
+from . import codebuild_sim, eventbridge, faults, lambda_bridge, request_audit
 from .state import STATE
 
 PREFIX = "/_stevedore/"
@@ -150,6 +150,13 @@ def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
         raise ControlError(400, str(err))
 
 
+def codebuild_outcome(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return codebuild_sim.set_outcome(body)
+    except codebuild_sim.OutcomeError as err:
+        raise ControlError(400, str(err))
+
+
 def _snapshot(attr: str) -> Callable[[dict[str, Any]], Any]:
     def get(_body: dict[str, Any]) -> Any:
         with STATE.lock:
@@ -174,6 +181,8 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "faults"): faults.listing,
     ("POST", "faults/clear"): faults.clear,
     ("POST", "lambda/reserved-concurrency"): reserved_concurrency,
+    ("POST", "codebuild/build-outcome"): codebuild_outcome,
+    ("GET", "codebuild/builds"): codebuild_sim.builds_view,
     ("GET", "requests"): request_audit.requests_view,
     ("GET", "requests/violations"): request_audit.violations_view,
     ("GET", "requests/counts"): request_audit.counts_view,

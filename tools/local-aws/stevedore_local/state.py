@@ -36,6 +36,8 @@ class State:
             self.rollouts: list[dict[str, Any]] = []
             self.events: list[dict[str, Any]] = []
             self.faults: list[dict[str, Any]] = []  # armed faults, see faults.py
+            self.codebuild_outcomes: dict[str, str] = {}  # project -> outcome, see codebuild_sim.py
+            self.codebuild_builds: list[dict[str, Any]] = []  # builds started
             self.hook_invocations: list[dict[str, Any]] = []  # blue/green lifecycle hook calls
             # test listener answers: digest or "default" -> {"status": int, "body": str | None}
             self.test_listener_statuses: dict[str, dict[str, Any]] = {}
