@@ -83,6 +83,12 @@ pub fn attr_n(value: i64) -> AttributeValue {
     n(value)
 }
 
+/// Any serialisable value as an attribute value (a map for structs).
+pub fn attr_of<T: serde::Serialize>(value: &T) -> Result<AttributeValue> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| Error::AwsError(format!("cannot store value as a DynamoDB attribute: {e}")))
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -314,7 +320,34 @@ impl Store {
         release_id: &str,
         fields: &[(&str, AttributeValue)],
     ) -> Result<()> {
-        if fields.is_empty() {
+        self.update_release(app, stage, release_id, fields, None)
+            .await
+    }
+
+    /// Appends `item` to the release's list attribute `list` (created when absent) and sets
+    /// `fields`, in one write.
+    pub async fn append_to_release_list(
+        &self,
+        app: &str,
+        stage: &str,
+        release_id: &str,
+        list: &str,
+        item: AttributeValue,
+        fields: &[(&str, AttributeValue)],
+    ) -> Result<()> {
+        self.update_release(app, stage, release_id, fields, Some((list, item)))
+            .await
+    }
+
+    async fn update_release(
+        &self,
+        app: &str,
+        stage: &str,
+        release_id: &str,
+        fields: &[(&str, AttributeValue)],
+        append: Option<(&str, AttributeValue)>,
+    ) -> Result<()> {
+        if fields.is_empty() && append.is_none() {
             return Ok(());
         }
         let mut request = self
@@ -329,6 +362,13 @@ impl Store {
             request = request
                 .expression_attribute_names(format!("#f{i}"), *name)
                 .expression_attribute_values(format!(":v{i}"), value.clone());
+        }
+        if let Some((list, item)) = append {
+            sets.push("#list = list_append(if_not_exists(#list, :empty), :item)".into());
+            request = request
+                .expression_attribute_names("#list", list)
+                .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+                .expression_attribute_values(":item", AttributeValue::L(vec![item]));
         }
         request
             .update_expression(format!("SET {}", sets.join(", ")))

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::SmokeTest;
+use crate::error::Error;
 
 /// The ECS lifecycle stage at which the smoke test runs: the test listener routes all test
 /// traffic to green, production still goes to blue.
@@ -195,5 +196,54 @@ mod tests {
         assert_eq!(json["smoke_test"]["test_url"], "http://alb:8080/healthz");
         let back: HookContext = serde_json::from_value(json).expect("parses");
         assert_eq!(back, context(2));
+    }
+}
+
+/// ECS's reason for a failed blue/green deployment says which hook failed, not why: when
+/// Stevedore's smoke test failed, its reason leads.
+pub fn explain_failure(
+    error: Error,
+    smoke_test_status: Option<&str>,
+    smoke_test_reason: Option<&str>,
+) -> Error {
+    let (Some("FAILED"), Some(reason)) = (smoke_test_status, smoke_test_reason) else {
+        return error;
+    };
+    let combine = |ecs: String| format!("{reason} (ECS: {ecs})");
+    match error {
+        Error::DeploymentRolledBack(ecs) => Error::DeploymentRolledBack(combine(ecs)),
+        Error::DeploymentFailed(ecs) => Error::DeploymentFailed(combine(ecs)),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod explain_tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_smoke_test_leads_the_reason_of_a_rollback() {
+        let ecs = Error::DeploymentRolledBack("hook x returned FAILED".into());
+        let explained = explain_failure(
+            ecs.clone(),
+            Some("FAILED"),
+            Some("smoke test failed: GET u answered 500"),
+        );
+        assert_eq!(
+            explained,
+            Error::DeploymentRolledBack(
+                "smoke test failed: GET u answered 500 (ECS: hook x returned FAILED)".into()
+            )
+        );
+        assert_eq!(
+            explain_failure(ecs.clone(), Some("SUCCEEDED"), Some("passed")),
+            ecs
+        );
+        assert_eq!(explain_failure(ecs.clone(), None, None), ecs);
+        let replaced = Error::DeploymentReplaced("someone else".into());
+        assert_eq!(
+            explain_failure(replaced.clone(), Some("FAILED"), Some("r")),
+            replaced
+        );
     }
 }

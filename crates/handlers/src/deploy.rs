@@ -3,9 +3,15 @@
 //! event came in time, asks ECS once.
 
 use serde::{Deserialize, Serialize};
+use stevedore_aws::ecs::{
+    deployment_configuration, without_own_hook, DeploymentLifecycleHookStage, LifecycleHook,
+    RolloutPlan,
+};
 use stevedore_aws::store::{attr_s, DeploymentWait};
 use stevedore_aws::{Ecs, StepFunctions, Store};
+use stevedore_core::config::Strategy;
 use stevedore_core::release::reason_for_failure;
+use stevedore_core::smoke::{explain_failure, HookContext};
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
@@ -16,6 +22,14 @@ pub struct Deploy {
     pub store: Store,
     pub ecs: Ecs,
     pub sfn: StepFunctions,
+    /// Stevedore's blue/green lifecycle hook function, and the role ECS invokes it with.
+    pub hook: HookTarget,
+}
+
+#[derive(Debug, Clone)]
+pub struct HookTarget {
+    pub function_arn: String,
+    pub role_arn: String,
 }
 
 /// The deployment ECS started for a release.
@@ -69,15 +83,36 @@ pub enum DeployResponse {
 pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployResponse, HandlerError> {
     match request {
         DeployRequest::Start { release, render } => {
+            let service = ctx
+                .ecs
+                .describe_service(&render.cluster, &render.service)
+                .await?;
+            let plan = rollout_plan(&release, &render, &ctx.hook);
+            if matches!(plan, RolloutPlan::BlueGreen { .. }) && !service.blue_green_load_balancer {
+                return Err(Error::BlueGreenNotConfigured(format!(
+                    "stage `{}` has `strategy: blue_green`, but ECS service `{}` has no load balancer with an `advancedConfiguration` (alternate target group and production/test listener rules), which ECS blue/green needs; add it to the service or use `strategy: rolling`",
+                    release.stage, render.service
+                ))
+                .into());
+            }
+            let config = deployment_configuration(
+                service.deployment_configuration.as_ref(),
+                &plan,
+                Some(&ctx.hook.function_arn),
+            );
             let deployment_id = ctx
                 .ecs
                 .update_service(
                     &render.cluster,
                     &render.service,
                     &render.task_definition_arn,
-                    None,
+                    config,
                 )
                 .await?;
+            let strategy = match render.rollout.strategy {
+                Strategy::Rolling => "rolling",
+                Strategy::BlueGreen => "blue_green",
+            };
             ctx.store
                 .set_release_fields(
                     &release.app,
@@ -86,10 +121,11 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                     &[
                         ("deployment_id", attr_s(&deployment_id)),
                         ("deploy_started_at", attr_s(timestamp(now()))),
+                        ("strategy", attr_s(strategy)),
                     ],
                 )
                 .await?;
-            tracing::info!(release_id = %release.release_id, %deployment_id, service = %render.service, "service updated");
+            tracing::info!(release_id = %release.release_id, %deployment_id, service = %render.service, strategy, "service updated");
             Ok(DeployResponse::Started(StartedDeployment {
                 deployment_id,
                 cluster: render.cluster,
@@ -146,7 +182,9 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                     tracing::info!(release_id = %release.release_id, "no event arrived, but ECS reports the deployment completed");
                     Ok(DeployResponse::Outcome { status: "COMPLETED".into(), deployment_id: deployment.deployment_id })
                 }
-                Verdict::Failed(error) => Err(error.into()),
+                Verdict::Failed(error) => {
+                    Err(explained(&ctx.store, &release.app, &release.stage, &release.release_id, error).await.into())
+                }
                 Verdict::InProgress(state) => Err(Error::DeploymentTimedOut(format!(
                     "ECS did not finish the deployment within {} s (deploy_timeout_seconds): {state}",
                     deployment.deploy_timeout_seconds
@@ -161,9 +199,17 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
         } => {
             let (_, why) = reason_for_failure(&error.error, &error.cause);
             let previous = &render.previous_task_definition_arn;
+            let service = ctx
+                .ecs
+                .describe_service(&render.cluster, &render.service)
+                .await?;
+            let config = without_own_hook(
+                service.deployment_configuration.as_ref(),
+                &ctx.hook.function_arn,
+            );
             let restore_id = ctx
                 .ecs
-                .update_service(&render.cluster, &render.service, previous, None)
+                .update_service(&render.cluster, &render.service, previous, config)
                 .await?;
             ctx.store
                 .set_release_fields(
@@ -200,6 +246,7 @@ pub(crate) async fn complete_wait(
             tracing::info!(release_id = %wait.release_id, %deployment_id, "deployment completed");
         }
         Verdict::Failed(error) => {
+            let error = explained(store, &wait.app, &wait.stage, &wait.release_id, error).await;
             sfn.send_task_failure(&wait.task_token, error.error_type(), &error.to_string())
                 .await?;
             tracing::warn!(release_id = %wait.release_id, %deployment_id, error = %error, "deployment failed");
@@ -207,4 +254,44 @@ pub(crate) async fn complete_wait(
         Verdict::InProgress(_) => {}
     }
     Ok(())
+}
+
+/// The stage's rollout as ECS settings; the hook carries the release and its smoke test.
+fn rollout_plan(release: &ReleaseSpec, render: &RenderOutput, hook: &HookTarget) -> RolloutPlan {
+    let rollout = &render.rollout;
+    match rollout.strategy {
+        Strategy::Rolling => RolloutPlan::Rolling,
+        Strategy::BlueGreen => RolloutPlan::BlueGreen {
+            bake_minutes: rollout.bake_minutes.unwrap_or(0),
+            hook: rollout.smoke_test.clone().map(|smoke_test| LifecycleHook {
+                function_arn: hook.function_arn.clone(),
+                role_arn: hook.role_arn.clone(),
+                stage: DeploymentLifecycleHookStage::PostTestTrafficShift,
+                details: serde_json::to_value(HookContext {
+                    app: release.app.clone(),
+                    stage: release.stage.clone(),
+                    release_id: release.release_id.clone(),
+                    smoke_test,
+                    attempts_made: 0,
+                })
+                .unwrap_or_default(),
+            }),
+        },
+    }
+}
+
+/// A failed deployment's error, led by the smoke test's reason when that is what failed it.
+async fn explained(store: &Store, app: &str, stage: &str, release_id: &str, error: Error) -> Error {
+    match store.get_release(app, stage, release_id).await {
+        Ok(Some(release)) => explain_failure(
+            error,
+            release.smoke_test_status.as_deref(),
+            release.smoke_test_reason.as_deref(),
+        ),
+        Ok(None) => error,
+        Err(e) => {
+            tracing::warn!(%release_id, error = %e, "could not read the release for its smoke test result");
+            error
+        }
+    }
 }

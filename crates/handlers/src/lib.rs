@@ -2,7 +2,9 @@
 //! one `handle` here; the decisions themselves come from `stevedore_core`.
 
 pub mod approve;
+mod build_migration;
 pub mod deploy;
+pub mod lifecycle_hook;
 pub mod migrate;
 pub mod on_ecs_event;
 pub mod on_push;
@@ -13,9 +15,10 @@ pub mod rollback;
 
 mod model;
 mod runtime;
+mod smoke_probe;
 mod starter;
 mod verdict;
 
-pub use model::{MigrationPlan, RenderOutput, StateError};
+pub use model::{BuildMigrationPlan, MigrationPlan, RenderOutput, RolloutSpec, StateError};
 pub use runtime::{init_tracing, now, required_env, HandlerError};
 pub use stevedore_core::ReleaseSpec;

@@ -4,16 +4,18 @@
 
 use serde::{Deserialize, Serialize};
 use stevedore_aws::store::{attr_n, attr_s};
-use stevedore_aws::{Ecs, Store};
+use stevedore_aws::{CodeBuild, Ecs, Store};
 use stevedore_core::migration::migration_outcome;
 use stevedore_core::Error;
 
+use crate::build_migration;
 use crate::runtime::{now, timestamp};
 use crate::{HandlerError, MigrationPlan, ReleaseSpec, RenderOutput, StateError};
 
 pub struct Migrate {
     pub store: Store,
     pub ecs: Ecs,
+    pub codebuild: CodeBuild,
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,12 +38,36 @@ pub enum MigrateRequest {
         release: ReleaseSpec,
         render: RenderOutput,
     },
+    /// `codebuild:startBuild.sync` returned: record the build that succeeded.
+    CheckBuild {
+        release: ReleaseSpec,
+        render: RenderOutput,
+        build_id: String,
+    },
+    /// `codebuild:startBuild.sync` failed: name the build, its phase and its log link.
+    ExplainBuild {
+        release: ReleaseSpec,
+        render: RenderOutput,
+        error: StateError,
+    },
+    /// The state's timeout fired while the build ran: stop it and fail the release.
+    StopBuild {
+        release: ReleaseSpec,
+        render: RenderOutput,
+    },
 }
 
 #[derive(Debug, Serialize, PartialEq)]
-pub struct MigrationResult {
-    pub task_arn: String,
-    pub exit_code: i32,
+#[serde(untagged)]
+pub enum MigrationResult {
+    Task {
+        task_arn: String,
+        exit_code: i32,
+    },
+    Build {
+        build_id: String,
+        log_link: Option<String>,
+    },
 }
 
 fn plan(render: &RenderOutput) -> Result<&MigrationPlan, Error> {
@@ -85,6 +111,40 @@ pub async fn handle(
                 ))
                 .into()),
             }
+        }
+        MigrateRequest::CheckBuild {
+            release,
+            render,
+            build_id,
+        } => {
+            let build = build_migration::judge(
+                &ctx.codebuild,
+                &ctx.store,
+                &release,
+                &render,
+                Some(&build_id),
+            )
+            .await?;
+            Ok(MigrationResult::Build {
+                build_id: build.id,
+                log_link: build.deep_link,
+            })
+        }
+        MigrateRequest::ExplainBuild {
+            release,
+            render,
+            error,
+        } => Err(
+            build_migration::explain(&ctx.codebuild, &ctx.store, &release, &render, &error)
+                .await
+                .into(),
+        ),
+        MigrateRequest::StopBuild { release, render } => {
+            Err(
+                build_migration::stop(&ctx.codebuild, &ctx.store, &release, &render)
+                    .await?
+                    .into(),
+            )
         }
         MigrateRequest::Stop { release, render } => {
             let plan = plan(&render)?;
@@ -154,7 +214,7 @@ async fn judge(
         .await?;
     let exit_code = outcome?;
     tracing::info!(release_id = %release.release_id, %task_arn, exit_code, "migration succeeded");
-    Ok(MigrationResult {
+    Ok(MigrationResult::Task {
         task_arn: task_arn.to_string(),
         exit_code,
     })

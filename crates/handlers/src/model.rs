@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use stevedore_core::config::{SmokeTest, Strategy};
 
 /// What render hands to the rest of the state machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,9 +13,34 @@ pub struct RenderOutput {
     pub service: String,
     pub deploy_timeout_seconds: u64,
     pub migration: Option<MigrationPlan>,
+    /// The release's migration as a CodeBuild build (runner `codebuild`), instead of `migration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_migration: Option<BuildMigrationPlan>,
     /// The stage wants a person's approval before the migration and rollout.
     #[serde(default)]
     pub approval_required: bool,
+    /// How the service rolls the release out.
+    #[serde(default)]
+    pub rollout: RolloutSpec,
+}
+
+/// The stage's rollout settings, as deploy applies them to the service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RolloutSpec {
+    pub strategy: Strategy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_test: Option<SmokeTest>,
+}
+
+/// The StartBuild parameters of a CodeBuild migration, as the state machine passes them on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildMigrationPlan {
+    pub project: String,
+    /// The release's image, by digest (the build's STEVEDORE_IMAGE_URI).
+    pub image_uri: String,
+    pub timeout_seconds: u64,
 }
 
 /// The RunTask parameters of the release's migration, in the shape the state machine passes on.

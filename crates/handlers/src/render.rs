@@ -9,13 +9,15 @@ use serde::Deserialize;
 use stevedore_aws::ecs::container_summaries;
 use stevedore_aws::store::attr_s;
 use stevedore_aws::{Ecs, ParameterStore, SecretsManager, Store};
-use stevedore_core::config::{AppConfig, Approval, StageConfig};
+use stevedore_core::config::{AppConfig, Approval, MigrationRunner, StageConfig};
 use stevedore_core::render::{migration_container, plan_render, target_containers};
 use stevedore_core::secret::SecretId;
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
-use crate::{HandlerError, MigrationPlan, ReleaseSpec, RenderOutput};
+use crate::{
+    BuildMigrationPlan, HandlerError, MigrationPlan, ReleaseSpec, RenderOutput, RolloutSpec,
+};
 
 pub struct Render {
     pub store: Store,
@@ -78,8 +80,18 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
     let summaries = container_summaries(&current.definition);
     let resolved = resolve_secrets(ctx, release, &stage).await?;
     let changes = plan_render(&app, &stage, &summaries, &release.image_uri, &resolved)?;
+    let build_migration = app
+        .migration
+        .as_ref()
+        .filter(|m| m.runner == MigrationRunner::Codebuild)
+        .map(|m| BuildMigrationPlan {
+            project: m.project.clone().unwrap_or_default(),
+            image_uri: release.image_uri.clone(),
+            timeout_seconds: m.timeout_seconds,
+        });
     let migration = match &app.migration {
         None => None,
+        Some(migration) if migration.runner == MigrationRunner::Codebuild => None,
         Some(migration) => {
             let targets = target_containers(&app, &summaries)?;
             let container = migration_container(&app, &targets).ok_or_else(|| {
@@ -133,6 +145,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
             ],
         )
         .await?;
+    let rollout = rollout_spec(&stage);
     Ok(RenderOutput {
         task_definition_arn,
         previous_task_definition_arn: service.task_definition,
@@ -140,7 +153,9 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         service: stage.service,
         deploy_timeout_seconds: stage.deploy_timeout_seconds,
         migration,
+        build_migration,
         approval_required: stage.approval == Approval::Required,
+        rollout,
     })
 }
 
@@ -188,9 +203,20 @@ async fn redeploy(
         service: stage.service.clone(),
         deploy_timeout_seconds: stage.deploy_timeout_seconds,
         migration: None,
+        build_migration: None,
         // A rollback is the way back from a bad release: it does not wait for a person.
         approval_required: false,
+        // …but it goes out the stage's way (blue/green with its smoke test included).
+        rollout: rollout_spec(stage),
     })
+}
+
+fn rollout_spec(stage: &StageConfig) -> RolloutSpec {
+    RolloutSpec {
+        strategy: stage.strategy,
+        bake_minutes: stage.bake_minutes,
+        smoke_test: stage.smoke_test.clone(),
+    }
 }
 
 /// env var → `valueFrom` for every secret of the stage; every missing or wrong secret is

@@ -56,6 +56,8 @@ mod tests {
             launch_type: Some("FARGATE".into()),
             network_configuration: None,
             rolls_back_failures: rollback,
+            deployment_configuration: None,
+            blue_green_load_balancer: false,
         }
     }
 

@@ -2,19 +2,24 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use stevedore_aws::{load_sdk_config, Ecs, StepFunctions, Store};
-use stevedore_handlers::deploy::{handle, Deploy, DeployRequest};
+use stevedore_handlers::deploy::{handle, Deploy, DeployRequest, HookTarget};
 use stevedore_handlers::{init_tracing, required_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let table = required_env("STEVEDORE_TABLE")?;
+    let hook = HookTarget {
+        function_arn: required_env("HOOK_FUNCTION_ARN")?,
+        role_arn: required_env("HOOK_ROLE_ARN")?,
+    };
 
     let sdk = load_sdk_config().await;
     let ctx = Deploy {
         store: Store::from_sdk(&sdk, table),
         ecs: Ecs::from_sdk(&sdk),
         sfn: StepFunctions::from_sdk(&sdk),
+        hook,
     };
     let ctx = &ctx;
     run(service_fn(

@@ -1,7 +1,7 @@
 //! Lambda `migrate`: see `stevedore_handlers::migrate` for what it does.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use stevedore_aws::{load_sdk_config, Ecs, Store};
+use stevedore_aws::{load_sdk_config, CodeBuild, Ecs, Store};
 use stevedore_handlers::migrate::{handle, Migrate, MigrateRequest};
 use stevedore_handlers::{init_tracing, required_env};
 
@@ -14,6 +14,7 @@ async fn main() -> Result<(), Error> {
     let ctx = Migrate {
         store: Store::from_sdk(&sdk, table),
         ecs: Ecs::from_sdk(&sdk),
+        codebuild: CodeBuild::from_sdk(&sdk),
     };
     let ctx = &ctx;
     run(service_fn(

@@ -81,6 +81,30 @@ pub fn deployment_configuration(
     Some(config)
 }
 
+/// The service's configuration without Stevedore's hook, or None when it has none: a
+/// restore must not run the failed release's smoke test against the previous revision.
+pub fn without_own_hook(
+    current: Option<&DeploymentConfiguration>,
+    own_hook_function: &str,
+) -> Option<DeploymentConfiguration> {
+    let current = current?;
+    let hooks = current.lifecycle_hooks();
+    if !hooks
+        .iter()
+        .any(|h| h.hook_target_arn() == Some(own_hook_function))
+    {
+        return None;
+    }
+    let mut config = current.clone();
+    let kept: Vec<_> = hooks
+        .iter()
+        .filter(|h| h.hook_target_arn() != Some(own_hook_function))
+        .cloned()
+        .collect();
+    config.lifecycle_hooks = (!kept.is_empty()).then_some(kept);
+    Some(config)
+}
+
 /// Whether the service has what ECS blue/green needs: a load balancer with an alternate
 /// target group and a production listener rule.
 pub fn has_blue_green_load_balancer(service: &Service) -> bool {
@@ -216,6 +240,21 @@ mod tests {
         assert_eq!(details["n"], Document::Number(Number::NegInt(-1)));
         assert_eq!(details["f"], Document::Number(Number::Float(0.5)));
         assert_eq!(details["ok"], Document::Bool(true));
+    }
+
+    #[test]
+    fn a_restore_drops_only_our_hook_and_keeps_blue_green() {
+        let config = current(DeploymentStrategy::BlueGreen);
+        let kept = without_own_hook(Some(&config), OURS).expect("changed");
+        assert_eq!(kept.strategy, Some(DeploymentStrategy::BlueGreen));
+        let targets: Vec<_> = kept
+            .lifecycle_hooks()
+            .iter()
+            .map(|h| h.hook_target_arn())
+            .collect();
+        assert_eq!(targets, [Some(THEIRS)]);
+        assert_eq!(without_own_hook(Some(&kept), OURS), None);
+        assert_eq!(without_own_hook(None, OURS), None);
     }
 
     #[test]

@@ -400,6 +400,40 @@ async fn set_release_fields_names_every_field() {
 }
 
 #[tokio::test]
+async fn append_to_release_list_appends_and_sets_in_one_write() {
+    let seen = captured::<UpdateItemInput>();
+    let log = seen.clone();
+    let rule = mock!(Client::update_item)
+        .match_requests(move |r| {
+            log.lock().unwrap().push(r.clone());
+            true
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
+    store(&[rule])
+        .append_to_release_list(
+            "backend",
+            "staging",
+            "01JRELEASE",
+            "smoke_checks",
+            s("check"),
+            &[("smoke_test_status", s("IN_PROGRESS"))],
+        )
+        .await
+        .unwrap();
+    let input = &seen.lock().unwrap()[0];
+    assert_eq!(input.condition_expression(), Some("attribute_exists(PK)"));
+    assert_eq!(
+        input.update_expression(),
+        Some("SET #f0 = :v0, #list = list_append(if_not_exists(#list, :empty), :item)")
+    );
+    let names = input.expression_attribute_names().unwrap();
+    assert_eq!(names["#list"], "smoke_checks");
+    let values = input.expression_attribute_values().unwrap();
+    assert_eq!(values[":item"], AttributeValue::L(vec![s("check")]));
+    assert_eq!(values[":empty"], AttributeValue::L(vec![]));
+}
+
+#[tokio::test]
 async fn set_release_fields_with_nothing_to_set_sends_nothing() {
     // No rule: any call would panic.
     store(&[])

@@ -117,6 +117,22 @@ pub struct Release {
     /// The deployment that put the previous task definition back after ECS failed ours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_deployment_id: Option<String>,
+    /// The CodeBuild migration's build and its log link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_build_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_log_link: Option<String>,
+    /// `rolling` or `blue_green`, as deploy applied it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// The blue/green smoke test: IN_PROGRESS, SUCCEEDED or FAILED (the hook's answer to
+    /// ECS), why, and every attempt it made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_test_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_test_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub smoke_checks: Vec<crate::smoke::SmokeCheck>,
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_at: Option<String>,
@@ -151,6 +167,12 @@ impl Release {
             migration_exit_code: None,
             deployment_id: None,
             restore_deployment_id: None,
+            migration_build_id: None,
+            migration_log_link: None,
+            strategy: None,
+            smoke_test_status: None,
+            smoke_test_reason: None,
+            smoke_checks: Vec::new(),
             approval_task_token: None,
             approval_requested_at: None,
             approval_decision: None,
