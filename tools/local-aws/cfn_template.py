@@ -99,6 +99,9 @@ class Resolver:
         if rtype == "AWS::Events::Rule":
             name = self.resolve(props.get("Name")) or f"{self.stack}-{logical_id}"
             return {"Ref": name, "Arn": arn.format("events", f"rule/{name}")}
+        if rtype == "AWS::IAM::Role":
+            name = self.resolve(props.get("RoleName")) or f"{self.stack}-{logical_id}"
+            return {"Ref": name, "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
         if rtype == "AWS::Logs::LogGroup":
             name = self.resolve(props.get("LogGroupName")) or f"/{self.stack}/{logical_id}"
             return {"Ref": name, "Arn": arn.format("logs", f"log-group:{name}:*")}

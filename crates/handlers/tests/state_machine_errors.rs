@@ -35,7 +35,9 @@ fn every_matched_error_type_exists() {
     let unknown: Vec<_> = names
         .iter()
         .filter(|n| {
-            !(n.starts_with("States.") || n.starts_with("Lambda.") || n.starts_with("ECS."))
+            !["States.", "Lambda.", "ECS.", "CodeBuild."]
+                .iter()
+                .any(|prefix| n.starts_with(prefix))
         })
         .filter(|n| !Error::is_error_type(n))
         .collect();
