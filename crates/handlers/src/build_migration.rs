@@ -65,7 +65,13 @@ pub(crate) async fn explain(
             "Step Functions reported the CodeBuild migration failed ({}), but build {} succeeded",
             error.error, build.id
         )),
-        Err(Error::MigrationDidNotStart(_)) if build_id.is_none() => {
+        // No build in the cause and none found (or the project itself is missing): the
+        // build never started, and Step Functions' error says why.
+        Err(e)
+            if build_id.is_none()
+                && !e.is_retryable()
+                && !matches!(e, Error::MigrationFailed(_) | Error::MigrationTimedOut(_)) =>
+        {
             Error::MigrationDidNotStart(format!(
                 "the CodeBuild migration could not be started: {}: {}",
                 error.error, error.cause
