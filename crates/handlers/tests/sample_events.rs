@@ -5,8 +5,10 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::de::DeserializeOwned;
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::ecs_event::{deployment_outcome, DeploymentOutcome, DeploymentStateChange};
+use stevedore_core::smoke::{HookContext, SMOKE_TEST_STAGE};
 use stevedore_handlers::approve::{ApproveRequest, Decision};
 use stevedore_handlers::deploy::DeployRequest;
+use stevedore_handlers::lifecycle_hook::HookInvocation as LifecycleHookInvocation;
 use stevedore_handlers::migrate::MigrateRequest;
 use stevedore_handlers::promote::PromoteRequest;
 use stevedore_handlers::record::RecordRequest;
@@ -66,6 +68,18 @@ fn state_machine_and_function_samples_parse() {
         sample::<MigrateRequest>("migrate-stop.json"),
         MigrateRequest::Stop { .. }
     ));
+    match sample::<MigrateRequest>("migrate-explain-build.json") {
+        MigrateRequest::ExplainBuild { render, .. } => {
+            let plan = render.build_migration.expect("a CodeBuild migration");
+            assert_eq!(plan.project, "backend-migrate");
+        }
+        other => panic!("expected explain_build, got {other:?}"),
+    }
+    let hook: LifecycleHookInvocation = sample("deployment-hook.json");
+    assert_eq!(hook.lifecycle_stage, SMOKE_TEST_STAGE);
+    let context: HookContext =
+        serde_json::from_value(hook.hook_details.expect("hookDetails")).expect("a HookContext");
+    assert_eq!(context.stage, "production");
     assert!(matches!(
         sample::<DeployRequest>("deploy-start.json"),
         DeployRequest::Start { .. }
