@@ -174,6 +174,8 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
             return
         run.sleep(per_stage)
     minutes = run.conf.get("bakeTimeInMinutes") or 0
+    if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or minutes < 0:
+        minutes = 0
     started = time.time()
     with STATE.lock:
         run.rec["lifecycle_stage"] = "BAKE_TIME"

@@ -106,7 +106,8 @@ def bg(aws, fake_lambda):
         def mine():
             evs = [p["detail"] for p in fake_lambda.payloads(recorder)
                    if service_arn in p["resources"] and p["detail"]["deploymentId"] == dep_id]
-            return evs if len(evs) >= count else None
+            # Lambda targets are invoked asynchronously: arrival order is not emission order.
+            return sorted(evs, key=lambda e: e["updatedAt"]) if len(evs) >= count else None
         return wait_for(mine, what=f"{count} events")
 
     ns.td1 = register(_digest())
@@ -260,6 +261,18 @@ def test_bad_hook_answers_roll_back(bg, control, answer, words):
     reason = f"Service deployment rolled back because lifecycle hook {hook} {words}"
     evs = bg.events_for(svc["serviceArn"], green["id"], 2)
     assert evs[1]["eventName"] == "SERVICE_DEPLOYMENT_FAILED" and evs[1]["reason"] == reason
+
+
+def test_hook_in_progress_past_the_cap_rolls_back(bg, control, monkeypatch):
+    monkeypatch.setenv("STEVEDORE_SIM_HOOK_MAX_INVOCATIONS", "3")
+    hook = bg.hook(lambda _p, _n: (200, {"hookStatus": "IN_PROGRESS", "callBackDelay": 1}))
+    svc = bg.create("stuck", [(hook, ["POST_PRODUCTION_TRAFFIC_SHIFT"], None)])
+    green = bg.deploy("stuck")
+    assert bg.settled("stuck")["deployments"][0]["id"] == svc["deployments"][0]["id"]
+    evs = bg.events_for(svc["serviceArn"], green["id"], 2)
+    assert evs[1]["reason"] == (f"Service deployment rolled back because lifecycle hook {hook} "
+                                "timed out during POST_PRODUCTION_TRAFFIC_SHIFT.")
+    assert len(_calls(control, "stuck")) == 3
 
 
 def test_unhealthy_green_rolls_back_at_scale_up(bg, control):
