@@ -62,7 +62,9 @@ def svc(aws, emulator):
         return ecs.describe_services(cluster=cluster, services=[name])["services"][0]
 
     def events_for(service_arn):
-        return [p for p in emulator_events(recorder) if service_arn in p["resources"]]
+        # Lambda targets are invoked asynchronously: arrival order is not emission order.
+        return sorted((p for p in emulator_events(recorder) if service_arn in p["resources"]),
+                      key=lambda p: p["detail"]["updatedAt"])
 
     def emulator_events(name):
         from conftest import FakeLambda  # noqa: F401
