@@ -11,6 +11,25 @@ from typing import Any
 from stack import LocalStack
 
 
+TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
+
+
+def finished_release(stack: LocalStack, app: Any, digest: str, stage: str = "staging",
+                     timeout: float = 240) -> dict[str, Any]:
+    """The release of `digest` to (app, stage), once it is terminal."""
+    return stack.wait_for_release(
+        app.name, stage, lambda r: r.get("digest") == digest and r.get("status") in TERMINAL, timeout=timeout)
+
+
+def assert_service_untouched(stack: LocalStack, app: Any, stage: str = "staging") -> None:
+    """The release changed nothing: no UpdateService, the seeded task definition, no lock."""
+    from example_app import service_task_definition
+
+    assert ecs_calls(stack, "UpdateService", service=app.services[stage]) == []
+    assert service_task_definition(stack, app, stage) == app.task_definition_arn
+    assert not (stack.head(app.name, stage) or {}).get("lock_holder")
+
+
 def ci_tag(prefix: str = "develop") -> str:
     """A tag like a CI build's: `<branch>-<7 hex>`."""
     return f"{prefix}-{secrets.token_hex(4)[:7]}"

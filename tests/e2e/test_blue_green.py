@@ -5,10 +5,9 @@ and the release ends ROLLED_BACK with the smoke test's reason."""
 
 from __future__ import annotations
 
-from e2e_helpers import ci_tag, ecs_calls
+from e2e_helpers import assert_service_untouched, ci_tag, ecs_calls, finished_release
 from example_app import service_task_definition
 
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
 ATTEMPTS = 3
 
 
@@ -25,10 +24,6 @@ def seed_blue_green(stack, seed, name, **smoke):
     return app, test_url
 
 
-def release_of(stack, app, digest):
-    return stack.wait_for_release(
-        app.name, "staging", lambda r: r.get("digest") == digest and r.get("status") in TERMINAL, timeout=240)
-
 
 def describe(stack, app):
     return stack.client("ecs").describe_services(
@@ -44,7 +39,7 @@ def test_healthy_green_succeeds_with_the_smoke_checks_recorded(stack, seed):
     app, test_url = seed_blue_green(stack, seed, "bg-ok")
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="bg-ok-1")
 
-    release = release_of(stack, app, digest)
+    release = finished_release(stack, app, digest)
     assert release["status"] == "SUCCEEDED", f"{release.get('status')}: {release.get('reason')}"
     assert release["strategy"] == "blue_green"
     assert release["smoke_test_status"] == "SUCCEEDED"
@@ -82,7 +77,7 @@ def test_green_answering_500_is_rolled_back_with_the_smoke_test_reason(stack, se
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="bg-500-1")
     stack.control("ecs/test-listener", {"digest": digest, "status": 500})
 
-    release = release_of(stack, app, digest)
+    release = finished_release(stack, app, digest)
     assert release["status"] == "ROLLED_BACK", f"{release.get('status')}: {release.get('reason')}"
     expected = f"smoke test failed: GET {test_url} answered 500, expected 200, on all {ATTEMPTS} attempts"
     assert release["reason"].startswith(expected), release["reason"]
@@ -108,8 +103,7 @@ def test_blue_green_on_a_service_without_an_advanced_load_balancer_fails_naming_
         "smoke_test": {"test_url": f"{listener}/demo/bg-nolb-staging/healthz"}})
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="bg-nolb-1")
 
-    release = release_of(stack, app, digest)
+    release = finished_release(stack, app, digest)
     assert release["status"] == "FAILED", f"{release.get('status')}: {release.get('reason')}"
     assert "`bg-nolb-staging` has no load balancer with an `advancedConfiguration`" in release["reason"]
-    assert ecs_calls(stack, "UpdateService", service=app.services["staging"]) == []
-    assert service_task_definition(stack, app, "staging") == app.task_definition_arn
+    assert_service_untouched(stack, app)

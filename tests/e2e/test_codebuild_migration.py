@@ -6,11 +6,10 @@ named with its build id and log link."""
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import ci_tag, ecs_calls, family_of
+from e2e_helpers import assert_service_untouched, ci_tag, ecs_calls, family_of, finished_release
 from example_app import service_task_definition
 from example_codebuild import create_migration_project
 
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
 
 
 def seed_codebuild_app(stack, seed, name, **migration):
@@ -19,26 +18,17 @@ def seed_codebuild_app(stack, seed, name, **migration):
     return app, project
 
 
-def release_of(stack, app, digest):
-    return stack.wait_for_release(
-        app.name, "staging", lambda r: r.get("digest") == digest and r.get("status") in TERMINAL, timeout=240)
-
 
 def builds_of(stack, project):
     return stack.control(f"codebuild/builds?project={project}")
 
-
-def assert_service_untouched(stack, app):
-    assert ecs_calls(stack, "UpdateService", service=app.services["staging"]) == []
-    assert service_task_definition(stack, app, "staging") == app.task_definition_arn
-    assert not (stack.head(app.name, "staging") or {}).get("lock_holder")
 
 
 def test_codebuild_migration_gets_the_release_image_id_and_stage(stack, seed):
     app, project = seed_codebuild_app(stack, seed, "cb-ok")
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="cb-ok-1")
 
-    release = release_of(stack, app, digest)
+    release = finished_release(stack, app, digest)
     assert release["status"] == "SUCCEEDED", f"{release.get('status')}: {release.get('reason')}"
     builds = builds_of(stack, project)
     assert len(builds) == 1, builds
@@ -66,7 +56,7 @@ def test_a_failed_build_fails_the_release_with_build_id_and_log_link(stack, seed
     stack.control("codebuild/build-outcome", {"project": project, "status": outcome})
     digest = stack.push_image(app.repository, ci_tag(), layer_seed=f"{name}-1")
 
-    release = release_of(stack, app, digest)
+    release = finished_release(stack, app, digest)
     assert release["status"] == "FAILED", f"{release.get('status')}: {release.get('reason')}"
     [build] = builds_of(stack, project)
     reason = release["reason"]
@@ -83,7 +73,7 @@ def test_a_build_outliving_timeout_seconds_is_stopped(stack, seed):
     stack.control("codebuild/build-outcome", {"project": project, "status": "HANG"})
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="cb-hang-1")
 
-    release = release_of(stack, app, digest)
+    release = finished_release(stack, app, digest)
     assert release["status"] == "FAILED", f"{release.get('status')}: {release.get('reason')}"
     [build] = builds_of(stack, project)
     assert build["status"] == "STOPPED", "the timed-out build was stopped"
@@ -97,7 +87,7 @@ def test_a_missing_project_fails_the_release_naming_it(stack, seed):
     app = seed("cb-missing", app_overrides={"migration": {"runner": "codebuild", "project": "no-such-project"}})
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="cb-missing-1")
 
-    release = release_of(stack, app, digest)
+    release = finished_release(stack, app, digest)
     assert release["status"] == "FAILED", f"{release.get('status')}: {release.get('reason')}"
     assert "could not be started" in release["reason"], release["reason"]
     assert "no-such-project" in release["reason"], release["reason"]

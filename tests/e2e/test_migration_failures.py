@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from e2e_helpers import ci_tag, ecs_calls, family_of
-from example_app import service_task_definition
-
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
-
-
-def finished_release(stack, app, digest):
-    return stack.wait_for_release(
-        app.name, "staging", lambda r: r.get("digest") == digest and r.get("status") in TERMINAL, timeout=240)
-
-
-def assert_service_untouched(stack, app):
-    assert ecs_calls(stack, "UpdateService", service=app.services["staging"]) == []
-    assert service_task_definition(stack, app, "staging") == app.task_definition_arn
-    assert not (stack.head(app.name, "staging") or {}).get("lock_holder")
+from e2e_helpers import assert_service_untouched, ci_tag, ecs_calls, family_of, finished_release
 
 
 def test_migration_that_never_starts_fails_the_release(stack, seed):

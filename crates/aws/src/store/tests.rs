@@ -10,7 +10,7 @@ use chrono::TimeZone;
 use stevedore_core::release::{ReleaseSpec, Trigger};
 
 use super::*;
-use crate::test_support::{captured, mocked_client};
+use crate::test_support::{captured, mocked_client, Captured};
 
 pub(super) const TABLE: &str = "stevedore";
 pub(super) const RELEASE_PK: &str = "APP#backend#STAGE#staging";
@@ -367,8 +367,8 @@ async fn malformed_release_item_is_an_error() {
     assert!(err.to_string().contains("malformed release item"), "{err}");
 }
 
-#[tokio::test]
-async fn set_release_fields_names_every_field() {
+/// An UpdateItem rule that succeeds and keeps every request it saw.
+fn recorded_update() -> (Rule, Captured<UpdateItemInput>) {
     let seen = captured::<UpdateItemInput>();
     let log = seen.clone();
     let rule = mock!(Client::update_item)
@@ -377,6 +377,12 @@ async fn set_release_fields_names_every_field() {
             true
         })
         .then_output(|| UpdateItemOutput::builder().build());
+    (rule, seen)
+}
+
+#[tokio::test]
+async fn set_release_fields_names_every_field() {
+    let (rule, seen) = recorded_update();
     store(&[rule])
         .set_release_fields(
             "backend",
@@ -401,14 +407,7 @@ async fn set_release_fields_names_every_field() {
 
 #[tokio::test]
 async fn append_to_release_list_appends_and_sets_in_one_write() {
-    let seen = captured::<UpdateItemInput>();
-    let log = seen.clone();
-    let rule = mock!(Client::update_item)
-        .match_requests(move |r| {
-            log.lock().unwrap().push(r.clone());
-            true
-        })
-        .then_output(|| UpdateItemOutput::builder().build());
+    let (rule, seen) = recorded_update();
     store(&[rule])
         .append_to_release_list(
             "backend",
