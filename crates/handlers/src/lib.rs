@@ -15,7 +15,7 @@ pub mod rollback;
 
 mod model;
 mod runtime;
-mod smoke_probe;
+pub mod smoke_probe;
 mod starter;
 mod verdict;
 

@@ -11,11 +11,12 @@ use stevedore_aws::Store;
 use stevedore_core::smoke::{judge, HookAnswer, HookContext, SMOKE_TEST_STAGE};
 
 use crate::runtime::{now, timestamp};
-use crate::smoke_probe::probe;
+use crate::smoke_probe::SmokeProbe;
 use crate::HandlerError;
 
 pub struct DeploymentHook {
     pub store: Store,
+    pub probe: SmokeProbe,
 }
 
 /// ECS's invocation payload (fields Stevedore does not use are ignored).
@@ -74,7 +75,10 @@ pub async fn handle(ctx: &DeploymentHook, event: Value) -> Result<HookResponse, 
         }
     };
     let smoke = &context.smoke_test;
-    let observed = probe(&smoke.test_url, smoke.timeout_seconds).await;
+    let observed = ctx
+        .probe
+        .probe(&smoke.test_url, smoke.timeout_seconds)
+        .await;
     let (check, answer) = judge(&context, &observed, &timestamp(now()));
     let (status, reason, response) = match answer {
         HookAnswer::Succeeded { summary } => {

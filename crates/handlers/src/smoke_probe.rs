@@ -5,32 +5,51 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Empty;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use stevedore_core::smoke::Observed;
 
-pub async fn probe(url: &str, timeout_seconds: u32) -> Observed {
-    let uri: hyper::Uri = match url.parse() {
-        Ok(uri) => uri,
-        Err(e) => return Observed::NoAnswer(format!("invalid URL: {e}")),
-    };
-    let connector = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
-        Ok(builder) => builder.https_or_http().enable_http1().build(),
-        Err(e) => return Observed::NoAnswer(format!("no TLS root certificates: {e}")),
-    };
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
-    let request = match hyper::Request::get(uri)
-        .header(hyper::header::USER_AGENT, "stevedore-smoke-test")
-        .body(Empty::new())
-    {
-        Ok(request) => request,
-        Err(e) => return Observed::NoAnswer(format!("invalid request: {e}")),
-    };
-    let timeout = Duration::from_secs(u64::from(timeout_seconds));
-    match tokio::time::timeout(timeout, client.request(request)).await {
-        Ok(Ok(response)) => Observed::Status(response.status().as_u16()),
-        Ok(Err(e)) => Observed::NoAnswer(error_chain(&e)),
-        Err(_) => Observed::NoAnswer(format!("no answer within {timeout_seconds} s")),
+type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// The smoke test's HTTP client, built once per function instance (TLS roots loaded once).
+#[derive(Clone)]
+pub struct SmokeProbe {
+    client: HttpsClient,
+}
+
+impl SmokeProbe {
+    /// Fails when the system has no TLS root certificates to trust.
+    pub fn new() -> std::io::Result<Self> {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(SmokeProbe {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        })
+    }
+
+    pub async fn probe(&self, url: &str, timeout_seconds: u32) -> Observed {
+        let uri: hyper::Uri = match url.parse() {
+            Ok(uri) => uri,
+            Err(e) => return Observed::NoAnswer(format!("invalid URL: {e}")),
+        };
+        let request = match hyper::Request::get(uri)
+            .header(hyper::header::USER_AGENT, "stevedore-smoke-test")
+            .body(Empty::new())
+        {
+            Ok(request) => request,
+            Err(e) => return Observed::NoAnswer(format!("invalid request: {e}")),
+        };
+        let timeout = Duration::from_secs(u64::from(timeout_seconds));
+        match tokio::time::timeout(timeout, self.client.request(request)).await {
+            Ok(Ok(response)) => Observed::Status(response.status().as_u16()),
+            Ok(Err(e)) => Observed::NoAnswer(error_chain(&e)),
+            Err(_) => Observed::NoAnswer(format!("no answer within {timeout_seconds} s")),
+        }
     }
 }
 
@@ -50,6 +69,10 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn probe() -> SmokeProbe {
+        SmokeProbe::new().expect("TLS roots")
+    }
 
     /// A one-shot HTTP server answering `status`.
     async fn server(status: u16) -> String {
@@ -72,8 +95,14 @@ mod tests {
 
     #[tokio::test]
     async fn reports_the_status_the_server_answers() {
-        assert_eq!(probe(&server(200).await, 5).await, Observed::Status(200));
-        assert_eq!(probe(&server(500).await, 5).await, Observed::Status(500));
+        assert_eq!(
+            probe().probe(&server(200).await, 5).await,
+            Observed::Status(200)
+        );
+        assert_eq!(
+            probe().probe(&server(500).await, 5).await,
+            Observed::Status(500)
+        );
     }
 
     #[tokio::test]
@@ -81,7 +110,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}/", listener.local_addr().expect("address"));
         drop(listener);
-        match probe(&url, 5).await {
+        match probe().probe(&url, 5).await {
             Observed::NoAnswer(reason) => {
                 assert!(reason.to_lowercase().contains("connect"), "{reason}")
             }

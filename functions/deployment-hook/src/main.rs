@@ -4,6 +4,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use stevedore_aws::{load_sdk_config, Store};
 use stevedore_handlers::lifecycle_hook::{handle, DeploymentHook};
+use stevedore_handlers::smoke_probe::SmokeProbe;
 use stevedore_handlers::{init_tracing, required_env};
 
 #[tokio::main]
@@ -13,6 +14,7 @@ async fn main() -> Result<(), Error> {
     let sdk = load_sdk_config().await;
     let ctx = DeploymentHook {
         store: Store::from_sdk(&sdk, table),
+        probe: SmokeProbe::new()?,
     };
     let ctx = &ctx;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
