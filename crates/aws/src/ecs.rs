@@ -14,10 +14,8 @@ use crate::error::{classify, code_and_message};
 
 mod rollout;
 pub use aws_sdk_ecs::types::{DeploymentConfiguration, DeploymentLifecycleHookStage};
-pub use rollout::{
-    deployment_configuration, has_blue_green_load_balancer, to_document, without_own_hook,
-    LifecycleHook, RolloutPlan,
-};
+use rollout::has_blue_green_load_balancer;
+pub use rollout::{deployment_configuration, without_own_hook, LifecycleHook, RolloutPlan};
 
 /// A task definition as DescribeTaskDefinition returns it, tags included.
 #[derive(Debug, Clone, PartialEq)]

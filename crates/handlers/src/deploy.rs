@@ -7,7 +7,7 @@ use stevedore_aws::ecs::{
     deployment_configuration, without_own_hook, DeploymentLifecycleHookStage, LifecycleHook,
     RolloutPlan,
 };
-use stevedore_aws::store::{attr_s, DeploymentWait};
+use stevedore_aws::store::{attr_of, attr_s, DeploymentWait};
 use stevedore_aws::{Ecs, StepFunctions, Store};
 use stevedore_core::config::Strategy;
 use stevedore_core::release::reason_for_failure;
@@ -109,10 +109,7 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                     config,
                 )
                 .await?;
-            let strategy = match render.rollout.strategy {
-                Strategy::Rolling => "rolling",
-                Strategy::BlueGreen => "blue_green",
-            };
+            let strategy = render.rollout.strategy;
             ctx.store
                 .set_release_fields(
                     &release.app,
@@ -121,11 +118,11 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                     &[
                         ("deployment_id", attr_s(&deployment_id)),
                         ("deploy_started_at", attr_s(timestamp(now()))),
-                        ("strategy", attr_s(strategy)),
+                        ("strategy", attr_of(&strategy)?),
                     ],
                 )
                 .await?;
-            tracing::info!(release_id = %release.release_id, %deployment_id, service = %render.service, strategy, "service updated");
+            tracing::info!(release_id = %release.release_id, %deployment_id, service = %render.service, ?strategy, "service updated");
             Ok(DeployResponse::Started(StartedDeployment {
                 deployment_id,
                 cluster: render.cluster,

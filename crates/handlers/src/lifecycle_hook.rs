@@ -104,24 +104,22 @@ pub async fn handle(ctx: &DeploymentHook, event: Value) -> Result<HookResponse, 
     tracing::info!(release_id = %context.release_id, execution_id = ?invocation.execution_id,
         attempt = check.attempt, status = ?check.status, error = ?check.error, hook_status = status, %reason, "smoke test attempt");
     // The answer to ECS matters more than the record: a failed write is logged, not fatal.
-    let recorded = match attr_of(&check) {
-        Ok(item) => {
-            ctx.store
-                .append_to_release_list(
-                    &context.app,
-                    &context.stage,
-                    &context.release_id,
-                    "smoke_checks",
-                    item,
-                    &[
-                        ("smoke_test_status", attr_s(status)),
-                        ("smoke_test_reason", attr_s(&reason)),
-                    ],
-                )
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let recorded = async {
+        ctx.store
+            .append_to_release_list(
+                &context.app,
+                &context.stage,
+                &context.release_id,
+                "smoke_checks",
+                attr_of(&check)?,
+                &[
+                    ("smoke_test_status", attr_s(status)),
+                    ("smoke_test_reason", attr_s(&reason)),
+                ],
+            )
+            .await
+    }
+    .await;
     if let Err(e) = recorded {
         tracing::error!(release_id = %context.release_id, error = %e, "could not record the smoke test attempt");
     }

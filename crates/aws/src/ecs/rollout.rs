@@ -107,7 +107,7 @@ pub fn without_own_hook(
 
 /// Whether the service has what ECS blue/green needs: a load balancer with an alternate
 /// target group and a production listener rule.
-pub fn has_blue_green_load_balancer(service: &Service) -> bool {
+pub(super) fn has_blue_green_load_balancer(service: &Service) -> bool {
     service.load_balancers().iter().any(|lb| {
         lb.advanced_configuration.as_ref().is_some_and(|advanced| {
             advanced.alternate_target_group_arn.is_some()
@@ -117,7 +117,7 @@ pub fn has_blue_green_load_balancer(service: &Service) -> bool {
 }
 
 /// JSON to the SDK's document type (`hookDetails`).
-pub fn to_document(value: &Value) -> Document {
+fn to_document(value: &Value) -> Document {
     match value {
         Value::Null => Document::Null,
         Value::Bool(b) => Document::Bool(*b),

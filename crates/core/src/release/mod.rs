@@ -122,9 +122,9 @@ pub struct Release {
     pub migration_build_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration_log_link: Option<String>,
-    /// `rolling` or `blue_green`, as deploy applied it.
+    /// How deploy rolled the release out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<String>,
+    pub strategy: Option<crate::config::Strategy>,
     /// The blue/green smoke test: IN_PROGRESS, SUCCEEDED or FAILED (the hook's answer to
     /// ECS), why, and every attempt it made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
