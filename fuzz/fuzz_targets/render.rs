@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
+use stevedore_core::image::EcrRepository;
 use stevedore_core::render::{
     merge_environment, merge_secrets, migration_container, plan_render, target_containers,
     ContainerSummary,
@@ -72,10 +73,26 @@ fn render(u: &mut Unstructured) -> Result<()> {
     }
 
     let _ = app.validate("stevedore.yaml", "backend");
-    let targets = target_containers(&app, &current);
+    let targets = target_containers(&app, &current, &image_uri);
     if let Ok(targets) = &targets {
         assert!(!targets.is_empty() || app.containers.as_ref().is_some_and(Vec::is_empty));
         let _ = migration_container(&app, targets);
+        if app.containers.is_none() {
+            // Default targets run the app's repository in the release image's own registry.
+            let release = EcrRepository::of_image(&image_uri).expect("targets imply ECR");
+            let ours = EcrRepository {
+                registry: release.registry,
+                name: app.repository.clone(),
+            };
+            for target in targets {
+                assert!(
+                    current
+                        .iter()
+                        .any(|c| &c.name == target && ours.holds(&c.image)),
+                    "{target} is not from {ours:?}"
+                );
+            }
+        }
     }
     let Ok(changes) = plan_render(&app, &stage, &current, &image_uri, &resolved) else {
         return Ok(());

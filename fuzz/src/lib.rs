@@ -77,6 +77,8 @@ pub const SECRET_REFS: &[&str] = &[
 pub const IMAGES: &[&str] = &[
     "123456789012.dkr.ecr.us-east-1.amazonaws.com/backend:develop",
     "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/backend@sha256:00",
+    "999999999999.dkr.ecr.us-east-1.amazonaws.com/backend:sidecar",
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/backend@sha256:00",
     "localhost:5000/backend:1",
     "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable",
     "backend",

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{AppConfig, StageConfig};
 use crate::error::{Error, Result};
-use crate::image::image_repository;
+use crate::image::EcrRepository;
 
 /// A container of the current task definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +31,14 @@ pub struct ContainerChange {
 }
 
 /// The containers a release updates, in config order (explicit `containers`) or task
-/// definition order (every container whose image comes from the app's repository).
-pub fn target_containers(app: &AppConfig, current: &[ContainerSummary]) -> Result<Vec<String>> {
+/// definition order (every container whose image comes from the app's repository in the
+/// registry of `release_image`: same account, region and repository name, so a sidecar from
+/// another account's `backend` repository is left alone).
+pub fn target_containers(
+    app: &AppConfig,
+    current: &[ContainerSummary],
+    release_image: &str,
+) -> Result<Vec<String>> {
     let present = || {
         current
             .iter()
@@ -55,16 +61,31 @@ pub fn target_containers(app: &AppConfig, current: &[ContainerSummary]) -> Resul
         }
         return Ok(configured.clone());
     }
+    // The release image is always in Stevedore's own registry (on-push builds it from the
+    // ECR event); the app's repository is the one of that name in that registry.
+    let Some(release_repository) = EcrRepository::of_image(release_image) else {
+        return Err(Error::ContainerNotFound(format!(
+            "the release image `{release_image}` is not in an ECR private registry, so no container can be matched to repository `{}`; \
+             list the containers to update under `containers:` in stevedore.yaml",
+            app.repository
+        )));
+    };
+    let repository = EcrRepository {
+        registry: release_repository.registry,
+        name: app.repository.clone(),
+    };
     let from_repository: Vec<String> = current
         .iter()
-        .filter(|container| image_repository(&container.image) == Some(app.repository.as_str()))
+        .filter(|container| repository.holds(&container.image))
         .map(|container| container.name.clone())
         .collect();
     if from_repository.is_empty() {
         return Err(Error::ContainerNotFound(format!(
-            "no container in the task definition runs an image from repository `{}` (it has {}); \
+            "no container in the task definition runs an image from repository `{}` of account {} in {} (it has {}); \
              list the containers to update under `containers:` in stevedore.yaml",
             app.repository,
+            repository.registry.account,
+            repository.registry.region,
             present()
         )));
     }
@@ -83,7 +104,7 @@ pub fn plan_render(
     image_uri: &str,
     resolved_secrets: &BTreeMap<String, String>,
 ) -> Result<Vec<ContainerChange>> {
-    let targets = target_containers(app, current)?;
+    let targets = target_containers(app, current, image_uri)?;
     if let Some(container) = migration_container(app, &targets) {
         if !current.iter().any(|summary| summary.name == container) {
             return Err(Error::ContainerNotFound(format!(

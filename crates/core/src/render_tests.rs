@@ -41,7 +41,7 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn defaults_to_the_containers_from_the_repository() {
     assert_eq!(
-        target_containers(&app(""), &task_definition()).expect("found"),
+        target_containers(&app(""), &task_definition(), NEW_IMAGE).expect("found"),
         ["web", "worker"]
     );
 }
@@ -50,7 +50,7 @@ fn defaults_to_the_containers_from_the_repository() {
 fn explicit_containers_are_used_in_config_order() {
     let app = app("    containers: [worker, sidecar]\n");
     assert_eq!(
-        target_containers(&app, &task_definition()).expect("found"),
+        target_containers(&app, &task_definition(), NEW_IMAGE).expect("found"),
         ["worker", "sidecar"]
     );
 }
@@ -58,7 +58,7 @@ fn explicit_containers_are_used_in_config_order() {
 #[test]
 fn missing_explicit_container_names_it_and_lists_the_present_ones() {
     let app = app("    containers: [web, api, cron]\n");
-    let error = target_containers(&app, &task_definition()).expect_err("missing");
+    let error = target_containers(&app, &task_definition(), NEW_IMAGE).expect_err("missing");
     assert_eq!(error.error_type(), "ContainerNotFound");
     let message = error.to_string();
     assert!(
@@ -75,11 +75,89 @@ fn missing_explicit_container_names_it_and_lists_the_present_ones() {
 fn no_container_from_the_repository_suggests_containers() {
     let mut app = app("");
     app.repository = "frontend".into();
-    let message = target_containers(&app, &task_definition())
+    let message = target_containers(&app, &task_definition(), NEW_IMAGE)
         .expect_err("none")
         .to_string();
     assert!(message.contains("repository `frontend`"), "{message}");
     assert!(message.contains("`containers:`"), "{message}");
+}
+
+/// The task definition plus sidecars whose images share the repository name `backend` but
+/// live in other registries.
+fn task_definition_with_foreign_sidecars() -> Vec<ContainerSummary> {
+    let mut containers = task_definition();
+    for (name, image) in [
+        (
+            "other-account",
+            "999999999999.dkr.ecr.us-east-1.amazonaws.com/backend:sidecar",
+        ),
+        (
+            "other-region",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/backend:sidecar",
+        ),
+        ("docker-hub", "backend:latest"),
+    ] {
+        containers.push(ContainerSummary {
+            name: name.into(),
+            image: image.into(),
+        });
+    }
+    containers
+}
+
+#[test]
+fn same_repository_name_in_another_registry_is_not_a_target() {
+    let app = app("");
+    assert_eq!(
+        target_containers(&app, &task_definition_with_foreign_sidecars(), NEW_IMAGE)
+            .expect("found"),
+        ["web", "worker"]
+    );
+    let changes = plan_render(
+        &app,
+        &app.stages["staging"],
+        &task_definition_with_foreign_sidecars(),
+        NEW_IMAGE,
+        &resolved(),
+    )
+    .expect("plan");
+    let changed: Vec<&str> = changes.iter().map(|change| change.name.as_str()).collect();
+    assert_eq!(changed, ["web", "worker"]);
+}
+
+#[test]
+fn only_foreign_images_of_the_repository_name_is_container_not_found() {
+    let foreign: Vec<ContainerSummary> = task_definition_with_foreign_sidecars()
+        .into_iter()
+        .filter(|container| !["web", "worker"].contains(&container.name.as_str()))
+        .collect();
+    let error = target_containers(&app(""), &foreign, NEW_IMAGE).expect_err("none ours");
+    assert_eq!(error.error_type(), "ContainerNotFound");
+    let message = error.to_string();
+    assert!(
+        message.contains("repository `backend` of account 123456789012 in us-east-1"),
+        "{message}"
+    );
+    // A release image outside ECR cannot name the app's registry.
+    let error =
+        target_containers(&app(""), &task_definition(), "backend@sha256:ab").expect_err("not ECR");
+    assert!(
+        error
+            .to_string()
+            .contains("is not in an ECR private registry"),
+        "{error}"
+    );
+}
+
+#[test]
+fn explicit_containers_may_name_any_container() {
+    // Listing a container is the person's decision, whatever registry its image is from.
+    let app = app("    containers: [web, other-account]\n");
+    assert_eq!(
+        target_containers(&app, &task_definition_with_foreign_sidecars(), NEW_IMAGE)
+            .expect("found"),
+        ["web", "other-account"]
+    );
 }
 
 #[test]

@@ -93,7 +93,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         None => None,
         Some(migration) if migration.runner == MigrationRunner::Codebuild => None,
         Some(migration) => {
-            let targets = target_containers(&app, &summaries)?;
+            let targets = target_containers(&app, &summaries, &release.image_uri)?;
             let container = migration_container(&app, &targets).ok_or_else(|| {
                 Error::ContainerNotFound(format!(
                     "app `{}`: no container to run the migration in; set `migration.container`",
