@@ -7,7 +7,7 @@ use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use stevedore_core::config::{parse_file, AppConfig, ConfigError, StevedoreFile};
 use stevedore_core::routing::stages_for_push;
-use stevedore_fuzz::{stevedore_file, text};
+use stevedore_fuzz::{stevedore_file, text, to_yaml};
 
 const FILE: &str = "stevedore.yaml";
 
@@ -23,7 +23,7 @@ fn check_error(error: &ConfigError) {
 /// An accepted file re-validates, and round-trips through YAML and per-app JSON.
 fn check_accepted(file: &StevedoreFile, tag: &str) {
     file.validate(FILE).expect("an accepted file re-validates");
-    let yaml = serde_yaml::to_string(file).expect("serializes to YAML");
+    let yaml = to_yaml(file);
     let again = parse_file(FILE, &yaml)
         .unwrap_or_else(|error| panic!("re-parse of {yaml:?} failed: {error}"));
     assert_eq!(&again, file, "YAML round trip of {yaml:?}");
@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(generated) = stevedore_file(&mut u) else {
         return;
     };
-    let yaml = serde_yaml::to_string(&generated).expect("serializes to YAML");
+    let yaml = to_yaml(&generated);
     match (generated.validate(FILE), parse_file(FILE, &yaml)) {
         (Ok(()), Ok(parsed)) => {
             assert_eq!(parsed, generated, "YAML round trip of {yaml:?}");

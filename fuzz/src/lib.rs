@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+mod yaml;
+pub use yaml::to_yaml;
+
 use arbitrary::{Result, Unstructured};
 use serde_json::Value;
 use stevedore_core::config::{AppConfig, StageConfig, StevedoreFile};

@@ -17,6 +17,7 @@ pub mod render;
 pub mod routing;
 pub mod secret;
 pub mod smoke;
+mod yaml;
 
 pub use config::{AppConfig, ConfigError, MigrationConfig, StageConfig, StevedoreFile};
 pub use error::{Error, Result};

@@ -8,6 +8,8 @@ mod strategy;
 mod validate;
 
 #[cfg(test)]
+mod duplicate_tests;
+#[cfg(test)]
 mod strategy_tests;
 #[cfg(test)]
 mod tests;
@@ -172,12 +174,21 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Parses and validates a stevedore.yaml.
+/// Parses and validates a stevedore.yaml. A key given twice in one mapping is an error (it
+/// would otherwise mean one of the two silently), as are unknown fields and wrong types; each
+/// error names the line and the field.
 pub fn parse_file(file_name: &str, yaml: &str) -> Result<StevedoreFile, ConfigError> {
-    let file: StevedoreFile =
-        serde_yaml::from_str(yaml).map_err(|error| from_yaml_error(file_name, &error))?;
+    let (file, tree): (StevedoreFile, _) =
+        crate::yaml::from_str(yaml).map_err(|error| ConfigError {
+            file: file_name.to_string(),
+            line: error.line,
+            path: error.path.unwrap_or_default(),
+            message: error.message,
+        })?;
     file.validate(file_name).map_err(|mut error| {
-        error.line = locate::line_of_path(yaml, &error.path);
+        error.line = tree
+            .as_ref()
+            .and_then(|tree| locate::line_of_path(tree, &error.path));
         error
     })?;
     Ok(file)
@@ -208,34 +219,5 @@ impl AppConfig {
 
     pub fn stage(&self, stage: &str) -> Option<&StageConfig> {
         self.stages.get(stage)
-    }
-}
-
-/// Turns a serde_yaml error (syntax, type, unknown field) into a located `ConfigError`.
-fn from_yaml_error(file_name: &str, error: &serde_yaml::Error) -> ConfigError {
-    let line = error.location().map(|location| location.line());
-    let mut text = error.to_string();
-    // serde_yaml appends the location to its message; we report it as the line instead.
-    if let Some(location) = error.location() {
-        let suffix = format!(" at line {} column {}", location.line(), location.column());
-        if let Some(stripped) = text.strip_suffix(&suffix) {
-            text = stripped.to_string();
-        }
-    }
-    // serde_yaml prefixes the path of the value it was reading (`apps.backend.stages: ...`);
-    // every path in this file starts at `apps`, the only top-level key.
-    let (path, message) = match text.split_once(": ") {
-        Some((path, message))
-            if path.starts_with("apps") && !path.contains(char::is_whitespace) =>
-        {
-            (path.to_string(), message.to_string())
-        }
-        _ => (String::new(), text),
-    };
-    ConfigError {
-        file: file_name.to_string(),
-        line,
-        path,
-        message,
     }
 }

@@ -109,8 +109,8 @@ fn bad_secret_references_are_located() {
         "staging/backend/db:password",
         "\"staging/backend/db:\"",
     ));
-    // serde_yaml reports the secrets mapping, not the entry; the message quotes the entry.
-    assert!(error.starts_with("stevedore.yaml:15: apps.backend.stages.staging.secrets: secret reference \"staging/backend/db:\" ends with `:` but names no JSON key"), "{error}");
+    // The entry itself, on its own line (serde_yaml could only name the `secrets` mapping).
+    assert!(error.starts_with("stevedore.yaml:16: apps.backend.stages.staging.secrets.DB_PASSWORD: secret reference \"staging/backend/db:\" ends with `:` but names no JSON key"), "{error}");
 }
 
 #[test]
