@@ -226,12 +226,14 @@ def _web_container() -> tuple[str, int]:
     raise ValueError(f"{EXAMPLE_TASKDEF} has no container with a port mapping")
 
 
-def register_initial_task_definition(stack: LocalStack, app: str) -> str:
+def register_initial_task_definition(stack: LocalStack, app: str,
+                                     extra_containers: list[dict[str, Any]] | None = None) -> str:
     taskdef = json.loads(EXAMPLE_TASKDEF.read_text())
     taskdef["family"] = app
     for container in taskdef["containerDefinitions"]:
         if container["image"].startswith(f"{ACCOUNT_ID}.dkr.ecr."):
             container["image"] = f"{stack.registry()}/{app}:{INITIAL_TAG}"
+    taskdef["containerDefinitions"].extend(copy.deepcopy(extra_containers or []))
     resp = stack.client("ecs").register_task_definition(**taskdef)
     return resp["taskDefinition"]["taskDefinitionArn"]
 
@@ -242,13 +244,16 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
              migration_overrides: dict[str, Any] | None = None,
              app_overrides: dict[str, Any] | None = None,
              config_path: Path | None = None,
-             blue_green_stages: set[str] | None = None) -> ExampleApp:
+             blue_green_stages: set[str] | None = None,
+             extra_containers: list[dict[str, Any]] | None = None) -> ExampleApp:
     """Seed one app. `missing_secrets` (env -> ref) are added to staging but not created;
     `staging_overrides` / `migration_overrides` / `app_overrides` replace keys of the staging
     stage's / the migration's / the app's config.
     `config_path`: apply this file as is (the demo applies examples/stevedore.yaml itself).
     `blue_green_stages`: these stages' services get an ALB with blue and green target groups
-    and `loadBalancers[0].advancedConfiguration` (see `ExampleApp.blue_green`)."""
+    and `loadBalancers[0].advancedConfiguration` (see `ExampleApp.blue_green`).
+    `extra_containers`: container definitions appended to the example task definition (e.g. a
+    sidecar; give each `memoryReservation`, which moto's RunTask needs)."""
     if config_path is not None:
         config = yaml.safe_load(config_path.read_text())["apps"][app]
     else:
@@ -272,7 +277,7 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
         ecs.create_cluster(clusterName=cluster)  # idempotent: apps may share a cluster
     secrets = create_secrets(stack, config, skip=set(missing_secrets or {}))
     create_parameters(stack, config, skip=set(missing_secrets or {}))
-    taskdef_arn = register_initial_task_definition(stack, app)
+    taskdef_arn = register_initial_task_definition(stack, app, extra_containers)
 
     services, blue_green = {}, {}
     for stage_name, stage in config["stages"].items():
