@@ -5,6 +5,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
+/// YAML limits an implicit key to 1024 characters
+/// (<https://yaml.org/spec/1.2.2/#example-invalid-implicit-keys>); longer ones are written
+/// as explicit `? key` entries. Kept well below the limit.
+const MAX_SIMPLE_KEY: usize = 512;
+
 /// `value` as a YAML document.
 pub fn to_yaml<T: Serialize>(value: &T) -> String {
     let value = serde_json::to_value(value).expect("serializes to a JSON value");
@@ -37,7 +42,13 @@ fn write_block(out: &mut String, value: &Value, indent: usize) {
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                nested(out, format!("{pad}{}:", quoted(key)), child);
+                let key = quoted(key);
+                if key.chars().count() > MAX_SIMPLE_KEY {
+                    out.push_str(&format!("{pad}? {key}\n"));
+                    nested(out, format!("{pad}:"), child);
+                } else {
+                    nested(out, format!("{pad}{key}:"), child);
+                }
             }
         }
         Value::Array(items) => {

@@ -169,3 +169,13 @@ fn double_quoted_escapes_decode() {
     let doc = read("name: \"a\\x00b\\u00E9\\U0001F6A2\\\"\\\\ \\uFEFF\\t\"\n").expect("escapes");
     assert_eq!(doc.name, "a\u{0}bé🚢\"\\ \u{feff}\t");
 }
+
+#[test]
+fn long_keys_are_written_as_explicit_keys() {
+    // YAML caps an implicit key at 1024 characters; `? key` has no cap.
+    let long = "K".repeat(2000);
+    let doc = read(&format!("name: a\nenv:\n  ? \"{long}\"\n  : x\n")).expect("explicit key");
+    assert_eq!(doc.env[&long], "x");
+    let (line, _, _) = error(&format!("name: a\nenv:\n  \"{long}\": x\n"));
+    assert!(line.is_some());
+}
