@@ -126,13 +126,16 @@ pub struct Release {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<crate::config::Strategy>,
     /// The blue/green smoke test: IN_PROGRESS, SUCCEEDED or FAILED (the hook's answer to
-    /// ECS), why, and every attempt it made.
+    /// ECS), why, and its attempts: the first and the latest ones, at most
+    /// [`crate::bounds::MAX_LIST_ITEMS`], with `smoke_check_count` counting all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test_status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub smoke_checks: Vec<crate::smoke::SmokeCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_check_count: Option<u64>,
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_at: Option<String>,
@@ -173,6 +176,7 @@ impl Release {
             smoke_test_status: None,
             smoke_test_reason: None,
             smoke_checks: Vec::new(),
+            smoke_check_count: None,
             approval_task_token: None,
             approval_requested_at: None,
             approval_decision: None,

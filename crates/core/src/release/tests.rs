@@ -225,5 +225,17 @@ fn reason_is_never_empty_and_bounded() {
     );
     assert_eq!(reason_for_failure("", "").1, "unknown error: no details");
     let (_, reason) = reason_for_failure("AwsError", &"é".repeat(5000));
-    assert_eq!(reason.chars().count(), 1001);
+    assert_eq!(reason.chars().count(), crate::bounds::MAX_TEXT_CHARS);
+    // Stevedore's own error types show the message as it is: 5,000 characters, 3,023 cut.
+    assert!(reason.ends_with("é… [cut 3023 characters]"), "{reason}");
+}
+
+#[test]
+fn a_32_kb_lambda_cause_is_cut_with_the_marker() {
+    let cause =
+        serde_json::json!({"errorType": "MigrationFailed", "errorMessage": "x".repeat(32_000)});
+    let (status, reason) = reason_for_failure("MigrationFailed", &cause.to_string());
+    assert_eq!(status, ReleaseStatus::Failed);
+    assert_eq!(reason.chars().count(), crate::bounds::MAX_TEXT_CHARS);
+    assert!(reason.ends_with("x… [cut 30024 characters]"), "{reason}");
 }
