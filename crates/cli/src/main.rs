@@ -37,9 +37,9 @@ enum Command {
         /// Only this stage (default: every stage of the app).
         #[arg(long)]
         stage: Option<String>,
-        /// How many releases per stage.
+        /// How many releases per stage (newest first; read page by page, so any number works).
         #[arg(long, default_value_t = 20)]
-        limit: i32,
+        limit: usize,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,

@@ -10,9 +10,6 @@ use stevedore_core::Error;
 use crate::starter::{start_from, succeeded_release, ReleaseStarter};
 use crate::HandlerError;
 
-/// How far back to look for the release to promote.
-const HISTORY_DEPTH: i32 = 100;
-
 /// Promote starts releases by hand.
 pub type Promote = ReleaseStarter;
 
@@ -65,19 +62,23 @@ pub async fn handle(
         ))
         .into());
     }
-    let history = ctx.store.list_releases(app, from, HISTORY_DEPTH).await?;
+    // By id when named; else newest first, page after page, however many releases failed since.
     let source = match release {
-        Some(wanted) => succeeded_release(&history, wanted)?,
-        None => history
-            .iter()
-            .find(|r| r.status == ReleaseStatus::Succeeded)
+        Some(wanted) => {
+            let found = ctx.store.get_release(app, from, wanted).await?;
+            succeeded_release(found, app, from, wanted)?
+        }
+        None => ctx
+            .store
+            .find_release(app, from, |r| r.status == ReleaseStatus::Succeeded)
+            .await?
             .ok_or_else(|| {
                 Error::InvalidInput(format!(
                     "stage `{from}` of app `{app}` has no SUCCEEDED release to promote"
                 ))
             })?,
     };
-    let (spec, started) = start_from(ctx, source, to, Trigger::Promote, None).await?;
+    let (spec, started) = start_from(ctx, &source, to, Trigger::Promote, None).await?;
     Ok(PromoteStarted {
         release_id: spec.release_id,
         source_release_id: source.spec.release_id.clone(),

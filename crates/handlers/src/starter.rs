@@ -58,20 +58,19 @@ pub(crate) async fn start_release(
     }
 }
 
-/// Release `wanted` from `history` (newest first), which must have SUCCEEDED: only a release
-/// that proved itself is promoted or returned to.
-pub(crate) fn succeeded_release<'a>(
-    history: &'a [Release],
+/// Release `wanted` of `app`/`stage` as read by its id (`found`), which must have SUCCEEDED:
+/// only a release that proved itself is promoted or returned to.
+pub(crate) fn succeeded_release(
+    found: Option<Release>,
+    app: &str,
+    stage: &str,
     wanted: &str,
-) -> Result<&'a Release, Error> {
-    let release = history
-        .iter()
-        .find(|r| r.spec.release_id == wanted)
-        .ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "release {wanted} is not among the stage's recent releases"
-            ))
-        })?;
+) -> Result<Release, Error> {
+    let release = found.ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "release {wanted} is not a release of {app}/{stage}"
+        ))
+    })?;
     if release.status != ReleaseStatus::Succeeded {
         return Err(Error::InvalidInput(format!(
             "release {wanted} is {}: only a release that SUCCEEDED can be used",

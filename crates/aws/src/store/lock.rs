@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use stevedore_core::release::{release_pk, release_sk, ReleaseStatus};
 use stevedore_core::{Error, Result};
 
+use super::releases::text;
 use super::{
     decode, key, n, s, status_value, transact, transaction_reasons, update, DeploymentWait,
     LockOutcome, ReleaseKey, Store, HEAD_SK,
@@ -167,7 +168,7 @@ impl Store {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":superseded", status_value(ReleaseStatus::Superseded))
             .expression_attribute_values(":pending", status_value(ReleaseStatus::Pending))
-            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":reason", text(reason))
             .expression_attribute_values(":now", s(now))
             .build()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
@@ -301,7 +302,7 @@ impl Store {
             .expression_attribute_values(":now", s(now));
         if let Some(reason) = reason {
             expression.push_str(", reason = :reason");
-            builder = builder.expression_attribute_values(":reason", s(reason));
+            builder = builder.expression_attribute_values(":reason", text(reason));
         }
         builder
             .update_expression(expression)
