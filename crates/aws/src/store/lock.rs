@@ -8,10 +8,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use stevedore_core::release::{release_pk, release_sk, ReleaseStatus};
 use stevedore_core::{Error, Result};
 
-use super::releases::text;
 use super::{
-    decode, key, n, s, status_value, transact, transaction_reasons, update, DeploymentWait,
-    LockOutcome, ReleaseKey, Store, HEAD_SK,
+    decode, key, n, releases::text, s, status_value, transact, transaction_reasons, update,
+    DeploymentWait, LockOutcome, ReleaseKey, Store, HEAD_SK,
 };
 use crate::error::classify;
 
