@@ -46,6 +46,16 @@ pub enum Error {
     /// A person rejected the release at its approval gate.
     #[error("{0}")]
     ApprovalRejected(String),
+    /// Nobody decided at the approval gate within the stage's `approval_timeout`.
+    #[error("{0}")]
+    ApprovalTimedOut(String),
+    /// The release no longer holds its stage's lock (its lease lapsed and another release
+    /// took the stage, or another execution claims it): it must change nothing.
+    #[error("{0}")]
+    LockLost(String),
+    /// Like `LockLost`, but a newer release of the stage holds it now.
+    #[error("{0}")]
+    Superseded(String),
     #[error("{0}")]
     LockHeld(String),
     #[error("{0}")]

@@ -15,6 +15,7 @@ use stevedore_core::smoke::{explain_failure, HookContext};
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
+use crate::stage_lock::{fence, Lease};
 use crate::verdict::{verdict, Verdict};
 use crate::{HandlerError, ReleaseSpec, RenderOutput, StateError};
 
@@ -48,6 +49,8 @@ pub enum DeployRequest {
     Start {
         release: ReleaseSpec,
         render: RenderOutput,
+        /// The release's execution: the stage's lock must still be held by it.
+        execution_arn: String,
     },
     Wait {
         task_token: String,
@@ -64,6 +67,7 @@ pub enum DeployRequest {
         release: ReleaseSpec,
         render: RenderOutput,
         error: StateError,
+        execution_arn: String,
     },
 }
 
@@ -82,7 +86,11 @@ pub enum DeployResponse {
 
 pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployResponse, HandlerError> {
     match request {
-        DeployRequest::Start { release, render } => {
+        DeployRequest::Start {
+            release,
+            render,
+            execution_arn,
+        } => {
             let service = ctx
                 .ecs
                 .describe_service(&render.cluster, &render.service)
@@ -100,6 +108,9 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 &plan,
                 Some(&ctx.hook.function_arn),
             );
+            // Only the stage's lock holder may change the service; the lease now covers the rollout.
+            let lease = Lease::for_deployment(render.deploy_timeout_seconds);
+            fence(&ctx.store, &release, &execution_arn, lease, false).await?;
             let deployment_id = ctx
                 .ecs
                 .update_service(
@@ -193,8 +204,12 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
             release,
             render,
             error,
+            execution_arn,
         } => {
             let (_, why) = reason_for_failure(&error.error, &error.cause);
+            // A release that lost the stage must not put its predecessor back over a newer one.
+            let lease = Lease::for_deployment(render.deploy_timeout_seconds);
+            fence(&ctx.store, &release, &execution_arn, lease, false).await?;
             let previous = &render.previous_task_definition_arn;
             let service = ctx
                 .ecs
@@ -317,6 +332,7 @@ mod tests {
             migration: None,
             build_migration: None,
             approval_required: false,
+            approval_timeout_seconds: 60,
             rollout,
         }
     }

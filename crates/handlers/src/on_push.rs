@@ -103,12 +103,20 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
     }
 
     let at = now();
-    let seen_ms = at.timestamp_millis().max(0) as u64;
+    // Release order is push order: the ECR event's own time, never when this function ran
+    // (a redelivered or late event keeps its place). Pushes in the same second are ordered
+    // by the id's digest-derived part: stable across deliveries.
+    // An event without a time (only a hand-made one) counts as pushed now.
+    let pushed_ms = event
+        .time
+        .map_or(at, |time| time.min(at))
+        .timestamp_millis()
+        .max(0) as u64;
     let uri = image_uri(&ctx.account, &ctx.region, &repository, &digest);
     let mut output = OnPushOutput::default();
     let mut failures = Vec::new();
     for target in targets {
-        let candidate = release_id(&target.app, &target.stage, &digest, seen_ms);
+        let candidate = release_id(&target.app, &target.stage, &digest, pushed_ms);
         let id = match ctx
             .store
             .claim_release_id(&target.app, &target.stage, &digest, &candidate)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use stevedore_core::release::{ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
-use crate::starter::{start_from, succeeded_release, ReleaseStarter};
+use crate::starter::{start_from, succeeded_release, ByExecution, ReleaseStarter};
 use crate::HandlerError;
 
 /// How far back to look for the release to promote.
@@ -35,10 +35,11 @@ pub struct PromoteStarted {
     pub started: bool,
 }
 
-pub async fn handle(
-    ctx: &Promote,
-    request: PromoteRequest,
-) -> Result<PromoteStarted, HandlerError> {
+pub async fn handle(ctx: &Promote, input: ByExecution<PromoteRequest>) -> Result<PromoteStarted, HandlerError> {
+    let ByExecution {
+        request,
+        execution_started_at,
+    } = input;
     let PromoteRequest {
         app,
         from,
@@ -77,7 +78,15 @@ pub async fn handle(
                 ))
             })?,
     };
-    let (spec, started) = start_from(ctx, source, to, Trigger::Promote, None).await?;
+    let (spec, started) = start_from(
+        ctx,
+        source,
+        to,
+        Trigger::Promote,
+        None,
+        execution_started_at,
+    )
+    .await?;
     Ok(PromoteStarted {
         release_id: spec.release_id,
         source_release_id: source.spec.release_id.clone(),

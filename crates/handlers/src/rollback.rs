@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use stevedore_core::release::{Release, ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
-use crate::starter::{start_from, succeeded_release, ReleaseStarter};
+use crate::starter::{start_from, succeeded_release, ByExecution, ReleaseStarter};
 use crate::HandlerError;
 
 /// How far back to look for the release to return to.
@@ -33,10 +33,11 @@ pub struct RollbackStarted {
     pub started: bool,
 }
 
-pub async fn handle(
-    ctx: &Rollback,
-    request: RollbackRequest,
-) -> Result<RollbackStarted, HandlerError> {
+pub async fn handle(ctx: &Rollback, input: ByExecution<RollbackRequest>) -> Result<RollbackStarted, HandlerError> {
+    let ByExecution {
+        request,
+        execution_started_at,
+    } = input;
     let (app, stage) = (&request.app, &request.stage);
     let current = ctx
         .store
@@ -57,6 +58,7 @@ pub async fn handle(
         stage,
         Trigger::Rollback,
         Some(task_definition.clone()),
+        execution_started_at,
     )
     .await?;
     Ok(RollbackStarted {

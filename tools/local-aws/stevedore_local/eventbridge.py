@@ -58,8 +58,32 @@ def emit(source: str, detail_type: str, detail: Any, resources: list[str] | None
     return event
 
 
+def drop(body: dict[str, Any]) -> dict[str, Any]:
+    """Lose the next `times` events of `source` (and `detail-type`, if given) on the default
+    bus, as EventBridge's best-effort delivery of service events may."""
+    rule = {"source": body.get("source"), "detail-type": body.get("detail-type"),
+            "times": int(body.get("times", 1)), "dropped": 0}
+    with STATE.lock:
+        STATE.event_drops.append(rule)
+    return rule
+
+
+def _dropped(event: dict[str, Any]) -> bool:
+    with STATE.lock:
+        for rule in STATE.event_drops:
+            if rule["times"] > 0 and rule["source"] == event.get("source") and \
+                    rule["detail-type"] in (None, event.get("detail-type")):
+                rule["times"] -= 1
+                rule["dropped"] += 1
+                return True
+    return False
+
+
 def publish(event: dict[str, Any], bus_name: str = "default", *, account: str | None = None,
             region: str | None = None, record: bool = True) -> None:
+    if bus_name in ("default", None) and _dropped(event):
+        print(f"[stevedore-local] event dropped on purpose: {event.get('detail-type')}", flush=True)
+        return
     if record and bus_name in ("default", None):
         STATE.record_event(copy.deepcopy(event))
     _ensure_worker()

@@ -260,6 +260,16 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
             ),
         ));
     }
+    if !(1..=super::MAX_APPROVAL_TIMEOUT_SECONDS).contains(&stage.approval_timeout_seconds) {
+        return Err((
+            format!("{path}.approval_timeout_seconds"),
+            format!(
+                "{} is out of range 1..={}",
+                stage.approval_timeout_seconds,
+                super::MAX_APPROVAL_TIMEOUT_SECONDS
+            ),
+        ));
+    }
     validate_strategy(stage, path)?;
     for name in stage.environment.keys() {
         if !is_valid_env_name(name) {

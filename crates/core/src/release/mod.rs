@@ -2,6 +2,7 @@
 //! DynamoDB item that records it.
 
 mod failure;
+pub mod input;
 mod status;
 
 #[cfg(test)]
@@ -14,9 +15,11 @@ use sha2::{Digest, Sha256};
 pub use failure::reason_for_failure;
 pub use status::{Phase, ReleaseStatus, Trigger};
 
-/// A release id: a ULID whose timestamp is when Stevedore first saw the push (milliseconds,
-/// so ids sort in push order — ECR events' own `time` has only whole seconds) and whose
-/// randomness is the first 80 bits of sha256(`{app}/{stage}/{digest}`).
+/// A release id: a ULID whose timestamp is when the image was pushed (the ECR event's own
+/// `time`, whole seconds; for promote, rollback and retry, when they were asked for), and
+/// whose randomness is the first 80 bits of sha256(`{app}/{stage}/{digest}`): ids sort in
+/// push order, and pushes within one second in a stable (digest-derived) order whichever
+/// delivery of their events comes first.
 ///
 /// The first id computed for (app, stage, digest) is claimed in the table; later deliveries
 /// of the same push find and reuse it, and since the id is also the execution name, a

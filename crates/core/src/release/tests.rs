@@ -56,15 +56,18 @@ fn keys() {
 fn transitions_table() {
     use ReleaseStatus::*;
     let all = [
-        Pending, InProgress, Succeeded, Failed, RolledBack, Superseded,
+        Pending, InProgress, Succeeded, Failed, RolledBack, Superseded, Aborted,
     ];
     let allowed = [
         (Pending, InProgress),
         (Pending, Failed),
         (Pending, Superseded),
+        (Pending, Aborted),
         (InProgress, Succeeded),
         (InProgress, Failed),
         (InProgress, RolledBack),
+        (InProgress, Superseded),
+        (InProgress, Aborted),
     ];
     for from in all {
         for to in all {
@@ -77,7 +80,7 @@ fn transitions_table() {
     }
     assert_eq!(
         all.map(ReleaseStatus::is_terminal),
-        [false, false, true, true, true, true]
+        [false, false, true, true, true, true, true]
     );
 }
 
