@@ -68,16 +68,17 @@ pub async fn handle(ctx: &Approve, request: ApproveRequest) -> Result<Decided, H
         })?;
     let parked = release.status == ReleaseStatus::InProgress
         && head.lock_holder.as_deref() == Some(release_id.as_str());
-    let token = release
-        .approval_task_token
-        .filter(|_| parked)
-        .ok_or_else(|| {
-            Error::InvalidInput(format!(
+    let token =
+        release
+            .approval_task_token
+            .filter(|_| parked)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
                 "release {release_id} of {app}/{stage} is not waiting for approval (it is {}{})",
                 release.status,
                 if parked { "" } else { " and does not hold the stage" }
             ))
-        })?;
+            })?;
     let by = request.by.as_deref().unwrap_or("someone");
     let reason = request.reason.as_deref().unwrap_or("no reason given");
     let decision = match request.decision {

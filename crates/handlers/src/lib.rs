@@ -12,6 +12,7 @@ pub mod on_push;
 pub mod promote;
 pub mod record;
 pub mod render;
+pub mod retry;
 pub mod rollback;
 
 mod model;

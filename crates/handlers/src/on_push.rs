@@ -10,7 +10,7 @@ use serde_json::Value;
 use stevedore_aws::{StepFunctions, Store};
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::image::image_uri;
-use stevedore_core::release::{release_id, Trigger};
+use stevedore_core::release::{push_time_ms, release_id, Trigger};
 use stevedore_core::routing::stages_for_push;
 
 use crate::runtime::now;
@@ -103,15 +103,12 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
     }
 
     let at = now();
-    // Release order is push order: the ECR event's own time, never when this function ran
-    // (a redelivered or late event keeps its place). Pushes in the same second are ordered
-    // by the id's digest-derived part: stable across deliveries.
-    // An event without a time (only a hand-made one) counts as pushed now.
-    let pushed_ms = event
-        .time
-        .map_or(at, |time| time.min(at))
-        .timestamp_millis()
-        .max(0) as u64;
+    // Release order is push order: the ECR event's own time, never only when this function
+    // ran (a redelivered or late event keeps its place).
+    let pushed_ms = push_time_ms(
+        event.time.map(|time| time.timestamp_millis()),
+        at.timestamp_millis(),
+    );
     let uri = image_uri(&ctx.account, &ctx.region, &repository, &digest);
     let mut output = OnPushOutput::default();
     let mut failures = Vec::new();

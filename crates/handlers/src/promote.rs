@@ -35,7 +35,27 @@ pub struct PromoteStarted {
     pub started: bool,
 }
 
-pub async fn handle(ctx: &Promote, input: ByExecution<PromoteRequest>) -> Result<PromoteStarted, HandlerError> {
+/// The promote function's input: a promotion (the promote state machine), or a retry (the
+/// retry state machine passes `"action": "retry"`).
+pub async fn handle_event(
+    ctx: &Promote,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, HandlerError> {
+    let invalid = |e: serde_json::Error| Error::InvalidInput(format!("malformed request: {e}"));
+    let answer = if event.get("action").and_then(|a| a.as_str()) == Some("retry") {
+        let input = serde_json::from_value(event).map_err(invalid)?;
+        serde_json::to_value(crate::retry::handle(ctx, input).await?)
+    } else {
+        let input = serde_json::from_value(event).map_err(invalid)?;
+        serde_json::to_value(handle(ctx, input).await?)
+    };
+    Ok(answer.map_err(|e| Error::InvalidInput(format!("cannot encode the answer: {e}")))?)
+}
+
+pub async fn handle(
+    ctx: &Promote,
+    input: ByExecution<PromoteRequest>,
+) -> Result<PromoteStarted, HandlerError> {
     let ByExecution {
         request,
         execution_started_at,

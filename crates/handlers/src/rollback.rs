@@ -33,7 +33,10 @@ pub struct RollbackStarted {
     pub started: bool,
 }
 
-pub async fn handle(ctx: &Rollback, input: ByExecution<RollbackRequest>) -> Result<RollbackStarted, HandlerError> {
+pub async fn handle(
+    ctx: &Rollback,
+    input: ByExecution<RollbackRequest>,
+) -> Result<RollbackStarted, HandlerError> {
     let ByExecution {
         request,
         execution_started_at,
@@ -94,9 +97,20 @@ fn pick_source<'a>(
             "the stage has no successful release yet: there is nothing to roll back".into(),
         )
     })?;
+    // After a rollback the stage runs what that rollback returned to: rolling back again goes
+    // further back from there, never forward to the release that was rolled back from.
+    let effective = history
+        .iter()
+        .find(|r| r.spec.release_id == current && r.spec.trigger == Trigger::Rollback)
+        .and_then(|r| r.spec.source_release_id.as_deref())
+        .unwrap_or(current);
     history
         .iter()
-        .find(|r| r.status == ReleaseStatus::Succeeded && r.spec.release_id.as_str() < current)
+        .find(|r| {
+            r.status == ReleaseStatus::Succeeded
+                && r.spec.trigger != Trigger::Rollback
+                && r.spec.release_id.as_str() < effective
+        })
         .ok_or_else(|| {
             Error::InvalidInput(format!(
                 "no SUCCEEDED release of {stage_name} older than the current {current}"
@@ -150,6 +164,29 @@ mod tests {
             pick_source(&history[..1], Some("04"), None).is_err(),
             "no earlier success"
         );
+    }
+
+    #[test]
+    fn rolling_back_twice_goes_further_back_never_forward() {
+        let mut returned = release("05", ReleaseStatus::Succeeded);
+        returned.spec.trigger = Trigger::Rollback;
+        returned.spec.source_release_id = Some("02".into());
+        let history = [
+            returned,
+            release("04", ReleaseStatus::Succeeded),
+            release("03", ReleaseStatus::Failed),
+            release("02", ReleaseStatus::Succeeded),
+            release("01", ReleaseStatus::Succeeded),
+        ];
+        // The stage runs 02 again (via 05): the next rollback is to 01, not forward to 04.
+        assert_eq!(
+            pick_source(&history, Some("05"), None)
+                .unwrap()
+                .spec
+                .release_id,
+            "01"
+        );
+        assert!(pick_source(&history[..4], Some("05"), None).is_err());
     }
 
     #[test]

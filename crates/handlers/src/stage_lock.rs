@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use stevedore_aws::store::{FenceOutcome, LockOutcome, ReleaseKey};
 use stevedore_aws::Store;
 use stevedore_core::lock::{decide_lock, LockDecision, StageLock};
-use stevedore_core::release::input::{validate_release_input, ExecutionArn};
-use stevedore_core::release::{Release, ReleaseStatus, Trigger};
+use stevedore_core::release::input::{
+    validate_release_fields, validate_release_image, ExecutionArn,
+};
+use stevedore_core::release::{Release, ReleaseStatus};
 use stevedore_core::Error;
 
 use crate::record::{key, Record, Recorded};
@@ -87,32 +89,30 @@ pub(crate) async fn fence(
     }
 }
 
-/// Checks a deploy execution's input before anything is recorded: the fields themselves,
-/// that the app and stage are configured, and that a rollback puts back a task definition
-/// this stage really ran.
+/// Checks a deploy execution's input. A malformed identity (release id, names, digest) is
+/// refused before anything is recorded; a well-formed release of an app or stage that is not
+/// configured is recorded FAILED (`AppNotFound` / `StageNotFound`), like any release that
+/// started; an image or task definition the release may not deploy is refused unrecorded.
 async fn validate(
     store: &Store,
     release: &ReleaseSpec,
     execution: &ExecutionArn<'_>,
     at: DateTime<Utc>,
 ) -> Result<(), Error> {
+    validate_release_fields(release, execution, at.timestamp_millis().max(0) as u64)?;
     // A transient error reading the config is retried, never taken as "no config".
-    let config = store
-        .get_app_config(&release.app)
-        .await?
-        .ok_or_else(|| Error::AppNotFound(release.app.clone()))?;
-    if !config.stages.contains_key(&release.stage) {
-        return Err(Error::StageNotFound {
-            app: release.app.clone(),
-            stage: release.stage.clone(),
+    let config = store.get_app_config(&release.app).await?;
+    let Some(config) = config.filter(|c| c.stages.contains_key(&release.stage)) else {
+        create_record(store, release, at).await?;
+        return Err(match store.get_app_config(&release.app).await? {
+            None => Error::AppNotFound(release.app.clone()),
+            Some(_) => Error::StageNotFound {
+                app: release.app.clone(),
+                stage: release.stage.clone(),
+            },
         });
-    }
-    validate_release_input(
-        release,
-        execution,
-        &config.repository,
-        at.timestamp_millis().max(0) as u64,
-    )?;
+    };
+    validate_release_image(release, execution, &config.repository)?;
     if let Some(redeploy) = &release.redeploy_task_definition_arn {
         let invalid = || {
             Error::InvalidInput(format!(
@@ -128,9 +128,25 @@ async fn validate(
                 r.status == ReleaseStatus::Succeeded
                     && r.task_definition_arn.as_deref() == Some(redeploy.as_str())
             });
-        if !proven || release.trigger != Trigger::Rollback {
+        if !proven {
             return Err(invalid());
         }
+    }
+    Ok(())
+}
+
+/// A release started by hand (an execution of the deploy state machine, not a push) has no
+/// record yet: create it, so it too ends in a terminal record.
+async fn create_record(
+    store: &Store,
+    release: &ReleaseSpec,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    if store
+        .create_release(&Release::new_pending(release.clone(), at))
+        .await?
+    {
+        tracing::info!(release_id = %release.release_id, "release record created for a hand-started execution");
     }
     Ok(())
 }
@@ -146,14 +162,7 @@ pub(crate) async fn acquire(
     let store = &ctx.store;
     let execution = ExecutionArn::parse(execution_arn)?;
     validate(store, release, &execution, at).await?;
-    // A release started by hand (an execution of the deploy state machine, not a push) has
-    // no record yet: create it, so it too ends in a terminal record.
-    if store
-        .create_release(&Release::new_pending(release.clone(), at))
-        .await?
-    {
-        tracing::info!(release_id = %release.release_id, "release record created for a hand-started execution");
-    }
+    create_record(store, release, at).await?;
     let policy = store
         .get_app_config(&release.app)
         .await?

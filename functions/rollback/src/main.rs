@@ -19,7 +19,9 @@ async fn main() -> Result<(), Error> {
     };
     let ctx = &ctx;
     run(service_fn(
-        move |event: LambdaEvent<ByExecution<RollbackRequest>>| async move { handle(ctx, event.payload).await },
+        move |event: LambdaEvent<ByExecution<RollbackRequest>>| async move {
+            handle(ctx, event.payload).await
+        },
     ))
     .await
 }

@@ -81,11 +81,12 @@ def _dropped(event: dict[str, Any]) -> bool:
 
 def publish(event: dict[str, Any], bus_name: str = "default", *, account: str | None = None,
             region: str | None = None, record: bool = True) -> None:
+    if record and bus_name in ("default", None):
+        STATE.record_event(copy.deepcopy(event))
+    # Recorded (a test can redeliver it later) but never delivered.
     if bus_name in ("default", None) and _dropped(event):
         print(f"[stevedore-local] event dropped on purpose: {event.get('detail-type')}", flush=True)
         return
-    if record and bus_name in ("default", None):
-        STATE.record_event(copy.deepcopy(event))
     _ensure_worker()
     _queue.put((copy.deepcopy(event), bus_name or "default",
                 account or event.get("account") or STATE.account,

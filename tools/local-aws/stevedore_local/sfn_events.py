@@ -49,17 +49,56 @@ def detail(execution: Any, stopped: Any = None) -> dict[str, Any]:
     }
 
 
-def _reflect_and_emit(self: Any) -> None:
-    _original_reflect(self)
+def _emit_end(execution: Any, stopped: Any = None) -> None:
+    """One end event per execution (a stopped one is reported when it is stopped, not again
+    when its interpreter thread notices)."""
+    if getattr(execution, "_stevedore_end_emitted", False):
+        return
+    execution._stevedore_end_emitted = True
     if not getattr(STATE, "sfn_status_events", True):
         return
+    eventbridge.emit("aws.states", DETAIL_TYPE, detail(execution, stopped), [execution.exec_arn],
+                     account=execution.account_id, region=execution.region_name)
+
+
+def _reflect_and_emit(self: Any) -> None:
+    _original_reflect(self)
     execution = self.execution
     try:
         stopped = execution.exec_worker.env.program_state()
     except Exception:  # noqa: BLE001
         stopped = None
-    eventbridge.emit("aws.states", DETAIL_TYPE, detail(execution, stopped), [execution.exec_arn],
-                     account=execution.account_id, region=execution.region_name)
+    _emit_end(execution, stopped)
+
+
+def _stop_execution(self: Any):
+    """StopExecution ends the execution at once (ABORTED) with the caller's error and cause,
+    as AWS does; moto drops both, and its interpreter only notices a stop when the state it
+    is in ends (a task-token wait may last a day).
+    https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html"""
+    import datetime
+
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.parser.api import ExecutionStatus
+
+    arn = self._get_param("executionArn")
+    error, cause = self._get_param("error") or None, self._get_param("cause") or None
+    backend = self.stepfunction_backend
+    backend._validate_execution_arn(arn)
+    machine = backend._get_state_machine_for_execution(arn)
+    execution = next((x for x in machine.executions if x.execution_arn == arn), None)
+    if execution is None:
+        from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+
+        raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+    stop_date = datetime.datetime.now(tz=datetime.timezone.utc)
+    if getattr(execution, "exec_status", None) == ExecutionStatus.RUNNING:
+        execution.stop(stop_date=stop_date, error=error, cause=cause)
+        execution.exec_status = ExecutionStatus.ABORTED
+        execution.stop_date = stop_date
+        execution.error, execution.cause = error, cause
+        _emit_end(execution)
+    return ActionResult({"stopDate": execution.stop_date or stop_date})
 
 
 def set_enabled(body: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +110,9 @@ def apply() -> None:
     global _original_reflect
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
+    from moto.stepfunctions.responses import StepFunctionResponse
+
     if _original_reflect is None:
         _original_reflect = BaseExecutionWorkerCommunication._reflect_execution_status
     BaseExecutionWorkerCommunication._reflect_execution_status = _reflect_and_emit
+    StepFunctionResponse.stop_execution = _stop_execution

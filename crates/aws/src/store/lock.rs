@@ -265,7 +265,11 @@ impl Store {
         if reasons.first().copied().flatten() == Some("ConditionalCheckFailed") {
             let current = self.get_release(app, stage, release_id).await?;
             return match current {
-                Some(r) if r.execution_arn.as_deref().is_some_and(|arn| arn != execution_arn) => {
+                Some(r)
+                    if r.execution_arn
+                        .as_deref()
+                        .is_some_and(|arn| arn != execution_arn) =>
+                {
                     Ok(FinishOutcome::NotOurs)
                 }
                 Some(r) if r.status == status => Ok(FinishOutcome::AlreadyRecorded),

@@ -51,19 +51,30 @@ impl<'a> ExecutionArn<'a> {
 /// A digest as ECR reports it: `sha256:` and 64 lowercase hex digits.
 pub fn is_valid_digest(digest: &str) -> bool {
     digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
-/// Checks every field of `spec` that can be checked without the table: the release id is
-/// the execution's name and an uppercase ULID not in the future, the names are valid, the
-/// digest is a digest and the image is exactly `repository` (the app's configured one) at
-/// that digest in the execution's own account and region, and only a rollback may name a
-/// task definition to redeploy. The error names the field.
+/// Checks every field of `spec` that can be checked without the table (see
+/// `validate_release_fields` and `validate_release_image`). The error names the field.
 pub fn validate_release_input(
     spec: &ReleaseSpec,
     execution: &ExecutionArn<'_>,
     repository: &str,
+    now_ms: u64,
+) -> Result<(), Error> {
+    validate_release_fields(spec, execution, now_ms)?;
+    validate_release_image(spec, execution, repository)
+}
+
+/// The fields that make a release's identity: the release id is the execution's name and an
+/// uppercase ULID not in the future, app and stage names are valid, the digest is a digest.
+pub fn validate_release_fields(
+    spec: &ReleaseSpec,
+    execution: &ExecutionArn<'_>,
     now_ms: u64,
 ) -> Result<(), Error> {
     let invalid = |field: &str, why: String| Err(Error::InvalidInput(format!("{field}: {why}")));
@@ -92,7 +103,10 @@ pub fn validate_release_input(
         return invalid("app", format!("{:?} is not a valid app name", spec.app));
     }
     if !is_valid_name(&spec.stage) {
-        return invalid("stage", format!("{:?} is not a valid stage name", spec.stage));
+        return invalid(
+            "stage",
+            format!("{:?} is not a valid stage name", spec.stage),
+        );
     }
     if !is_valid_digest(&spec.digest) {
         return invalid(
@@ -100,6 +114,17 @@ pub fn validate_release_input(
             format!("{:?} is not `sha256:` and 64 hex digits", spec.digest),
         );
     }
+    Ok(())
+}
+
+/// The image: exactly `repository` (the app's configured one) at the digest, in the
+/// execution's own account and region; and only a rollback may name a task definition.
+pub fn validate_release_image(
+    spec: &ReleaseSpec,
+    execution: &ExecutionArn<'_>,
+    repository: &str,
+) -> Result<(), Error> {
+    let invalid = |field: &str, why: String| Err(Error::InvalidInput(format!("{field}: {why}")));
     if spec.repository != repository {
         return invalid(
             "repository",
@@ -109,7 +134,12 @@ pub fn validate_release_input(
             ),
         );
     }
-    let expected = image_uri(execution.account, execution.region, repository, &spec.digest);
+    let expected = image_uri(
+        execution.account,
+        execution.region,
+        repository,
+        &spec.digest,
+    );
     if spec.image_uri != expected {
         return invalid(
             "image_uri",
@@ -183,7 +213,10 @@ mod tests {
         let future = id_at(NOW_MS + 120_000);
         assert_eq!(field_of(check(&spec(&future), &future)), "release_id");
         assert_eq!(field_of(check(&spec(&id), "other-name")), "release_id");
-        assert_eq!(field_of(check(&spec("not-a-ulid"), "not-a-ulid")), "release_id");
+        assert_eq!(
+            field_of(check(&spec("not-a-ulid"), "not-a-ulid")),
+            "release_id"
+        );
         let mut bad = spec(&id);
         bad.app = "Backend".into();
         assert_eq!(field_of(check(&bad, &id)), "app");
@@ -203,7 +236,8 @@ mod tests {
         bad.image_uri = format!("999999999999.dkr.ecr.us-east-1.amazonaws.com/backend@{DIGEST}");
         assert_eq!(field_of(check(&bad, &id)), "image_uri");
         let mut bad = spec(&id);
-        bad.redeploy_task_definition_arn = Some("arn:aws:ecs:us-east-1:1:task-definition/x:1".into());
+        bad.redeploy_task_definition_arn =
+            Some("arn:aws:ecs:us-east-1:1:task-definition/x:1".into());
         assert_eq!(field_of(check(&bad, &id)), "redeploy_task_definition_arn");
         bad.trigger = Trigger::Rollback;
         assert_eq!(check(&bad, &id), Ok(()));
@@ -222,7 +256,12 @@ mod tests {
         let arn = "arn:aws:states:eu-west-1:123:execution:deploy-sm:01JABC";
         let parsed = ExecutionArn::parse(arn).expect("valid");
         assert_eq!(
-            (parsed.region, parsed.account, parsed.state_machine, parsed.name),
+            (
+                parsed.region,
+                parsed.account,
+                parsed.state_machine,
+                parsed.name
+            ),
             ("eu-west-1", "123", "deploy-sm", "01JABC")
         );
         assert!(ExecutionArn::parse("arn:aws:states:eu-west-1:123:stateMachine:x").is_err());

@@ -33,7 +33,10 @@ impl ReleaseStatus {
         matches!(
             (self, next),
             (Pending, InProgress | Failed | Superseded | Aborted)
-                | (InProgress, Succeeded | Failed | RolledBack | Superseded | Aborted)
+                | (
+                    InProgress,
+                    Succeeded | Failed | RolledBack | Superseded | Aborted
+                )
         )
     }
 }

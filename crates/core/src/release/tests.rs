@@ -230,3 +230,25 @@ fn reason_is_never_empty_and_bounded() {
     let (_, reason) = reason_for_failure("AwsError", &"é".repeat(5000));
     assert_eq!(reason.chars().count(), 1001);
 }
+
+#[test]
+fn push_time_is_the_event_second_plus_the_arrival_offset_within_it() {
+    let second = 1_780_000_000_000;
+    // Seen 250 ms into the event's second.
+    assert_eq!(
+        push_time_ms(Some(second), second + 250),
+        (second + 250) as u64
+    );
+    // Seen late (a redelivery an hour on): still in its own second, after same-second pushes.
+    assert_eq!(
+        push_time_ms(Some(second), second + 3_600_000),
+        (second + 999) as u64
+    );
+    // A clock behind the event's: the start of its second.
+    assert_eq!(push_time_ms(Some(second + 400), second - 5), second as u64);
+    // An older push whose event arrives after a newer one's still sorts first.
+    let older = push_time_ms(Some(second), second + 5_000);
+    let newer = push_time_ms(Some(second + 1000), second + 1_100);
+    assert!(older < newer);
+    assert_eq!(push_time_ms(None, second + 7), (second + 7) as u64);
+}

@@ -92,7 +92,9 @@ async fn acquire_lock_takes_head_and_moves_the_release_in_one_transaction() {
     assert_eq!(values[":epoch"], n(1_700_000_000));
     assert!(head.update_expression.contains("lock_holder = :id"));
     assert!(head.update_expression.contains("lock_expires_at = :lease"));
-    assert!(head.update_expression.contains("lock_execution_arn = :exec"));
+    assert!(head
+        .update_expression
+        .contains("lock_execution_arn = :exec"));
     assert_eq!(values[":exec"], s(EXECUTION));
 
     assert_eq!(release.key, key_of(RELEASE_PK, "REL#01JRELEASE"));
