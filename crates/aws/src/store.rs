@@ -459,6 +459,7 @@ impl Store {
 
 mod fence;
 mod lock;
+mod service_claim;
 pub use fence::FenceOutcome;
 pub use lock::FinishOutcome;
 

@@ -39,6 +39,10 @@ pub enum Error {
     DeploymentTimedOut(String),
     #[error("{0}")]
     DeploymentReplaced(String),
+    /// Putting the previous task definition back did not finish either: the service may run
+    /// neither revision healthily.
+    #[error("{0}")]
+    RestoreFailed(String),
     /// `strategy: blue_green` on a service ECS cannot run blue/green for (no load balancer
     /// with an alternate target group and listener rules).
     #[error("{0}")]

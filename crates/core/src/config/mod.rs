@@ -4,6 +4,7 @@
 //! `config apply` time rather than a stage that silently never deploys.
 
 mod locate;
+mod service_id;
 mod strategy;
 mod validate;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::SecretRef;
 
+pub use service_id::{service_identity, stages_by_service};
 pub use strategy::{SmokeTest, Strategy, MAX_BAKE_MINUTES};
 pub use validate::{is_valid_env_name, is_valid_name, is_valid_repository_name};
 
@@ -210,6 +212,10 @@ impl StevedoreFile {
         }
         for (app_name, app) in &self.apps {
             app.validate(file_name, app_name)?;
+        }
+        if let Err(message) = stages_by_service(self) {
+            let (path, message) = message.split_once(": ").unwrap_or(("apps", &message));
+            return Err(ConfigError::new(file_name, path, message));
         }
         Ok(())
     }

@@ -237,6 +237,9 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
     if stage.service.is_empty() {
         return Err((format!("{path}.service"), "must not be empty".into()));
     }
+    if let Err((field, message)) = super::service_identity(&stage.cluster, &stage.service) {
+        return Err((format!("{path}.{field}"), message));
+    }
     for (index, pattern) in stage.tags.iter().enumerate() {
         let tag_path = format!("{path}.tags[{index}]");
         if pattern.is_empty() {
