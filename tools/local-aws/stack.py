@@ -40,7 +40,7 @@ REPO_ROOT = HERE.parents[1]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 REGION = "us-east-1"
 ACCOUNT_ID = bootstrap.ACCOUNT_ID
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
+TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED", "ABORTED"}
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 STOP_GRACE_SECONDS = 10
 # No proxy for loopback: a proxy from the environment must not sit between us and the emulator.

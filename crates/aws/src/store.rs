@@ -27,6 +27,13 @@ pub struct StageHead {
     pub lock_holder: Option<String>,
     #[serde(default)]
     pub lock_expires_at: Option<i64>,
+    /// The execution of the lock holder: a second execution with the same release id is
+    /// not the holder.
+    #[serde(default)]
+    pub lock_execution_arn: Option<String>,
+    /// The release parked at the approval gate (it holds the lock while it waits).
+    #[serde(default)]
+    pub awaiting_approval: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
     /// Releases waiting for the stage (a string set: ULIDs, so sorted by push time).
@@ -308,8 +315,11 @@ impl Store {
     }
 }
 
+mod fence;
 mod lock;
 mod releases;
+mod service_claim;
+pub use fence::FenceOutcome;
 pub use lock::FinishOutcome;
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use stevedore_aws::{load_sdk_config, Store};
 use stevedore_core::config::parse_file;
 
+mod apply;
 mod history;
 
 #[derive(Parser)]
@@ -70,16 +71,7 @@ async fn main() -> Result<()> {
         } => {
             let parsed = read_config(&file)?;
             let store = store(&cli.table).await?;
-            let now = chrono::Utc::now().to_rfc3339();
-            let source = file.display().to_string();
-            for (app, config) in &parsed.apps {
-                let version = store.put_app_config(app, config, &source, &now).await?;
-                println!(
-                    "applied app `{app}` (version {version}, stages: {})",
-                    config.stages.keys().cloned().collect::<Vec<_>>().join(", ")
-                );
-            }
-            Ok(())
+            apply::apply(&store, &parsed, &file).await
         }
         Command::History {
             app,

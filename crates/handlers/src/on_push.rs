@@ -10,7 +10,7 @@ use serde_json::Value;
 use stevedore_aws::{StepFunctions, Store};
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::image::image_uri;
-use stevedore_core::release::{release_id, Trigger};
+use stevedore_core::release::{push_time_ms, release_id, Trigger};
 use stevedore_core::routing::stages_for_push;
 
 use crate::runtime::now;
@@ -103,12 +103,17 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
     }
 
     let at = now();
-    let seen_ms = at.timestamp_millis().max(0) as u64;
+    // Release order is push order: the ECR event's own time, never only when this function
+    // ran (a redelivered or late event keeps its place).
+    let pushed_ms = push_time_ms(
+        event.time.map(|time| time.timestamp_millis()),
+        at.timestamp_millis(),
+    );
     let uri = image_uri(&ctx.account, &ctx.region, &repository, &digest);
     let mut output = OnPushOutput::default();
     let mut failures = Vec::new();
     for target in targets {
-        let candidate = release_id(&target.app, &target.stage, &digest, seen_ms);
+        let candidate = release_id(&target.app, &target.stage, &digest, pushed_ms);
         let id = match ctx
             .store
             .claim_release_id(&target.app, &target.stage, &digest, &candidate)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use stevedore_core::release::{ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
-use crate::starter::{start_from, succeeded_release, ReleaseStarter};
+use crate::starter::{start_from, succeeded_release, ByExecution, ReleaseStarter};
 use crate::HandlerError;
 
 /// Promote starts releases by hand.
@@ -32,10 +32,31 @@ pub struct PromoteStarted {
     pub started: bool,
 }
 
+/// The promote function's input: a promotion (the promote state machine), or a retry (the
+/// retry state machine passes `"action": "retry"`).
+pub async fn handle_event(
+    ctx: &Promote,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, HandlerError> {
+    let invalid = |e: serde_json::Error| Error::InvalidInput(format!("malformed request: {e}"));
+    let answer = if event.get("action").and_then(|a| a.as_str()) == Some("retry") {
+        let input = serde_json::from_value(event).map_err(invalid)?;
+        serde_json::to_value(crate::retry::handle(ctx, input).await?)
+    } else {
+        let input = serde_json::from_value(event).map_err(invalid)?;
+        serde_json::to_value(handle(ctx, input).await?)
+    };
+    Ok(answer.map_err(|e| Error::InvalidInput(format!("cannot encode the answer: {e}")))?)
+}
+
 pub async fn handle(
     ctx: &Promote,
-    request: PromoteRequest,
+    input: ByExecution<PromoteRequest>,
 ) -> Result<PromoteStarted, HandlerError> {
+    let ByExecution {
+        request,
+        execution_started_at,
+    } = input;
     let PromoteRequest {
         app,
         from,
@@ -78,7 +99,15 @@ pub async fn handle(
                 ))
             })?,
     };
-    let (spec, started) = start_from(ctx, &source, to, Trigger::Promote, None).await?;
+    let (spec, started) = start_from(
+        ctx,
+        &source,
+        to,
+        Trigger::Promote,
+        None,
+        execution_started_at,
+    )
+    .await?;
     Ok(PromoteStarted {
         release_id: spec.release_id,
         source_release_id: source.spec.release_id.clone(),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use stevedore_core::release::{Release, ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
-use crate::starter::{start_from, succeeded_release, ReleaseStarter};
+use crate::starter::{start_from, succeeded_release, ByExecution, ReleaseStarter};
 use crate::HandlerError;
 
 /// Rollback starts releases by hand.
@@ -32,8 +32,12 @@ pub struct RollbackStarted {
 
 pub async fn handle(
     ctx: &Rollback,
-    request: RollbackRequest,
+    input: ByExecution<RollbackRequest>,
 ) -> Result<RollbackStarted, HandlerError> {
+    let ByExecution {
+        request,
+        execution_started_at,
+    } = input;
     let (app, stage) = (&request.app, &request.stage);
     let current = ctx
         .store
@@ -51,9 +55,19 @@ pub async fn handle(
                     "{app}/{stage} has no successful release yet: there is nothing to roll back"
                 ))
             })?;
+            // After a rollback the stage runs what that rollback returned to: rolling back
+            // again goes further back from there, never forward to the release that was
+            // rolled back from.
+            let effective = ctx
+                .store
+                .get_release(app, stage, &current)
+                .await?
+                .filter(|r| r.spec.trigger == Trigger::Rollback)
+                .and_then(|r| r.spec.source_release_id)
+                .unwrap_or_else(|| current.clone());
             // Newest first, page after page, however many releases failed in between.
             ctx.store
-                .find_release(app, stage, |r| is_earlier_success(r, &current))
+                .find_release(app, stage, |r| is_earlier_success(r, &effective))
                 .await?
                 .ok_or_else(|| {
                     Error::InvalidInput(format!(
@@ -74,6 +88,7 @@ pub async fn handle(
         stage,
         Trigger::Rollback,
         Some(task_definition.clone()),
+        execution_started_at,
     )
     .await?;
     Ok(RollbackStarted {
@@ -102,10 +117,13 @@ fn chosen_source(
     Ok(release)
 }
 
-/// The default target: a SUCCEEDED release older than the one the stage runs now (ids are
-/// ULIDs, so older sorts lower); the newest such release is the one returned to.
-fn is_earlier_success(release: &Release, current: &str) -> bool {
-    release.status == ReleaseStatus::Succeeded && release.spec.release_id.as_str() < current
+/// The default target: a SUCCEEDED release older than the one the stage effectively runs
+/// (ids are ULIDs, so older sorts lower), and not itself a rollback (which only put an older
+/// one back); the newest such release is the one returned to.
+fn is_earlier_success(release: &Release, effective: &str) -> bool {
+    release.status == ReleaseStatus::Succeeded
+        && release.spec.trigger != Trigger::Rollback
+        && release.spec.release_id.as_str() < effective
 }
 
 #[cfg(test)]
@@ -173,5 +191,21 @@ mod tests {
                 .release_id,
             "01"
         );
+    }
+
+    #[test]
+    fn rollbacks_are_not_targets_of_another_rollback() {
+        let mut returned = release("05", ReleaseStatus::Succeeded);
+        returned.spec.trigger = Trigger::Rollback;
+        assert!(!is_earlier_success(&returned, "06"));
+        // The stage runs 02 again (via 05): 04 is not earlier than 02, 01 is.
+        assert!(!is_earlier_success(
+            &release("04", ReleaseStatus::Succeeded),
+            "02"
+        ));
+        assert!(is_earlier_success(
+            &release("01", ReleaseStatus::Succeeded),
+            "02"
+        ));
     }
 }

@@ -291,6 +291,8 @@ async fn head_decodes_the_stage_head() {
             current_task_definition_arn: None,
             lock_holder: Some("01JRELEASE".into()),
             lock_expires_at: Some(1_700_000_900),
+            lock_execution_arn: None,
+            awaiting_approval: None,
             updated_at: None,
             waiting: Default::default(),
             version: 0,

@@ -14,8 +14,11 @@ pub fn reason_for_failure(error_type: &str, cause: &str) -> (ReleaseStatus, Stri
     let (inner_type, message) = parse_cause(cause);
     let rolled_back = error_type == "DeploymentRolledBack"
         || inner_type.as_deref() == Some("DeploymentRolledBack");
+    let is = |name: &str| error_type == name || inner_type.as_deref() == Some(name);
     let status = if rolled_back {
         ReleaseStatus::RolledBack
+    } else if is("Superseded") {
+        ReleaseStatus::Superseded
     } else {
         ReleaseStatus::Failed
     };

@@ -250,6 +250,7 @@ async fn the_terminal_reason_is_cut_in_the_transaction() {
     store(&[rule])
         .finish_release(
             RELEASE,
+            "arn:aws:states:us-east-1:123456789012:execution:stevedore-deploy:01JRELEASE",
             ReleaseStatus::Failed,
             Some(&cause),
             None,
