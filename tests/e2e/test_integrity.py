@@ -232,8 +232,9 @@ def ecr_event_for(stack, digest):
 def test_a_late_event_never_deploys_an_older_image_over_a_newer_one(stack, seed):
     for policy in ("latest", "queue"):
         app = seed(f"late-{policy}", migration=False, staging_overrides={"concurrency": policy})
-        stack.control("events/drop", {"source": "aws.ecr", "times": 1})
-        older = stack.push_image(app.repository, ci_tag(), layer_seed=f"late-{policy}-1")
+        older_tag = ci_tag()
+        stack.control("events/drop", {"source": "aws.ecr", "detail": {"image-tag": older_tag}})
+        older = stack.push_image(app.repository, older_tag, layer_seed=f"late-{policy}-1")
         time.sleep(1.1)  # ECR event times have whole seconds
         newer = stack.push_image(app.repository, ci_tag(), layer_seed=f"late-{policy}-2")
         assert finished_release(stack, app, newer)["status"] == "SUCCEEDED"

@@ -15,6 +15,8 @@ use stevedore_core::{Error, Result};
 use crate::error::{classify, is_conditional_check_failure};
 
 const HEAD_SK: &str = "HEAD";
+/// Every configured app has an item under this key (`SK = APP#<app>`).
+const APPS_PK: &str = "APPS";
 
 /// The stage HEAD item: what runs now and who holds the deploy lock.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -172,6 +174,17 @@ impl Store {
             .send()
             .await
             .map_err(|e| classify("PutItem(repository index)", e))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(HashMap::from([
+                ("PK".to_string(), s(APPS_PK)),
+                ("SK".to_string(), s(format!("APP#{app}"))),
+                ("app".to_string(), s(app)),
+            ])))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem(apps index)", e))?;
         let version = out
             .attributes()
             .and_then(|a| a.get("version"))
@@ -315,6 +328,7 @@ impl Store {
     }
 }
 
+mod apps;
 mod fence;
 mod lock;
 mod releases;

@@ -11,6 +11,7 @@ pub mod on_ecs_event;
 pub mod on_push;
 pub mod promote;
 mod reconcile;
+mod reconcile_pushes;
 pub mod record;
 mod recovery;
 pub mod render;

@@ -59,9 +59,10 @@ def emit(source: str, detail_type: str, detail: Any, resources: list[str] | None
 
 
 def drop(body: dict[str, Any]) -> dict[str, Any]:
-    """Lose the next `times` events of `source` (and `detail-type`, if given) on the default
-    bus, as EventBridge's best-effort delivery of service events may."""
+    """Lose the next `times` events of `source` (and `detail-type`, and `detail` fields, if
+    given) on the default bus, as EventBridge's best-effort delivery of service events may."""
     rule = {"source": body.get("source"), "detail-type": body.get("detail-type"),
+            "detail": dict(body.get("detail") or {}),
             "times": int(body.get("times", 1)), "dropped": 0}
     with STATE.lock:
         STATE.event_drops.append(rule)
@@ -71,8 +72,10 @@ def drop(body: dict[str, Any]) -> dict[str, Any]:
 def _dropped(event: dict[str, Any]) -> bool:
     with STATE.lock:
         for rule in STATE.event_drops:
+            detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
             if rule["times"] > 0 and rule["source"] == event.get("source") and \
-                    rule["detail-type"] in (None, event.get("detail-type")):
+                    rule["detail-type"] in (None, event.get("detail-type")) and \
+                    all(detail.get(k) == v for k, v in rule["detail"].items()):
                 rule["times"] -= 1
                 rule["dropped"] += 1
                 return True

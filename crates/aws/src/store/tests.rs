@@ -113,7 +113,7 @@ fn config_read(item: Option<HashMap<String, AttributeValue>>) -> Rule {
 async fn put_app_config_writes_config_and_repository_index() {
     let updates = captured::<UpdateItemInput>();
     let puts = captured::<PutItemInput>();
-    let (u, p) = (updates.clone(), puts.clone());
+    let (u, p, p2) = (updates.clone(), puts.clone(), puts.clone());
     let version = store(&[
         mock!(Client::update_item)
             .match_requests(move |r| {
@@ -128,6 +128,12 @@ async fn put_app_config_writes_config_and_repository_index() {
         mock!(Client::put_item)
             .match_requests(move |r| {
                 p.lock().unwrap().push(r.clone());
+                true
+            })
+            .then_output(|| PutItemOutput::builder().build()),
+        mock!(Client::put_item)
+            .match_requests(move |r| {
+                p2.lock().unwrap().push(r.clone());
                 true
             })
             .then_output(|| PutItemOutput::builder().build()),
@@ -166,6 +172,10 @@ async fn put_app_config_writes_config_and_repository_index() {
             ("app".to_string(), s("backend")),
         ])
     );
+    // Every configured app is listed under one key (the reconcile reads it).
+    let listed = puts.lock().unwrap()[1].item().unwrap().clone();
+    assert_eq!(listed["PK"], s("APPS"));
+    assert_eq!(listed["SK"], s("APP#backend"));
 }
 
 #[tokio::test]
