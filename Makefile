@@ -51,7 +51,7 @@ lint-template: tools
 	$(VENV)/bin/cfn-lint template.yaml
 	mkdir -p target
 	$(LINT_ENV) $(PY) tools/lint/sam_translate.py template.yaml target/template.cfn.json
-	$(VENV)/bin/cfn-lint target/template.cfn.json
+	$(PY) tools/lint/cfn_lint.py target/template.cfn.json
 	$(LINT_ENV) .venv-sam/bin/sam validate --lint -t template.yaml
 	node tools/lint/asl.js statemachines
 

@@ -11,7 +11,7 @@ from typing import Any
 from stack import LocalStack
 
 
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
+TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED", "ABORTED"}
 
 
 def finished_release(stack: LocalStack, app: Any, digest: str, stage: str = "staging",

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import time
 
-from e2e_helpers import ci_tag, ecs_calls, family_of, run_state_machine
+from e2e_helpers import TERMINAL, ci_tag, ecs_calls, family_of, run_state_machine
 from example_app import service_task_definition
 
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
 
 
 def decide(stack, body):

@@ -7,9 +7,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from e2e_helpers import ci_tag
+from e2e_helpers import TERMINAL, ci_tag
 
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
 
 
 def push_all(stack, pushes, gap=0.0):

@@ -14,11 +14,10 @@ import time
 
 import yaml
 
-from e2e_helpers import ci_tag, ecs_calls
+from e2e_helpers import TERMINAL, ci_tag, ecs_calls
 from example_app import service_task_definition
 from stack import target_dir
 
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
 SETTLE_SECONDS = 4
 
 

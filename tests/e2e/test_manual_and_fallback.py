@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from e2e_helpers import ci_tag, ecs_calls
+from e2e_helpers import TERMINAL, ci_tag, ecs_calls
 from example_app import service_task_definition
 from ulid_util import new_ulid
 
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
 
 
 def test_hand_started_release_deploys_the_given_digest(stack, seed):
@@ -20,7 +19,7 @@ def test_hand_started_release_deploys_the_given_digest(stack, seed):
     release_input = {
         "release_id": release_id, "app": app.name, "stage": "production",
         "repository": app.repository, "digest": digest, "tag": "v1.0.0",
-        "image_uri": f"{stack.registry}/{app.repository}@{digest}", "trigger": "promote",
+        "image_uri": f"{stack.registry()}/{app.repository}@{digest}", "trigger": "promote",
     }
     stack.client("stepfunctions").start_execution(
         stateMachineArn=stack.deploy_state_machine_arn, name=release_id, input=json.dumps(release_input))

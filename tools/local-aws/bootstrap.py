@@ -42,8 +42,9 @@ SKIPPED_TYPES = {
     "AWS::IAM::Policy",
     "AWS::IAM::ManagedPolicy",
     "AWS::Lambda::Permission",
+    "AWS::SQS::QueuePolicy",
 }
-FUNCTION_EVENT_RULE_TYPES = {"EventBridgeRule", "CloudWatchEvent"}
+FUNCTION_EVENT_RULE_TYPES = {"EventBridgeRule", "CloudWatchEvent", "Schedule"}
 
 
 # ---------------------------------------------------------------- pure derivations
@@ -143,6 +144,7 @@ class LocalStackResources:
     state_machines: dict[str, str] = field(default_factory=dict)   # logical id -> ARN
     functions: dict[str, str] = field(default_factory=dict)        # logical id -> binary name
     rules: dict[str, str] = field(default_factory=dict)            # rule name -> target ARN(s)
+    queues: dict[str, str] = field(default_factory=dict)           # logical id -> queue name
     skipped: dict[str, str] = field(default_factory=dict)          # logical id -> type
     function_env: dict[str, str] = field(default_factory=dict)
 
@@ -206,6 +208,9 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
         if rtype == "AWS::DynamoDB::Table":
             _create_table(ddb, attrs["Ref"], resolver.resolve(raw))
             out.tables[lid] = attrs["Ref"]
+        elif rtype == "AWS::SQS::Queue":
+            client("sqs").create_queue(QueueName=attrs["QueueName"])
+            out.queues[lid] = attrs["QueueName"]
         elif rtype == "AWS::Serverless::Function":
             out.functions[lid] = attrs["Ref"]
             if "ReservedConcurrentExecutions" in raw:
@@ -249,13 +254,15 @@ def _function_event_rules(events: Any, resolver: Resolver, lid: str, res: dict[s
         props = resolver.resolve(event.get("Properties") or {})
         name = props.get("RuleName") or f"{resolver.stack}-{lid}-{event_name}"[:64]
         target: dict[str, Any] = {"Id": f"{lid}{event_name}"[:64], "Arn": target_arn}
-        for key in ("Input", "InputPath"):
+        for key in ("Input", "InputPath", "RetryPolicy", "DeadLetterConfig"):
             if key in props:
                 target[key] = props[key]
         if res.get("Type") == "AWS::Serverless::StateMachine":
             target["RoleArn"] = DUMMY_ROLE_ARN
+        # A schedule is stored, never fired, locally: tests invoke its target themselves.
         _put_rule(events, name, props.get("Pattern"), [target],
-                  props.get("EventBusName", "default"), props.get("State", "ENABLED"))
+                  props.get("EventBusName", "default"), props.get("State", "ENABLED"),
+                  props.get("Schedule"))
         out.rules[name] = target_arn
 
 

@@ -105,6 +105,10 @@ class Resolver:
         if rtype == "AWS::Logs::LogGroup":
             name = self.resolve(props.get("LogGroupName")) or f"/{self.stack}/{logical_id}"
             return {"Ref": name, "Arn": arn.format("logs", f"log-group:{name}:*")}
+        if rtype == "AWS::SQS::Queue":
+            name = self.resolve(props.get("QueueName")) or f"{self.stack}-{logical_id}"
+            return {"Ref": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}", "QueueName": name,
+                    "Arn": arn.format("sqs", name)}
         # Anything else (alarms, IAM): a name is enough, nothing locally consumes more.
         return {"Ref": f"{self.stack}-{logical_id}", "Arn": arn.format("local", logical_id)}
 

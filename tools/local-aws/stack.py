@@ -40,7 +40,7 @@ REPO_ROOT = HERE.parents[1]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 REGION = "us-east-1"
 ACCOUNT_ID = bootstrap.ACCOUNT_ID
-TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED"}
+TERMINAL = {"SUCCEEDED", "FAILED", "ROLLED_BACK", "SUPERSEDED", "ABORTED"}
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 STOP_GRACE_SECONDS = 10
 # No proxy for loopback: a proxy from the environment must not sit between us and the emulator.
@@ -273,10 +273,18 @@ class LocalStack:
 
     # ------------------------------------------------------------ table and executions
     def releases(self, app: str, stage: str) -> list[dict[str, Any]]:
-        resp = self.table.query(
-            KeyConditionExpression=Key("PK").eq(f"APP#{app}#STAGE#{stage}") & Key("SK").begins_with("REL#"),
-            ConsistentRead=True)
-        return resp["Items"]
+        """Every release of (app, stage), oldest first, over all pages (a Query answers at
+        most 1 MB)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(f"APP#{app}#STAGE#{stage}") & Key("SK").begins_with("REL#"),
+            "ConsistentRead": True}
+        while True:
+            resp = self.table.query(**kwargs)
+            items.extend(resp["Items"])
+            if not resp.get("LastEvaluatedKey"):
+                return items
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def head(self, app: str, stage: str) -> dict[str, Any] | None:
         return self.table.get_item(Key={"PK": f"APP#{app}#STAGE#{stage}", "SK": "HEAD"},

@@ -1,6 +1,7 @@
 //! AWS adapters for Stevedore: SDK shapes in, core types out. No deploy decisions live here.
 
 pub mod codebuild;
+pub mod ecr;
 pub mod ecs;
 pub mod error;
 pub mod secrets;
@@ -12,6 +13,7 @@ pub mod store;
 mod test_support;
 
 pub use codebuild::CodeBuild;
+pub use ecr::Ecr;
 pub use ecs::Ecs;
 pub use secrets::SecretsManager;
 pub use sfn::StepFunctions;

@@ -56,6 +56,22 @@ impl StepFunctions {
         }
     }
 
+    /// An execution's status (`RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`,
+    /// ...); `None` when no execution has that ARN.
+    pub async fn execution_status(&self, execution_arn: &str) -> Result<Option<String>> {
+        match self
+            .client
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out.status.as_str().to_string())),
+            Err(e) if code_and_message(&e).0 == "ExecutionDoesNotExist" => Ok(None),
+            Err(e) => Err(classify("DescribeExecution", e)),
+        }
+    }
+
     pub async fn send_task_success(
         &self,
         task_token: &str,

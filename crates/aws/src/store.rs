@@ -9,12 +9,14 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 use stevedore_core::config::AppConfig;
-use stevedore_core::release::{release_pk, release_sk, Release, ReleaseStatus};
+use stevedore_core::release::{release_pk, ReleaseStatus};
 use stevedore_core::{Error, Result};
 
 use crate::error::{classify, is_conditional_check_failure};
 
 const HEAD_SK: &str = "HEAD";
+/// Every configured app has an item under this key (`SK = APP#<app>`).
+const APPS_PK: &str = "APPS";
 
 /// The stage HEAD item: what runs now and who holds the deploy lock.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -27,6 +29,13 @@ pub struct StageHead {
     pub lock_holder: Option<String>,
     #[serde(default)]
     pub lock_expires_at: Option<i64>,
+    /// The execution of the lock holder: a second execution with the same release id is
+    /// not the holder.
+    #[serde(default)]
+    pub lock_execution_arn: Option<String>,
+    /// The release parked at the approval gate (it holds the lock while it waits).
+    #[serde(default)]
+    pub awaiting_approval: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
     /// Releases waiting for the stage (a string set: ULIDs, so sorted by push time).
@@ -165,6 +174,17 @@ impl Store {
             .send()
             .await
             .map_err(|e| classify("PutItem(repository index)", e))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(HashMap::from([
+                ("PK".to_string(), s(APPS_PK)),
+                ("SK".to_string(), s(format!("APP#{app}"))),
+                ("app".to_string(), s(app)),
+            ])))
+            .send()
+            .await
+            .map_err(|e| classify("PutItem(apps index)", e))?;
         let version = out
             .attributes()
             .and_then(|a| a.get("version"))
@@ -205,22 +225,33 @@ impl Store {
         Ok(Some(config))
     }
 
-    /// The apps whose config names this ECR repository.
+    /// The apps whose config names this ECR repository, over every page of the index (a
+    /// Query answers at most 1 MB per call:
+    /// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html>).
     pub async fn apps_for_repository(&self, repository: &str) -> Result<Vec<String>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(format!("REPO#{repository}")))
-            .send()
-            .await
-            .map_err(|e| classify("Query(repository index)", e))?;
-        Ok(out
-            .items()
-            .iter()
-            .filter_map(|item| item.get("app").and_then(|v| v.as_s().ok()).cloned())
-            .collect())
+        let mut apps = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(format!("REPO#{repository}")))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify("Query(repository index)", e))?;
+            apps.extend(
+                out.items()
+                    .iter()
+                    .filter_map(|item| item.get("app").and_then(|v| v.as_s().ok()).cloned()),
+            );
+            match out.last_evaluated_key.filter(|key| !key.is_empty()) {
+                Some(next) => start = Some(next),
+                None => return Ok(apps),
+            }
+        }
     }
 
     /// The release id of (app, stage, digest): `candidate` if this is the first time the
@@ -262,17 +293,6 @@ impl Store {
             })
     }
 
-    /// Writes a new release; `false` when a release with this id already exists (a duplicate event).
-    pub async fn create_release(&self, release: &Release) -> Result<bool> {
-        let item = serde_dynamo::to_item(release).map_err(|e| {
-            Error::InvalidInput(format!(
-                "cannot encode release {}: {e}",
-                release.spec.release_id
-            ))
-        })?;
-        self.put_if_absent(item, "PutItem(release)").await
-    }
-
     /// Writes `item` unless an item with its key exists; `false` when one did.
     async fn put_if_absent(
         &self,
@@ -294,148 +314,6 @@ impl Store {
         }
     }
 
-    pub async fn get_release(
-        &self,
-        app: &str,
-        stage: &str,
-        release_id: &str,
-    ) -> Result<Option<Release>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(release_pk(app, stage), release_sk(release_id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem(release)", e))?;
-        out.item.map(|item| decode("release", item)).transpose()
-    }
-
-    /// Sets attributes of an existing release (phase timestamps, ARNs, results).
-    pub async fn set_release_fields(
-        &self,
-        app: &str,
-        stage: &str,
-        release_id: &str,
-        fields: &[(&str, AttributeValue)],
-    ) -> Result<()> {
-        self.update_release(app, stage, release_id, fields, None)
-            .await
-    }
-
-    /// Appends `item` to the release's list attribute `list` (created when absent) and sets
-    /// `fields`, in one write.
-    pub async fn append_to_release_list(
-        &self,
-        app: &str,
-        stage: &str,
-        release_id: &str,
-        list: &str,
-        item: AttributeValue,
-        fields: &[(&str, AttributeValue)],
-    ) -> Result<()> {
-        self.update_release(app, stage, release_id, fields, Some((list, item)))
-            .await
-    }
-
-    async fn update_release(
-        &self,
-        app: &str,
-        stage: &str,
-        release_id: &str,
-        fields: &[(&str, AttributeValue)],
-        append: Option<(&str, AttributeValue)>,
-    ) -> Result<()> {
-        if fields.is_empty() && append.is_none() {
-            return Ok(());
-        }
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(release_pk(app, stage), release_sk(release_id))))
-            .condition_expression("attribute_exists(PK)");
-        let mut sets = Vec::new();
-        for (i, (name, value)) in fields.iter().enumerate() {
-            sets.push(format!("#f{i} = :v{i}"));
-            request = request
-                .expression_attribute_names(format!("#f{i}"), *name)
-                .expression_attribute_values(format!(":v{i}"), value.clone());
-        }
-        if let Some((list, item)) = append {
-            sets.push("#list = list_append(if_not_exists(#list, :empty), :item)".into());
-            request = request
-                .expression_attribute_names("#list", list)
-                .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
-                .expression_attribute_values(":item", AttributeValue::L(vec![item]));
-        }
-        request
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .send()
-            .await
-            .map_err(|e| {
-                if is_conditional_check_failure(&e) {
-                    Error::InvalidInput(format!(
-                        "release {release_id} of {app}/{stage} does not exist"
-                    ))
-                } else {
-                    classify("UpdateItem(release)", e)
-                }
-            })?;
-        Ok(())
-    }
-
-    /// Removes attributes of an existing release (e.g. a used task token).
-    pub async fn remove_release_fields(
-        &self,
-        app: &str,
-        stage: &str,
-        release_id: &str,
-        fields: &[&str],
-    ) -> Result<()> {
-        if fields.is_empty() {
-            return Ok(());
-        }
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(release_pk(app, stage), release_sk(release_id))));
-        let mut names = Vec::new();
-        for (i, name) in fields.iter().enumerate() {
-            names.push(format!("#r{i}"));
-            request = request.expression_attribute_names(format!("#r{i}"), *name);
-        }
-        request
-            .update_expression(format!("REMOVE {}", names.join(", ")))
-            .send()
-            .await
-            .map_err(|e| classify("UpdateItem(release)", e))?;
-        Ok(())
-    }
-
-    /// Newest first.
-    pub async fn list_releases(&self, app: &str, stage: &str, limit: i32) -> Result<Vec<Release>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :rel)")
-            .expression_attribute_values(":pk", s(release_pk(app, stage)))
-            .expression_attribute_values(":rel", s("REL#"))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(|e| classify("Query(releases)", e))?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| decode("release", item))
-            .collect()
-    }
-
     pub async fn head(&self, app: &str, stage: &str) -> Result<Option<StageHead>> {
         let out = self
             .client
@@ -450,7 +328,12 @@ impl Store {
     }
 }
 
+mod apps;
+mod fence;
 mod lock;
+mod releases;
+mod service_claim;
+pub use fence::FenceOutcome;
 pub use lock::FinishOutcome;
 
 #[cfg(test)]

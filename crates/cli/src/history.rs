@@ -8,7 +8,7 @@ pub async fn print(
     store: &Store,
     app: &str,
     stage: Option<&str>,
-    limit: i32,
+    limit: usize,
     json: bool,
 ) -> Result<()> {
     let stages = match stage {

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use stevedore_aws::{load_sdk_config, Store};
 use stevedore_core::config::parse_file;
 
+mod apply;
 mod history;
 
 #[derive(Parser)]
@@ -37,9 +38,9 @@ enum Command {
         /// Only this stage (default: every stage of the app).
         #[arg(long)]
         stage: Option<String>,
-        /// How many releases per stage.
+        /// How many releases per stage (newest first; read page by page, so any number works).
         #[arg(long, default_value_t = 20)]
-        limit: i32,
+        limit: usize,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -70,16 +71,7 @@ async fn main() -> Result<()> {
         } => {
             let parsed = read_config(&file)?;
             let store = store(&cli.table).await?;
-            let now = chrono::Utc::now().to_rfc3339();
-            let source = file.display().to_string();
-            for (app, config) in &parsed.apps {
-                let version = store.put_app_config(app, config, &source, &now).await?;
-                println!(
-                    "applied app `{app}` (version {version}, stages: {})",
-                    config.stages.keys().cloned().collect::<Vec<_>>().join(", ")
-                );
-            }
-            Ok(())
+            apply::apply(&store, &parsed, &file).await
         }
         Command::History {
             app,

@@ -39,6 +39,10 @@ pub enum Error {
     DeploymentTimedOut(String),
     #[error("{0}")]
     DeploymentReplaced(String),
+    /// Putting the previous task definition back did not finish either: the service may run
+    /// neither revision healthily.
+    #[error("{0}")]
+    RestoreFailed(String),
     /// `strategy: blue_green` on a service ECS cannot run blue/green for (no load balancer
     /// with an alternate target group and listener rules).
     #[error("{0}")]
@@ -46,6 +50,16 @@ pub enum Error {
     /// A person rejected the release at its approval gate.
     #[error("{0}")]
     ApprovalRejected(String),
+    /// Nobody decided at the approval gate within the stage's `approval_timeout`.
+    #[error("{0}")]
+    ApprovalTimedOut(String),
+    /// The release no longer holds its stage's lock (its lease lapsed and another release
+    /// took the stage, or another execution claims it): it must change nothing.
+    #[error("{0}")]
+    LockLost(String),
+    /// Like `LockLost`, but a newer release of the stage holds it now.
+    #[error("{0}")]
+    Superseded(String),
     #[error("{0}")]
     LockHeld(String),
     #[error("{0}")]

@@ -4,6 +4,7 @@
 //! Everything here is pure and synchronous: no AWS SDK, no async runtime. The adapters in
 //! `stevedore-aws` and the Lambda handlers translate between these types and AWS.
 
+pub mod bounds;
 pub mod build_migration;
 pub mod config;
 pub mod ecr_event;

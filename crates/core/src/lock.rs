@@ -13,7 +13,8 @@ pub enum ConcurrencyPolicy {
     /// Only the newest waiting push deploys; older waiting ones end SUPERSEDED.
     #[default]
     Latest,
-    /// Every push deploys, one after another, in push order.
+    /// Every push deploys, one after another, in push order (a push whose event arrives
+    /// after a newer push took the stage is SUPERSEDED: it would roll the stage back).
     Queue,
 }
 
@@ -63,6 +64,19 @@ pub fn decide_lock(policy: ConcurrencyPolicy, release: &str, lock: &StageLock<'_
             }
         }
         ConcurrencyPolicy::Queue => {
+            // Every push deploys in push order, but one whose event came late never rolls
+            // the stage back over a newer push that already took or deployed it.
+            if let Some(newer) = lock
+                .holder
+                .into_iter()
+                .chain(lock.current)
+                .filter(|other| *other > release)
+                .max()
+            {
+                return LockDecision::Supersede {
+                    by: newer.to_string(),
+                };
+            }
             if let Some(older) = lock.waiting.iter().find(|w| w.as_str() < release) {
                 return LockDecision::Wait {
                     behind: older.clone(),
@@ -172,10 +186,15 @@ mod tests {
             decide_lock(ConcurrencyPolicy::Latest, "A", &done),
             LockDecision::Supersede { by: "C".into() }
         );
-        // Under `queue` every push deploys, even after a newer one.
+        // Under `queue` too: every push deploys in push order, but a late one never
+        // deploys over a newer one.
         assert_eq!(
             decide_lock(ConcurrencyPolicy::Queue, "A", &done),
-            LockDecision::Acquire
+            LockDecision::Supersede { by: "C".into() }
+        );
+        assert_eq!(
+            decide_lock(ConcurrencyPolicy::Queue, "A", &held),
+            LockDecision::Supersede { by: "C".into() }
         );
     }
 

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use stevedore_aws::store::attr_s;
 use stevedore_aws::{StepFunctions, Store};
+use stevedore_core::release::ReleaseStatus;
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
@@ -45,18 +46,16 @@ pub struct Decided {
 
 pub async fn handle(ctx: &Approve, request: ApproveRequest) -> Result<Decided, HandlerError> {
     let (app, stage) = (&request.app, &request.stage);
+    let head = ctx.store.head(app, stage).await?.unwrap_or_default();
+    // Without a release id: the one parked at the gate (which holds the stage), never
+    // merely the lock holder, which may be deploying.
     let release_id = match &request.release {
         Some(id) => id.clone(),
-        None => ctx
-            .store
-            .head(app, stage)
-            .await?
-            .and_then(|h| h.lock_holder)
-            .ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "no release of {app}/{stage} is waiting for approval"
-                ))
-            })?,
+        None => head.awaiting_approval.clone().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "no release of {app}/{stage} is waiting for approval"
+            ))
+        })?,
     };
     let release = ctx
         .store
@@ -67,11 +66,19 @@ pub async fn handle(ctx: &Approve, request: ApproveRequest) -> Result<Decided, H
                 "release {release_id} of {app}/{stage} does not exist"
             ))
         })?;
-    let token = release.approval_task_token.ok_or_else(|| {
-        Error::InvalidInput(format!(
-            "release {release_id} of {app}/{stage} is not waiting for approval"
-        ))
-    })?;
+    let parked = release.status == ReleaseStatus::InProgress
+        && head.lock_holder.as_deref() == Some(release_id.as_str());
+    let token =
+        release
+            .approval_task_token
+            .filter(|_| parked)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                "release {release_id} of {app}/{stage} is not waiting for approval (it is {}{})",
+                release.status,
+                if parked { "" } else { " and does not hold the stage" }
+            ))
+            })?;
     let by = request.by.as_deref().unwrap_or("someone");
     let reason = request.reason.as_deref().unwrap_or("no reason given");
     let decision = match request.decision {
@@ -91,6 +98,9 @@ pub async fn handle(ctx: &Approve, request: ApproveRequest) -> Result<Decided, H
     };
     ctx.store
         .remove_release_fields(app, stage, &release_id, &["approval_task_token"])
+        .await?;
+    ctx.store
+        .clear_awaiting_approval(app, stage, &release_id)
         .await?;
     ctx.store
         .set_release_fields(

@@ -4,17 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 use stevedore_aws::ecs::{
-    deployment_configuration, without_own_hook, DeploymentLifecycleHookStage, LifecycleHook,
-    RolloutPlan,
+    deployment_configuration, DeploymentLifecycleHookStage, LifecycleHook, RolloutPlan,
 };
 use stevedore_aws::store::{attr_of, attr_s, DeploymentWait};
 use stevedore_aws::{Ecs, StepFunctions, Store};
 use stevedore_core::config::Strategy;
-use stevedore_core::release::reason_for_failure;
 use stevedore_core::smoke::{explain_failure, HookContext};
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
+use crate::stage_lock::{fence, Lease};
 use crate::verdict::{verdict, Verdict};
 use crate::{HandlerError, ReleaseSpec, RenderOutput, StateError};
 
@@ -48,6 +47,8 @@ pub enum DeployRequest {
     Start {
         release: ReleaseSpec,
         render: RenderOutput,
+        /// The release's execution: the stage's lock must still be held by it.
+        execution_arn: String,
     },
     Wait {
         task_token: String,
@@ -58,12 +59,19 @@ pub enum DeployRequest {
         release: ReleaseSpec,
         deployment: StartedDeployment,
     },
+    /// A step failed after UpdateService may have been sent: ask ECS what runs.
+    Reconcile {
+        release: ReleaseSpec,
+        render: RenderOutput,
+        error: StateError,
+    },
     /// ECS failed the deployment without rolling back, or never finished it: put the
     /// previous task definition back, so the service is left running a good one.
     Restore {
         release: ReleaseSpec,
         render: RenderOutput,
         error: StateError,
+        execution_arn: String,
     },
 }
 
@@ -78,11 +86,27 @@ pub enum DeployResponse {
         status: String,
         deployment_id: String,
     },
+    /// What ECS runs after a failed step: `completed`, `in_progress` (wait for `deployment`)
+    /// or `not_started` (nothing of the release is live).
+    Reconciled {
+        outcome: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        deployment: Option<StartedDeployment>,
+    },
+    /// The previous task definition is going back as `deployment`; `reason` is why.
+    Restoring {
+        restore: StartedDeployment,
+        reason: String,
+    },
 }
 
 pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployResponse, HandlerError> {
     match request {
-        DeployRequest::Start { release, render } => {
+        DeployRequest::Start {
+            release,
+            render,
+            execution_arn,
+        } => {
             let service = ctx
                 .ecs
                 .describe_service(&render.cluster, &render.service)
@@ -100,6 +124,9 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 &plan,
                 Some(&ctx.hook.function_arn),
             );
+            // Only the stage's lock holder may change the service; the lease now covers the rollout.
+            let lease = Lease::for_deployment(render.deploy_timeout_seconds);
+            fence(&ctx.store, &release, &execution_arn, lease, false).await?;
             let deployment_id = ctx
                 .ecs
                 .update_service(
@@ -189,39 +216,20 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 .into()),
             }
         }
+        DeployRequest::Reconcile {
+            release,
+            render,
+            error,
+        } => Ok(crate::recovery::reconcile_release(ctx, &release, &render, &error).await?),
         DeployRequest::Restore {
             release,
             render,
             error,
-        } => {
-            let (_, why) = reason_for_failure(&error.error, &error.cause);
-            let previous = &render.previous_task_definition_arn;
-            let service = ctx
-                .ecs
-                .describe_service(&render.cluster, &render.service)
-                .await?;
-            let config = without_own_hook(
-                service.deployment_configuration.as_ref(),
-                &ctx.hook.function_arn,
-            );
-            let restore_id = ctx
-                .ecs
-                .update_service(&render.cluster, &render.service, previous, config)
-                .await?;
-            ctx.store
-                .set_release_fields(
-                    &release.app,
-                    &release.stage,
-                    &release.release_id,
-                    &[("restore_deployment_id", attr_s(&restore_id))],
-                )
-                .await?;
-            tracing::warn!(release_id = %release.release_id, %previous, %restore_id, "previous task definition restored");
-            Err(Error::DeploymentRolledBack(format!(
-                "{why}; Stevedore restored the previous task definition {previous} (deployment {restore_id})"
-            ))
-            .into())
-        }
+            execution_arn,
+        } => Ok(
+            crate::recovery::restore_previous(ctx, &release, &render, &error, &execution_arn)
+                .await?,
+        ),
     }
 }
 
@@ -278,7 +286,13 @@ fn rollout_plan(release: &ReleaseSpec, render: &RenderOutput, hook: &HookTarget)
 }
 
 /// A failed deployment's error, led by the smoke test's reason when that is what failed it.
-async fn explained(store: &Store, app: &str, stage: &str, release_id: &str, error: Error) -> Error {
+pub(crate) async fn explained(
+    store: &Store,
+    app: &str,
+    stage: &str,
+    release_id: &str,
+    error: Error,
+) -> Error {
     match store.get_release(app, stage, release_id).await {
         Ok(Some(release)) => explain_failure(
             error,
@@ -317,6 +331,7 @@ mod tests {
             migration: None,
             build_migration: None,
             approval_required: false,
+            approval_timeout_seconds: 60,
             rollout,
         }
     }

@@ -2,11 +2,12 @@
 //! listener sends everything to green, production still goes to blue) it runs the stage's
 //! smoke test against the test URL, one attempt per invocation, and answers ECS:
 //! SUCCEEDED, IN_PROGRESS (try again after `interval_seconds`) or FAILED (ECS rolls back).
-//! Every attempt and the answer go into the release record.
+//! Every attempt and the answer go into the release record (the first attempt and the latest
+//! ones in `smoke_checks`, all of them counted in `smoke_check_count`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use stevedore_aws::store::{attr_of, attr_s};
+use stevedore_aws::store::{attr_of, attr_s, ReleaseKey};
 use stevedore_aws::Store;
 use stevedore_core::smoke::{judge, HookAnswer, HookContext, SMOKE_TEST_STAGE};
 
@@ -104,13 +105,18 @@ pub async fn handle(ctx: &DeploymentHook, event: Value) -> Result<HookResponse, 
     tracing::info!(release_id = %context.release_id, execution_id = ?invocation.execution_id,
         attempt = check.attempt, status = ?check.status, error = ?check.error, hook_status = status, %reason, "smoke test attempt");
     // The answer to ECS matters more than the record: a failed write is logged, not fatal.
+    // The store keeps the first attempt and the latest ones, and counts all of them.
+    let release = ReleaseKey {
+        app: &context.app,
+        stage: &context.stage,
+        release_id: &context.release_id,
+    };
     let recorded = async {
         ctx.store
             .append_to_release_list(
-                &context.app,
-                &context.stage,
-                &context.release_id,
+                release,
                 "smoke_checks",
+                "smoke_check_count",
                 attr_of(&check)?,
                 &[
                     ("smoke_test_status", attr_s(status)),

@@ -19,9 +19,16 @@ pub struct RenderOutput {
     /// The stage wants a person's approval before the migration and rollout.
     #[serde(default)]
     pub approval_required: bool,
+    /// How long the approval gate waits for a decision (the stage's `approval_timeout_seconds`).
+    #[serde(default = "default_approval_timeout")]
+    pub approval_timeout_seconds: u64,
     /// How the service rolls the release out.
     #[serde(default)]
     pub rollout: RolloutSpec,
+}
+
+fn default_approval_timeout() -> u64 {
+    stevedore_core::config::DEFAULT_APPROVAL_TIMEOUT_SECONDS
 }
 
 /// The stage's rollout settings, as deploy applies them to the service.

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
-use stevedore_aws::{StepFunctions, Store};
+use stevedore_aws::{Ecr, StepFunctions, Store};
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::image::image_uri;
-use stevedore_core::release::{release_id, Trigger};
+use stevedore_core::release::{push_time_ms, release_id, Trigger};
 use stevedore_core::routing::stages_for_push;
 
 use crate::runtime::now;
@@ -19,6 +19,7 @@ use crate::{HandlerError, ReleaseSpec};
 
 pub struct OnPush {
     pub store: Store,
+    pub ecr: Ecr,
     pub sfn: StepFunctions,
     pub deploy_state_machine_arn: String,
     /// The account and region this Stevedore serves: events from elsewhere (a cross-account
@@ -32,6 +33,9 @@ pub struct OnPushOutput {
     pub releases: Vec<StartedRelease>,
     /// Why nothing was started, when nothing was.
     pub ignored: Option<String>,
+    /// What a scheduled reconcile looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconciled: Option<crate::reconcile_pushes::ReconcileSummary>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -48,10 +52,18 @@ fn ignored(why: String) -> OnPushOutput {
     OnPushOutput {
         releases: Vec::new(),
         ignored: Some(why),
+        reconciled: None,
     }
 }
 
 pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerError> {
+    // The reconcile schedule's input.
+    if event.get("action").and_then(Value::as_str) == Some("reconcile") {
+        let request = serde_json::from_value(event).map_err(|e| {
+            stevedore_core::Error::InvalidInput(format!("malformed reconcile request: {e}"))
+        })?;
+        return crate::reconcile_pushes::handle(ctx, request).await;
+    }
     // A malformed event is logged and dropped: failing would only make EventBridge retry it.
     let event: EventBridgeEvent<EcrImageAction> = match serde_json::from_value(event) {
         Ok(event) => event,
@@ -77,6 +89,44 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
         } => (repository, digest, tag),
         PushDecision::Ignore(why) => return Ok(ignored(why)),
     };
+    let at = now();
+    // Release order is push order: the ECR event's own time, never only when this function
+    // ran (a redelivered or late event keeps its place).
+    let push = Push {
+        repository,
+        digest,
+        tag,
+        pushed_ms: push_time_ms(
+            event.time.map(|time| time.timestamp_millis()),
+            at.timestamp_millis(),
+        ),
+    };
+    release_push(ctx, &push, at).await
+}
+
+/// One push of one tag: what the ECR event (or the reconcile, from DescribeImages) says.
+#[derive(Debug, Clone)]
+pub(crate) struct Push {
+    pub repository: String,
+    pub digest: String,
+    pub tag: String,
+    /// The release ids' time (`push_time_ms`).
+    pub pushed_ms: u64,
+}
+
+/// A PENDING release and a deploy execution for each (app, stage) whose rules match the
+/// push; the release id claim makes a second call for the same push start nothing.
+pub(crate) async fn release_push(
+    ctx: &OnPush,
+    push: &Push,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<OnPushOutput, HandlerError> {
+    let Push {
+        repository,
+        digest,
+        tag,
+        pushed_ms,
+    } = push.clone();
     let mut configs = BTreeMap::new();
     for app in ctx.store.apps_for_repository(&repository).await? {
         match ctx.store.get_app_config(&app).await {
@@ -102,13 +152,11 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
         )));
     }
 
-    let at = now();
-    let seen_ms = at.timestamp_millis().max(0) as u64;
     let uri = image_uri(&ctx.account, &ctx.region, &repository, &digest);
     let mut output = OnPushOutput::default();
     let mut failures = Vec::new();
     for target in targets {
-        let candidate = release_id(&target.app, &target.stage, &digest, seen_ms);
+        let candidate = release_id(&target.app, &target.stage, &digest, pushed_ms);
         let id = match ctx
             .store
             .claim_release_id(&target.app, &target.stage, &digest, &candidate)

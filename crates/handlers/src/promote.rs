@@ -7,11 +7,8 @@ use serde::{Deserialize, Serialize};
 use stevedore_core::release::{ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
-use crate::starter::{start_from, succeeded_release, ReleaseStarter};
+use crate::starter::{start_from, succeeded_release, ByExecution, ReleaseStarter};
 use crate::HandlerError;
-
-/// How far back to look for the release to promote.
-const HISTORY_DEPTH: i32 = 100;
 
 /// Promote starts releases by hand.
 pub type Promote = ReleaseStarter;
@@ -35,10 +32,31 @@ pub struct PromoteStarted {
     pub started: bool,
 }
 
+/// The promote function's input: a promotion (the promote state machine), or a retry (the
+/// retry state machine passes `"action": "retry"`).
+pub async fn handle_event(
+    ctx: &Promote,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, HandlerError> {
+    let invalid = |e: serde_json::Error| Error::InvalidInput(format!("malformed request: {e}"));
+    let answer = if event.get("action").and_then(|a| a.as_str()) == Some("retry") {
+        let input = serde_json::from_value(event).map_err(invalid)?;
+        serde_json::to_value(crate::retry::handle(ctx, input).await?)
+    } else {
+        let input = serde_json::from_value(event).map_err(invalid)?;
+        serde_json::to_value(handle(ctx, input).await?)
+    };
+    Ok(answer.map_err(|e| Error::InvalidInput(format!("cannot encode the answer: {e}")))?)
+}
+
 pub async fn handle(
     ctx: &Promote,
-    request: PromoteRequest,
+    input: ByExecution<PromoteRequest>,
 ) -> Result<PromoteStarted, HandlerError> {
+    let ByExecution {
+        request,
+        execution_started_at,
+    } = input;
     let PromoteRequest {
         app,
         from,
@@ -65,19 +83,31 @@ pub async fn handle(
         ))
         .into());
     }
-    let history = ctx.store.list_releases(app, from, HISTORY_DEPTH).await?;
+    // By id when named; else newest first, page after page, however many releases failed since.
     let source = match release {
-        Some(wanted) => succeeded_release(&history, wanted)?,
-        None => history
-            .iter()
-            .find(|r| r.status == ReleaseStatus::Succeeded)
+        Some(wanted) => {
+            let found = ctx.store.get_release(app, from, wanted).await?;
+            succeeded_release(found, app, from, wanted)?
+        }
+        None => ctx
+            .store
+            .find_release(app, from, |r| r.status == ReleaseStatus::Succeeded)
+            .await?
             .ok_or_else(|| {
                 Error::InvalidInput(format!(
                     "stage `{from}` of app `{app}` has no SUCCEEDED release to promote"
                 ))
             })?,
     };
-    let (spec, started) = start_from(ctx, source, to, Trigger::Promote, None).await?;
+    let (spec, started) = start_from(
+        ctx,
+        &source,
+        to,
+        Trigger::Promote,
+        None,
+        execution_started_at,
+    )
+    .await?;
     Ok(PromoteStarted {
         release_id: spec.release_id,
         source_release_id: source.spec.release_id.clone(),

@@ -1,43 +1,55 @@
 //! record: the release's lifecycle in the table. Takes the per-stage lock (IN_PROGRESS),
-//! and at the end writes the terminal status with its reason, moves HEAD on success and
-//! releases the lock, in one transaction.
+//! proves it still holds it before anything changes (fencing), parks the approval gate, and
+//! at the end writes the terminal status with its reason, moves HEAD on success and
+//! releases the lock, in one transaction. It also hears Step Functions' "Execution Status
+//! Change" events, so an execution that was stopped or died still leaves a record.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stevedore_aws::store::{attr_s, FinishOutcome, LockOutcome, ReleaseKey};
-use stevedore_aws::Store;
-use stevedore_core::lock::{decide_lock, LockDecision, StageLock};
-use stevedore_core::release::{reason_for_failure, Release, ReleaseStatus};
+use stevedore_aws::store::{attr_s, FinishOutcome, ReleaseKey};
+use stevedore_aws::{StepFunctions, Store};
+use stevedore_core::release::{reason_for_failure, ReleaseStatus};
 use stevedore_core::Error;
 
 use crate::runtime::{now, timestamp};
-use crate::{HandlerError, ReleaseSpec, StateError};
+use crate::stage_lock::{acquire, fence, Lease};
+use crate::{HandlerError, ReleaseSpec, RenderOutput, StateError};
 
-/// A lock is a lease: if a release's execution dies without unlocking, the stage frees itself
-/// after the longest the release could legitimately take, plus this margin.
-const LEASE_MARGIN_SECONDS: i64 = 900;
-const DEFAULT_LEASE_SECONDS: i64 = 3600;
-/// How often to re-read HEAD when it changes between reading and writing.
-const HEAD_RACE_ATTEMPTS: usize = 5;
+pub struct Record {
+    pub store: Store,
+    pub sfn: StepFunctions,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum RecordRequest {
+    /// Validates a (possibly hand-written) input, then takes the stage or waits for it.
     AcquireLock {
         release: ReleaseSpec,
         execution_arn: String,
     },
-    Succeed {
+    /// Before the migration: proves the release still holds the stage and extends the lease
+    /// over the migration and the rollout.
+    Fence {
         release: ReleaseSpec,
+        execution_arn: String,
+        render: RenderOutput,
     },
-    /// Parks the approval gate's task token on the release until a person decides.
+    /// Parks the approval gate's task token on the release until a person decides (after
+    /// proving it holds the stage, with the lease extended over the approval timeout).
     AwaitApproval {
         release: ReleaseSpec,
         task_token: String,
+        execution_arn: String,
+        render: RenderOutput,
+    },
+    Succeed {
+        release: ReleaseSpec,
+        execution_arn: String,
     },
     Fail {
         release: ReleaseSpec,
         error: StateError,
+        execution_arn: String,
     },
 }
 
@@ -47,27 +59,49 @@ pub struct Recorded {
     pub lock_released: bool,
 }
 
-pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, HandlerError> {
+/// The function's input: a state machine step's request, or a Step Functions execution
+/// status change event from EventBridge.
+pub async fn handle_event(
+    ctx: &Record,
+    event: serde_json::Value,
+) -> Result<Recorded, HandlerError> {
+    if event.get("detail-type").and_then(|t| t.as_str())
+        == Some("Step Functions Execution Status Change")
+    {
+        let detail = serde_json::from_value(event["detail"].clone()).map_err(|e| {
+            Error::InvalidInput(format!("malformed execution status change event: {e}"))
+        })?;
+        return Ok(crate::execution_ended::handle(ctx, detail).await?);
+    }
+    let request = serde_json::from_value(event)
+        .map_err(|e| Error::InvalidInput(format!("malformed record request: {e}")))?;
+    handle(ctx, request).await
+}
+
+pub async fn handle(ctx: &Record, request: RecordRequest) -> Result<Recorded, HandlerError> {
+    let store = &ctx.store;
     match request {
         RecordRequest::AcquireLock {
             release,
             execution_arn,
+        } => Ok(acquire(ctx, &release, &execution_arn, now()).await?),
+        RecordRequest::Fence {
+            release,
+            execution_arn,
+            render,
         } => {
-            let at = now();
-            // A release started by hand (an execution of the deploy state machine, not a
-            // push) has no record yet: create it, so it too ends in a terminal record.
-            if store
-                .create_release(&Release::new_pending(release.clone(), at))
-                .await?
-            {
-                tracing::info!(release_id = %release.release_id, "release record created for a hand-started execution");
-            }
-            Ok(acquire(store, &release, &execution_arn, at).await?)
+            let lease = Lease::for_rollout(&render);
+            fence(store, &release, &execution_arn, lease, false).await?;
+            Ok(in_progress())
         }
         RecordRequest::AwaitApproval {
             release,
             task_token,
+            execution_arn,
+            render,
         } => {
+            let lease = Lease::for_approval(&render);
+            fence(store, &release, &execution_arn, lease, true).await?;
             store
                 .set_release_fields(
                     &release.app,
@@ -80,12 +114,12 @@ pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, H
                 )
                 .await?;
             tracing::info!(release_id = %release.release_id, app = %release.app, stage = %release.stage, "waiting for approval");
-            Ok(Recorded {
-                status: ReleaseStatus::InProgress.to_string(),
-                lock_released: false,
-            })
+            Ok(in_progress())
         }
-        RecordRequest::Succeed { release } => {
+        RecordRequest::Succeed {
+            release,
+            execution_arn,
+        } => {
             let task_definition = store
                 .get_release(&release.app, &release.stage, &release.release_id)
                 .await?
@@ -93,20 +127,26 @@ pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, H
             let outcome = store
                 .finish_release(
                     key(&release),
+                    &execution_arn,
                     ReleaseStatus::Succeeded,
                     None,
                     task_definition.as_deref(),
                     &timestamp(now()),
                 )
                 .await?;
-            tracing::info!(release_id = %release.release_id, app = %release.app, stage = %release.stage, "release SUCCEEDED");
+            tracing::info!(release_id = %release.release_id, app = %release.app, stage = %release.stage, ?outcome, "release SUCCEEDED");
             Ok(recorded(ReleaseStatus::Succeeded, &outcome))
         }
-        RecordRequest::Fail { release, error } => {
+        RecordRequest::Fail {
+            release,
+            error,
+            execution_arn,
+        } => {
             let (status, reason) = reason_for_failure(&error.error, &error.cause);
             let outcome = store
                 .finish_release(
                     key(&release),
+                    &execution_arn,
                     status,
                     Some(&reason),
                     None,
@@ -114,21 +154,13 @@ pub async fn handle(store: &Store, request: RecordRequest) -> Result<Recorded, H
                 )
                 .await?;
             tracing::warn!(release_id = %release.release_id, app = %release.app, stage = %release.stage,
-                status = %status, reason = %reason, "release ended without success");
+                status = %status, reason = %reason, ?outcome, "release ended without success");
             Ok(recorded(status, &outcome))
         }
     }
 }
 
-/// Whether a release in the waiting set is really still waiting (PENDING).
-async fn still_waiting(store: &Store, release: &ReleaseSpec, other: &str) -> Result<bool, Error> {
-    let other = store
-        .get_release(&release.app, &release.stage, other)
-        .await?;
-    Ok(other.is_some_and(|r| r.status == ReleaseStatus::Pending))
-}
-
-fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
+pub(crate) fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
     ReleaseKey {
         app: &release.app,
         stage: &release.stage,
@@ -136,139 +168,20 @@ fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
     }
 }
 
-fn recorded(status: ReleaseStatus, outcome: &FinishOutcome) -> Recorded {
+fn in_progress() -> Recorded {
     Recorded {
-        status: status.to_string(),
-        lock_released: *outcome == FinishOutcome::Recorded,
+        status: ReleaseStatus::InProgress.to_string(),
+        lock_released: false,
     }
 }
 
-/// Reads HEAD, decides by the stage's policy, and writes the decision only if HEAD is
-/// unchanged; a concurrent change (a newer push queued) means reading and deciding again.
-async fn acquire(
-    store: &Store,
-    release: &ReleaseSpec,
-    execution_arn: &str,
-    at: DateTime<Utc>,
-) -> Result<Recorded, Error> {
-    let config = store.get_app_config(&release.app).await.ok().flatten();
-    let stage = config.as_ref().and_then(|c| c.stages.get(&release.stage));
-    let policy = stage.map(|s| s.concurrency).unwrap_or_default();
-    let lease = match (&config, stage) {
-        (Some(config), Some(stage)) => {
-            config
-                .migration
-                .as_ref()
-                .map_or(0, |m| m.timeout_seconds as i64)
-                + stage.deploy_timeout_seconds as i64
-                + LEASE_MARGIN_SECONDS
-        }
-        // The render step reports a missing config properly; the lease just needs a bound.
-        _ => DEFAULT_LEASE_SECONDS,
-    };
-    for _ in 0..HEAD_RACE_ATTEMPTS {
-        let mut head = store
-            .head(&release.app, &release.stage)
-            .await?
-            .unwrap_or_default();
-        if head.lock_holder.as_deref() != Some(release.release_id.as_str())
-            && !head.waiting.contains(&release.release_id)
-        {
-            // Pushes are queued by on-push; a hand-started release joins the line here.
-            store.enqueue(key(release), &timestamp(at)).await?;
-            head = store
-                .head(&release.app, &release.stage)
-                .await?
-                .unwrap_or_default();
-        }
-        let live_holder = head.lock_holder.as_deref().filter(|_| {
-            head.lock_expires_at
-                .is_some_and(|lease| lease >= at.timestamp())
-        });
-        let lock = StageLock {
-            holder: live_holder,
-            waiting: &head.waiting,
-            current: head.current_release.as_deref(),
-        };
-        let decision = decide_lock(policy, &release.release_id, &lock);
-        if let LockDecision::Wait { behind: other } | LockDecision::Supersede { by: other } =
-            &decision
-        {
-            if head.waiting.contains(other) && !still_waiting(store, release, other).await? {
-                // It ended without ever taking the stage: it no longer counts.
-                let stale = ReleaseKey {
-                    app: &release.app,
-                    stage: &release.stage,
-                    release_id: other,
-                };
-                store.leave_queue(stale, &timestamp(at)).await?;
-                continue;
-            }
-        }
-        match decision {
-            LockDecision::Wait { behind } => {
-                return Err(Error::LockHeld(format!(
-                    "{}/{} is busy with release {behind}; release {} waits (policy {policy})",
-                    release.app, release.stage, release.release_id
-                )))
-            }
-            LockDecision::Supersede { by } => {
-                let reason = format!(
-                    "superseded by the newer push {by} while waiting for the stage (policy {policy}); nothing was changed"
-                );
-                store
-                    .supersede(key(release), &reason, &timestamp(at))
-                    .await?;
-                tracing::info!(release_id = %release.release_id, %by, "release superseded");
-                return Ok(Recorded {
-                    status: ReleaseStatus::Superseded.to_string(),
-                    lock_released: false,
-                });
-            }
-            LockDecision::Acquire => {}
-        }
-        let outcome = store
-            .acquire_lock(
-                key(release),
-                execution_arn,
-                at.timestamp() + lease,
-                at.timestamp(),
-                &timestamp(at),
-                head.version,
-            )
-            .await?;
-        match outcome {
-            LockOutcome::Acquired => {
-                tracing::info!(release_id = %release.release_id, app = %release.app, stage = %release.stage, "lock acquired");
-                return Ok(Recorded {
-                    status: ReleaseStatus::InProgress.to_string(),
-                    lock_released: false,
-                });
-            }
-            LockOutcome::HeadChanged => continue,
-            LockOutcome::ReleaseNotActive => {
-                let current = store
-                    .get_release(&release.app, &release.stage, &release.release_id)
-                    .await?;
-                return match current.map(|r| r.status) {
-                    // A retry of a call that already superseded it.
-                    Some(ReleaseStatus::Superseded) => Ok(Recorded {
-                        status: ReleaseStatus::Superseded.to_string(),
-                        lock_released: false,
-                    }),
-                    status => Err(Error::InvalidInput(format!(
-                        "release {} of {}/{} is no longer pending ({}); it cannot take the stage",
-                        release.release_id,
-                        release.app,
-                        release.stage,
-                        status.map_or("missing".to_string(), |s| s.to_string())
-                    ))),
-                };
-            }
-        }
+fn recorded(status: ReleaseStatus, outcome: &FinishOutcome) -> Recorded {
+    Recorded {
+        status: match outcome {
+            // Nothing of ours was written: say so rather than claim a status.
+            FinishOutcome::NotOurs | FinishOutcome::Missing => "NOT_RECORDED".to_string(),
+            _ => status.to_string(),
+        },
+        lock_released: *outcome == FinishOutcome::Recorded,
     }
-    Err(Error::LockHeld(format!(
-        "{}/{}: the stage's HEAD kept changing; release {} tries again",
-        release.app, release.stage, release.release_id
-    )))
 }

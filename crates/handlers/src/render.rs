@@ -155,6 +155,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         migration,
         build_migration,
         approval_required: stage.approval == Approval::Required,
+        approval_timeout_seconds: stage.approval_timeout_seconds,
         rollout,
     })
 }
@@ -206,6 +207,7 @@ async fn redeploy(
         build_migration: None,
         // A rollback is the way back from a bad release: it does not wait for a person.
         approval_required: false,
+        approval_timeout_seconds: stage.approval_timeout_seconds,
         // …but it goes out the stage's way (blue/green with its smoke test included).
         rollout: rollout_spec(stage),
     })

@@ -6,11 +6,8 @@ use serde::{Deserialize, Serialize};
 use stevedore_core::release::{Release, ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
-use crate::starter::{start_from, succeeded_release, ReleaseStarter};
+use crate::starter::{start_from, succeeded_release, ByExecution, ReleaseStarter};
 use crate::HandlerError;
-
-/// How far back to look for the release to return to.
-const HISTORY_DEPTH: i32 = 100;
 
 /// Rollback starts releases by hand.
 pub type Rollback = ReleaseStarter;
@@ -35,16 +32,50 @@ pub struct RollbackStarted {
 
 pub async fn handle(
     ctx: &Rollback,
-    request: RollbackRequest,
+    input: ByExecution<RollbackRequest>,
 ) -> Result<RollbackStarted, HandlerError> {
+    let ByExecution {
+        request,
+        execution_started_at,
+    } = input;
     let (app, stage) = (&request.app, &request.stage);
     let current = ctx
         .store
         .head(app, stage)
         .await?
         .and_then(|h| h.current_release);
-    let history = ctx.store.list_releases(app, stage, HISTORY_DEPTH).await?;
-    let source = pick_source(&history, current.as_deref(), request.release.as_deref())?;
+    let source = match request.release.as_deref() {
+        Some(wanted) => {
+            let found = ctx.store.get_release(app, stage, wanted).await?;
+            chosen_source(found, app, stage, wanted, current.as_deref())?
+        }
+        None => {
+            let current = current.ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "{app}/{stage} has no successful release yet: there is nothing to roll back"
+                ))
+            })?;
+            // After a rollback the stage runs what that rollback returned to: rolling back
+            // again goes further back from there, never forward to the release that was
+            // rolled back from.
+            let effective = ctx
+                .store
+                .get_release(app, stage, &current)
+                .await?
+                .filter(|r| r.spec.trigger == Trigger::Rollback)
+                .and_then(|r| r.spec.source_release_id)
+                .unwrap_or_else(|| current.clone());
+            // Newest first, page after page, however many releases failed in between.
+            ctx.store
+                .find_release(app, stage, |r| is_earlier_success(r, &effective))
+                .await?
+                .ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "no SUCCEEDED release of {app}/{stage} older than the current {current}"
+                    ))
+                })?
+        }
+    };
     let task_definition = source.task_definition_arn.clone().ok_or_else(|| {
         Error::InvalidInput(format!(
             "release {} has no recorded task definition",
@@ -53,10 +84,11 @@ pub async fn handle(
     })?;
     let (spec, started) = start_from(
         ctx,
-        source,
+        &source,
         stage,
         Trigger::Rollback,
         Some(task_definition.clone()),
+        execution_started_at,
     )
     .await?;
     Ok(RollbackStarted {
@@ -67,39 +99,31 @@ pub async fn handle(
     })
 }
 
-/// The release to return to: the one asked for (it must have SUCCEEDED), or the newest
-/// SUCCEEDED release older than what the stage runs now. `history` is newest first.
-fn pick_source<'a>(
-    history: &'a [Release],
+/// The release asked for by id (`found`): it must have SUCCEEDED and not be what the stage
+/// runs now.
+fn chosen_source(
+    found: Option<Release>,
+    app: &str,
+    stage: &str,
+    wanted: &str,
     current: Option<&str>,
-    wanted: Option<&str>,
-) -> Result<&'a Release, Error> {
-    let stage_name = history
-        .first()
-        .map(|r| format!("{}/{}", r.spec.app, r.spec.stage))
-        .unwrap_or_default();
-    if let Some(wanted) = wanted {
-        let release = succeeded_release(history, wanted)?;
-        if Some(wanted) == current {
-            return Err(Error::InvalidInput(format!(
-                "release {wanted} is what {stage_name} runs already"
-            )));
-        }
-        return Ok(release);
+) -> Result<Release, Error> {
+    let release = succeeded_release(found, app, stage, wanted)?;
+    if Some(wanted) == current {
+        return Err(Error::InvalidInput(format!(
+            "release {wanted} is what {app}/{stage} runs already"
+        )));
     }
-    let current = current.ok_or_else(|| {
-        Error::InvalidInput(
-            "the stage has no successful release yet: there is nothing to roll back".into(),
-        )
-    })?;
-    history
-        .iter()
-        .find(|r| r.status == ReleaseStatus::Succeeded && r.spec.release_id.as_str() < current)
-        .ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "no SUCCEEDED release of {stage_name} older than the current {current}"
-            ))
-        })
+    Ok(release)
+}
+
+/// The default target: a SUCCEEDED release older than the one the stage effectively runs
+/// (ids are ULIDs, so older sorts lower), and not itself a rollback (which only put an older
+/// one back); the newest such release is the one returned to.
+fn is_earlier_success(release: &Release, effective: &str) -> bool {
+    release.status == ReleaseStatus::Succeeded
+        && release.spec.trigger != Trigger::Rollback
+        && release.spec.release_id.as_str() < effective
 }
 
 #[cfg(test)]
@@ -126,44 +150,62 @@ mod tests {
     }
 
     #[test]
-    fn defaults_to_the_newest_success_before_the_current_one() {
-        let history = [
-            release("04", ReleaseStatus::Succeeded),
-            release("03", ReleaseStatus::Failed),
-            release("02", ReleaseStatus::Succeeded),
-            release("01", ReleaseStatus::Succeeded),
-        ];
-        assert_eq!(
-            pick_source(&history, Some("04"), None)
-                .unwrap()
-                .spec
-                .release_id,
-            "02"
+    fn the_default_target_is_a_success_older_than_the_current_one() {
+        assert!(is_earlier_success(
+            &release("02", ReleaseStatus::Succeeded),
+            "04"
+        ));
+        assert!(!is_earlier_success(
+            &release("03", ReleaseStatus::Failed),
+            "04"
+        ));
+        assert!(
+            !is_earlier_success(&release("04", ReleaseStatus::Succeeded), "04"),
+            "not the current one"
         );
         assert!(
-            pick_source(&history, None, None).is_err(),
-            "nothing deployed yet"
-        );
-        assert!(
-            pick_source(&history[..1], Some("04"), None).is_err(),
-            "no earlier success"
+            !is_earlier_success(&release("05", ReleaseStatus::Succeeded), "04"),
+            "not a newer one"
         );
     }
 
     #[test]
-    fn a_chosen_release_must_have_succeeded_and_not_be_current() {
-        let history = [
-            release("02", ReleaseStatus::Succeeded),
-            release("01", ReleaseStatus::RolledBack),
-        ];
-        assert!(pick_source(&history, Some("02"), Some("01"))
+    fn a_chosen_release_must_exist_have_succeeded_and_not_be_current() {
+        let chosen = |found, wanted| chosen_source(found, "web", "staging", wanted, Some("02"));
+        assert!(chosen(Some(release("01", ReleaseStatus::RolledBack)), "01")
             .unwrap_err()
             .to_string()
             .contains("ROLLED_BACK"));
-        assert!(pick_source(&history, Some("02"), Some("02"))
+        assert!(chosen(Some(release("02", ReleaseStatus::Succeeded)), "02")
             .unwrap_err()
             .to_string()
             .contains("runs already"));
-        assert!(pick_source(&history, Some("02"), Some("09")).is_err());
+        assert!(chosen(None, "09")
+            .unwrap_err()
+            .to_string()
+            .contains("is not a release of web/staging"));
+        assert_eq!(
+            chosen(Some(release("01", ReleaseStatus::Succeeded)), "01")
+                .unwrap()
+                .spec
+                .release_id,
+            "01"
+        );
+    }
+
+    #[test]
+    fn rollbacks_are_not_targets_of_another_rollback() {
+        let mut returned = release("05", ReleaseStatus::Succeeded);
+        returned.spec.trigger = Trigger::Rollback;
+        assert!(!is_earlier_success(&returned, "06"));
+        // The stage runs 02 again (via 05): 04 is not earlier than 02, 01 is.
+        assert!(!is_earlier_success(
+            &release("04", ReleaseStatus::Succeeded),
+            "02"
+        ));
+        assert!(is_earlier_success(
+            &release("01", ReleaseStatus::Succeeded),
+            "02"
+        ));
     }
 }

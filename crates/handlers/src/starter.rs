@@ -3,6 +3,7 @@
 //! and by the releases started by hand (rollback).
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use stevedore_aws::sfn::StartOutcome;
 use stevedore_aws::store::{attr_s, ReleaseKey};
 use stevedore_aws::{StepFunctions, Store};
@@ -58,20 +59,19 @@ pub(crate) async fn start_release(
     }
 }
 
-/// Release `wanted` from `history` (newest first), which must have SUCCEEDED: only a release
-/// that proved itself is promoted or returned to.
-pub(crate) fn succeeded_release<'a>(
-    history: &'a [Release],
+/// Release `wanted` of `app`/`stage` as read by its id (`found`), which must have SUCCEEDED:
+/// only a release that proved itself is promoted or returned to.
+pub(crate) fn succeeded_release(
+    found: Option<Release>,
+    app: &str,
+    stage: &str,
     wanted: &str,
-) -> Result<&'a Release, Error> {
-    let release = history
-        .iter()
-        .find(|r| r.spec.release_id == wanted)
-        .ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "release {wanted} is not among the stage's recent releases"
-            ))
-        })?;
+) -> Result<Release, Error> {
+    let release = found.ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "release {wanted} is not a release of {app}/{stage}"
+        ))
+    })?;
     if release.status != ReleaseStatus::Succeeded {
         return Err(Error::InvalidInput(format!(
             "release {wanted} is {}: only a release that SUCCEEDED can be used",
@@ -81,16 +81,27 @@ pub(crate) fn succeeded_release<'a>(
     Ok(release)
 }
 
+/// A request to a function that starts releases, made by a state machine execution: the
+/// execution's start time fixes the new release's id, so a retried step (or a retried
+/// invocation of the same execution) starts no second release.
+#[derive(Debug, Deserialize)]
+pub struct ByExecution<T> {
+    pub request: T,
+    /// `$$.Execution.StartTime`.
+    pub execution_started_at: DateTime<Utc>,
+}
+
 /// Starts a new release of `stage` that redeploys `source` (its digest; for a rollback also its
-/// task definition). Returns the new release's spec and whether this call started it.
+/// task definition), with its id taken at `at`. Returns the new release's spec and whether
+/// this call started it.
 pub(crate) async fn start_from(
     starter: &ReleaseStarter,
     source: &Release,
     stage: &str,
     trigger: Trigger,
     redeploy_task_definition_arn: Option<String>,
+    at: DateTime<Utc>,
 ) -> Result<(ReleaseSpec, bool), Error> {
-    let at = crate::runtime::now();
     let spec = ReleaseSpec {
         release_id: release_id(
             &source.spec.app,

@@ -1,7 +1,7 @@
 //! Lambda `on-push`: see `stevedore_handlers::on_push` for what it does.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use stevedore_aws::{load_sdk_config, StepFunctions, Store};
+use stevedore_aws::{load_sdk_config, Ecr, StepFunctions, Store};
 use stevedore_handlers::on_push::{handle, OnPush};
 use stevedore_handlers::{init_tracing, required_env};
 
@@ -15,6 +15,7 @@ async fn main() -> Result<(), Error> {
     let sdk = load_sdk_config().await;
     let ctx = OnPush {
         store: Store::from_sdk(&sdk, table),
+        ecr: Ecr::from_sdk(&sdk),
         sfn: StepFunctions::from_sdk(&sdk),
         deploy_state_machine_arn,
         account,

@@ -1,8 +1,9 @@
 //! Lambda `promote`: see `stevedore_handlers::promote` for what it does.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
 use stevedore_aws::{load_sdk_config, StepFunctions, Store};
-use stevedore_handlers::promote::{handle, Promote, PromoteRequest};
+use stevedore_handlers::promote::{handle_event, Promote};
 use stevedore_handlers::{init_tracing, required_env};
 
 #[tokio::main]
@@ -17,8 +18,8 @@ async fn main() -> Result<(), Error> {
         deploy_state_machine_arn,
     };
     let ctx = &ctx;
-    run(service_fn(
-        move |event: LambdaEvent<PromoteRequest>| async move { handle(ctx, event.payload).await },
-    ))
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle_event(ctx, event.payload).await
+    }))
     .await
 }

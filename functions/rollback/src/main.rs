@@ -3,6 +3,7 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use stevedore_aws::{load_sdk_config, StepFunctions, Store};
 use stevedore_handlers::rollback::{handle, Rollback, RollbackRequest};
+use stevedore_handlers::ByExecution;
 use stevedore_handlers::{init_tracing, required_env};
 
 #[tokio::main]
@@ -18,7 +19,9 @@ async fn main() -> Result<(), Error> {
     };
     let ctx = &ctx;
     run(service_fn(
-        move |event: LambdaEvent<RollbackRequest>| async move { handle(ctx, event.payload).await },
+        move |event: LambdaEvent<ByExecution<RollbackRequest>>| async move {
+            handle(ctx, event.payload).await
+        },
     ))
     .await
 }

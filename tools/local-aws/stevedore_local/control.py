@@ -11,7 +11,7 @@ import re
 from urllib.parse import parse_qs
 from typing import Any, Callable
 
-from . import codebuild_sim, eventbridge, faults, lambda_bridge, request_audit
+from . import codebuild_sim, eventbridge, faults, lambda_bridge, request_audit, sfn_events
 from .state import STATE
 
 PREFIX = "/_stevedore/"
@@ -176,6 +176,8 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "ecs/test-listener/requests"): _by_service("test_listener_requests"),
     ("GET", "events"): _snapshot("events"),
     ("POST", "events/redeliver"): redeliver,
+    ("POST", "events/drop"): eventbridge.drop,
+    ("POST", "sfn/status-events"): sfn_events.set_enabled,
     ("POST", "reset"): reset,
     ("POST", "faults"): arm_fault,
     ("GET", "faults"): faults.listing,

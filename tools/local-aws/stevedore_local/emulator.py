@@ -20,12 +20,13 @@ def apply_patches() -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
 
     from . import (codebuild_sim, dynamodb_atomic, ecr_events, ecs_sim, ecs_tasks, eventbridge,
-                   lambda_bridge, sfn_codebuild, sfn_fixes)
+                   lambda_bridge, sfn_codebuild, sfn_events, sfn_fixes)
 
     lambda_bridge.apply()
     eventbridge.apply()
     ecr_events.apply()
     sfn_fixes.apply()
+    sfn_events.apply()
     sfn_codebuild.apply()  # after sfn_fixes: uses its parameter conversion and tagged clients
     codebuild_sim.apply()
     ecs_tasks.apply()

@@ -58,10 +58,38 @@ def emit(source: str, detail_type: str, detail: Any, resources: list[str] | None
     return event
 
 
+def drop(body: dict[str, Any]) -> dict[str, Any]:
+    """Lose the next `times` events of `source` (and `detail-type`, and `detail` fields, if
+    given) on the default bus, as EventBridge's best-effort delivery of service events may."""
+    rule = {"source": body.get("source"), "detail-type": body.get("detail-type"),
+            "detail": dict(body.get("detail") or {}),
+            "times": int(body.get("times", 1)), "dropped": 0}
+    with STATE.lock:
+        STATE.event_drops.append(rule)
+    return rule
+
+
+def _dropped(event: dict[str, Any]) -> bool:
+    with STATE.lock:
+        for rule in STATE.event_drops:
+            detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+            if rule["times"] > 0 and rule["source"] == event.get("source") and \
+                    rule["detail-type"] in (None, event.get("detail-type")) and \
+                    all(detail.get(k) == v for k, v in rule["detail"].items()):
+                rule["times"] -= 1
+                rule["dropped"] += 1
+                return True
+    return False
+
+
 def publish(event: dict[str, Any], bus_name: str = "default", *, account: str | None = None,
             region: str | None = None, record: bool = True) -> None:
     if record and bus_name in ("default", None):
         STATE.record_event(copy.deepcopy(event))
+    # Recorded (a test can redeliver it later) but never delivered.
+    if bus_name in ("default", None) and _dropped(event):
+        print(f"[stevedore-local] event dropped on purpose: {event.get('detail-type')}", flush=True)
+        return
     _ensure_worker()
     _queue.put((copy.deepcopy(event), bus_name or "default",
                 account or event.get("account") or STATE.account,

@@ -42,6 +42,9 @@ class State:
             # test listener answers: digest or "default" -> {"status": int, "body": str | None}
             self.test_listener_statuses: dict[str, dict[str, Any]] = {}
             self.test_listener_requests: list[dict[str, Any]] = []
+            self.sfn_status_events = True  # emit Step Functions Execution Status Change events
+            # events to lose (best-effort delivery): {"source", "detail-type", "times", "dropped"}
+            self.event_drops: list[dict[str, Any]] = []
 
     def log_ecs(self, op: str, request: dict[str, Any]) -> None:
         entry = {"op": op, "at": time.time()}

@@ -9,8 +9,8 @@ use stevedore_core::release::{release_pk, release_sk, ReleaseStatus};
 use stevedore_core::{Error, Result};
 
 use super::{
-    decode, key, n, s, status_value, transact, transaction_reasons, update, DeploymentWait,
-    LockOutcome, ReleaseKey, Store, HEAD_SK,
+    decode, key, n, releases::text, s, status_value, transact, transaction_reasons, update,
+    DeploymentWait, LockOutcome, ReleaseKey, Store, HEAD_SK,
 };
 use crate::error::classify;
 
@@ -23,6 +23,10 @@ pub enum FinishOutcome {
     RecordedLockNotHeld,
     /// The release already had this terminal status (a retried call).
     AlreadyRecorded,
+    /// The release belongs to another execution (one started by hand with its id): untouched.
+    NotOurs,
+    /// No such release: the execution ended before anything was recorded (invalid input).
+    Missing,
 }
 
 impl Store {
@@ -51,12 +55,13 @@ impl Store {
         };
         let mut head = update(&self.table, release_pk(app, stage), HEAD_SK.into())
             .update_expression(
-                "SET lock_holder = :id, lock_expires_at = :lease, updated_at = :now DELETE waiting :me ADD version :one",
+                "SET lock_holder = :id, lock_execution_arn = :exec, lock_expires_at = :lease, updated_at = :now REMOVE awaiting_approval DELETE waiting :me ADD version :one",
             )
             .condition_expression(format!(
-                "(attribute_not_exists(lock_holder) OR lock_holder = :id OR lock_expires_at < :epoch) AND {version_unchanged}"
+                "(attribute_not_exists(lock_holder) OR (lock_holder = :id AND lock_execution_arn = :exec) OR lock_expires_at < :epoch) AND {version_unchanged}"
             ))
             .expression_attribute_values(":id", s(release_id))
+            .expression_attribute_values(":exec", s(execution_arn))
             .expression_attribute_values(":me", AttributeValue::Ss(vec![release_id.to_string()]))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":lease", n(lease_until))
@@ -70,7 +75,8 @@ impl Store {
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let release = update(&self.table, release_pk(app, stage), release_sk(release_id))
             .update_expression("SET #status = :in_progress, lock_acquired_at = if_not_exists(lock_acquired_at, :now), execution_arn = :exec")
-            .condition_expression("#status IN (:pending, :in_progress)")
+            // A second execution carrying the same release id is not this release.
+            .condition_expression("#status IN (:pending, :in_progress) AND (attribute_not_exists(execution_arn) OR execution_arn = :exec)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":in_progress", status_value(ReleaseStatus::InProgress))
             .expression_attribute_values(":pending", status_value(ReleaseStatus::Pending))
@@ -167,7 +173,7 @@ impl Store {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":superseded", status_value(ReleaseStatus::Superseded))
             .expression_attribute_values(":pending", status_value(ReleaseStatus::Pending))
-            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":reason", text(reason))
             .expression_attribute_values(":now", s(now))
             .build()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
@@ -202,9 +208,12 @@ impl Store {
 
     /// Records the terminal status with its reason, points HEAD at the release when it
     /// succeeded, and releases the lock if this release holds it — all in one transaction.
+    /// Only `execution_arn`, the release's own execution, may end it (another execution
+    /// started by hand with the same release id gets `NotOurs` and changes nothing).
     pub async fn finish_release(
         &self,
         release_key: ReleaseKey<'_>,
+        execution_arn: &str,
         status: ReleaseStatus,
         reason: Option<&str>,
         task_definition_arn: Option<&str>,
@@ -215,11 +224,18 @@ impl Store {
             stage,
             release_id,
         } = release_key;
-        let release = self.finish_release_update(app, stage, release_id, status, reason, now)?;
+        let release = self.finish_release_update(
+            (app, stage, release_id),
+            execution_arn,
+            status,
+            reason,
+            now,
+        )?;
         let mut head_set = vec!["updated_at = :now"];
         let mut head = update(&self.table, release_pk(app, stage), HEAD_SK.into())
-            .condition_expression("lock_holder = :id")
+            .condition_expression("lock_holder = :id AND lock_execution_arn = :exec")
             .expression_attribute_values(":id", s(release_id))
+            .expression_attribute_values(":exec", s(execution_arn))
             .expression_attribute_values(":now", s(now));
         if status == ReleaseStatus::Succeeded {
             head_set.push("current_release = :id");
@@ -230,7 +246,7 @@ impl Store {
         }
         let head = head
             .update_expression(format!(
-                "SET {} REMOVE lock_holder, lock_expires_at",
+                "SET {} REMOVE lock_holder, lock_expires_at, lock_execution_arn, awaiting_approval",
                 head_set.join(", ")
             ))
             .build()
@@ -249,14 +265,19 @@ impl Store {
         if reasons.first().copied().flatten() == Some("ConditionalCheckFailed") {
             let current = self.get_release(app, stage, release_id).await?;
             return match current {
+                Some(r)
+                    if r.execution_arn
+                        .as_deref()
+                        .is_some_and(|arn| arn != execution_arn) =>
+                {
+                    Ok(FinishOutcome::NotOurs)
+                }
                 Some(r) if r.status == status => Ok(FinishOutcome::AlreadyRecorded),
                 Some(r) => Err(Error::InvalidInput(format!(
                     "release {release_id} of {app}/{stage} is already {}; cannot record {status}",
                     r.status
                 ))),
-                None => Err(Error::InvalidInput(format!(
-                    "release {release_id} of {app}/{stage} does not exist"
-                ))),
+                None => Ok(FinishOutcome::Missing),
             };
         }
         if reasons.get(1).copied().flatten() == Some("ConditionalCheckFailed") {
@@ -284,16 +305,16 @@ impl Store {
 
     fn finish_release_update(
         &self,
-        app: &str,
-        stage: &str,
-        release_id: &str,
+        (app, stage, release_id): (&str, &str, &str),
+        execution_arn: &str,
         status: ReleaseStatus,
         reason: Option<&str>,
         now: &str,
     ) -> Result<aws_sdk_dynamodb::types::Update> {
         let mut expression = "SET #status = :status, finished_at = :now".to_string();
         let mut builder = update(&self.table, release_pk(app, stage), release_sk(release_id))
-            .condition_expression("#status IN (:pending, :in_progress)")
+            .condition_expression("#status IN (:pending, :in_progress) AND (attribute_not_exists(execution_arn) OR execution_arn = :exec)")
+            .expression_attribute_values(":exec", s(execution_arn))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", status_value(status))
             .expression_attribute_values(":pending", status_value(ReleaseStatus::Pending))
@@ -301,7 +322,7 @@ impl Store {
             .expression_attribute_values(":now", s(now));
         if let Some(reason) = reason {
             expression.push_str(", reason = :reason");
-            builder = builder.expression_attribute_values(":reason", s(reason));
+            builder = builder.expression_attribute_values(":reason", text(reason));
         }
         builder
             .update_expression(expression)

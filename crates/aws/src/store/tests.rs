@@ -7,10 +7,10 @@ use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemInput, UpdateItemOutput};
 use aws_smithy_mocks::{mock, Rule};
 use chrono::TimeZone;
-use stevedore_core::release::{ReleaseSpec, Trigger};
+use stevedore_core::release::{Release, ReleaseSpec, Trigger};
 
 use super::*;
-use crate::test_support::{captured, mocked_client, Captured};
+use crate::test_support::{captured, mocked_client};
 
 pub(super) const TABLE: &str = "stevedore";
 pub(super) const RELEASE_PK: &str = "APP#backend#STAGE#staging";
@@ -113,7 +113,7 @@ fn config_read(item: Option<HashMap<String, AttributeValue>>) -> Rule {
 async fn put_app_config_writes_config_and_repository_index() {
     let updates = captured::<UpdateItemInput>();
     let puts = captured::<PutItemInput>();
-    let (u, p) = (updates.clone(), puts.clone());
+    let (u, p, p2) = (updates.clone(), puts.clone(), puts.clone());
     let version = store(&[
         mock!(Client::update_item)
             .match_requests(move |r| {
@@ -128,6 +128,12 @@ async fn put_app_config_writes_config_and_repository_index() {
         mock!(Client::put_item)
             .match_requests(move |r| {
                 p.lock().unwrap().push(r.clone());
+                true
+            })
+            .then_output(|| PutItemOutput::builder().build()),
+        mock!(Client::put_item)
+            .match_requests(move |r| {
+                p2.lock().unwrap().push(r.clone());
                 true
             })
             .then_output(|| PutItemOutput::builder().build()),
@@ -166,6 +172,10 @@ async fn put_app_config_writes_config_and_repository_index() {
             ("app".to_string(), s("backend")),
         ])
     );
+    // Every configured app is listed under one key (the reconcile reads it).
+    let listed = puts.lock().unwrap()[1].item().unwrap().clone();
+    assert_eq!(listed["PK"], s("APPS"));
+    assert_eq!(listed["SK"], s("APP#backend"));
 }
 
 #[tokio::test]
@@ -237,257 +247,39 @@ async fn config_item_without_config_text_names_the_app() {
 }
 
 #[tokio::test]
-async fn apps_for_repository_queries_the_index() {
-    let rule = mock!(Client::query)
-        .match_requests(|r| {
-            r.key_condition_expression() == Some("PK = :pk")
-                && r.expression_attribute_values()
-                    .is_some_and(|v| v.get(":pk") == Some(&s("REPO#backend")))
-        })
+async fn apps_for_repository_reads_every_page_of_the_index() {
+    let is_index_query = |r: &aws_sdk_dynamodb::operation::query::QueryInput| {
+        r.key_condition_expression() == Some("PK = :pk")
+            && r.expression_attribute_values()
+                .is_some_and(|v| v.get(":pk") == Some(&s("REPO#backend")))
+    };
+    let first = mock!(Client::query)
+        .match_requests(move |r| is_index_query(r) && r.exclusive_start_key().is_none())
         .then_output(|| {
             QueryOutput::builder()
                 .items(HashMap::from([("app".to_string(), s("backend"))]))
-                .items(HashMap::from([("app".to_string(), s("backend-worker"))]))
                 .items(HashMap::from([("PK".to_string(), s("REPO#backend"))]))
+                .set_last_evaluated_key(Some(key_of("REPO#backend", "APP#backend")))
                 .build()
         });
-    let apps = store(&[rule]).apps_for_repository("backend").await.unwrap();
+    let second = mock!(Client::query)
+        .match_requests(move |r| {
+            is_index_query(r)
+                && r.exclusive_start_key() == Some(&key_of("REPO#backend", "APP#backend"))
+        })
+        .then_output(|| {
+            QueryOutput::builder()
+                .items(HashMap::from([("app".to_string(), s("backend-worker"))]))
+                .build()
+        });
+    let apps = store(&[first, second])
+        .apps_for_repository("backend")
+        .await
+        .unwrap();
     assert_eq!(
         apps,
         vec!["backend".to_string(), "backend-worker".to_string()]
     );
-}
-
-// ---- releases ---------------------------------------------------------------------------
-
-#[tokio::test]
-async fn create_release_writes_a_new_item_only() {
-    let release = pending_release("01JRELEASE");
-    let expected = serde_dynamo::to_item::<_, HashMap<String, AttributeValue>>(&release).unwrap();
-    let rule = mock!(Client::put_item)
-        .match_requests(move |r| {
-            r.table_name() == Some(TABLE)
-                && r.condition_expression() == Some("attribute_not_exists(PK)")
-                && r.item() == Some(&expected)
-        })
-        .then_output(|| PutItemOutput::builder().build());
-    assert!(store(std::slice::from_ref(&rule))
-        .create_release(&release)
-        .await
-        .unwrap());
-    assert_eq!(rule.num_calls(), 1);
-}
-
-#[test]
-fn release_item_has_the_documented_keys() {
-    let item: HashMap<String, AttributeValue> =
-        serde_dynamo::to_item(pending_release("01JRELEASE")).unwrap();
-    assert_eq!(str_attr(&item, "PK"), Some(RELEASE_PK));
-    assert_eq!(str_attr(&item, "SK"), Some("REL#01JRELEASE"));
-    assert_eq!(str_attr(&item, "GSI1PK"), Some("DIGEST#sha256:abc"));
-    assert_eq!(
-        str_attr(&item, "GSI1SK"),
-        Some("APP#backend#STAGE#staging#REL#01JRELEASE")
-    );
-    assert_eq!(str_attr(&item, "status"), Some("PENDING"));
-    assert!(!item.contains_key("reason"), "None fields are left out");
-}
-
-#[tokio::test]
-async fn duplicate_release_is_false() {
-    let rule = mock!(Client::put_item)
-        .sequence()
-        .http_status(
-            400,
-            Some(dynamo_error(
-                "ConditionalCheckFailedException",
-                "The conditional request failed",
-            )),
-        )
-        .build();
-    let created = store(&[rule])
-        .create_release(&pending_release("01JRELEASE"))
-        .await
-        .unwrap();
-    assert!(!created);
-}
-
-#[tokio::test]
-async fn create_release_throttle_is_an_error() {
-    let rule = mock!(Client::put_item)
-        .sequence()
-        .http_status(
-            400,
-            Some(dynamo_error(
-                "ProvisionedThroughputExceededException",
-                "slow down",
-            )),
-        )
-        .build();
-    let err = store(&[rule])
-        .create_release(&pending_release("01JRELEASE"))
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type(), "Throttled", "{err}");
-}
-
-#[tokio::test]
-async fn get_release_decodes_the_item() {
-    let release = pending_release("01JRELEASE");
-    let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&release).unwrap();
-    let rule = mock!(Client::get_item)
-        .match_requests(|r| {
-            r.key() == Some(&key_of(RELEASE_PK, "REL#01JRELEASE"))
-                && r.consistent_read() == Some(true)
-        })
-        .then_output(move || {
-            GetItemOutput::builder()
-                .set_item(Some(item.clone()))
-                .build()
-        });
-    let got = store(&[rule])
-        .get_release("backend", "staging", "01JRELEASE")
-        .await
-        .unwrap();
-    assert_eq!(got, Some(release));
-}
-
-#[tokio::test]
-async fn malformed_release_item_is_an_error() {
-    let rule = mock!(Client::get_item).then_output(|| {
-        let mut item = key_of(RELEASE_PK, "REL#01JRELEASE");
-        item.insert("status".into(), s("HALF_DONE"));
-        GetItemOutput::builder().set_item(Some(item)).build()
-    });
-    let err = store(&[rule])
-        .get_release("backend", "staging", "01JRELEASE")
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type(), "AwsError");
-    assert!(err.to_string().contains("malformed release item"), "{err}");
-}
-
-/// An UpdateItem rule that succeeds and keeps every request it saw.
-fn recorded_update() -> (Rule, Captured<UpdateItemInput>) {
-    let seen = captured::<UpdateItemInput>();
-    let log = seen.clone();
-    let rule = mock!(Client::update_item)
-        .match_requests(move |r| {
-            log.lock().unwrap().push(r.clone());
-            true
-        })
-        .then_output(|| UpdateItemOutput::builder().build());
-    (rule, seen)
-}
-
-#[tokio::test]
-async fn set_release_fields_names_every_field() {
-    let (rule, seen) = recorded_update();
-    store(&[rule])
-        .set_release_fields(
-            "backend",
-            "staging",
-            "01JRELEASE",
-            &[("status", s("IN_PROGRESS")), ("migration_exit_code", n(0))],
-        )
-        .await
-        .unwrap();
-    let input = &seen.lock().unwrap()[0];
-    assert_eq!(input.key(), Some(&key_of(RELEASE_PK, "REL#01JRELEASE")));
-    assert_eq!(input.condition_expression(), Some("attribute_exists(PK)"));
-    assert_eq!(input.update_expression(), Some("SET #f0 = :v0, #f1 = :v1"));
-    // Names go through placeholders, so reserved words such as `status` are safe.
-    let names = input.expression_attribute_names().unwrap();
-    assert_eq!(names["#f0"], "status");
-    assert_eq!(names["#f1"], "migration_exit_code");
-    let values = input.expression_attribute_values().unwrap();
-    assert_eq!(values[":v0"], s("IN_PROGRESS"));
-    assert_eq!(values[":v1"], n(0));
-}
-
-#[tokio::test]
-async fn append_to_release_list_appends_and_sets_in_one_write() {
-    let (rule, seen) = recorded_update();
-    store(&[rule])
-        .append_to_release_list(
-            "backend",
-            "staging",
-            "01JRELEASE",
-            "smoke_checks",
-            s("check"),
-            &[("smoke_test_status", s("IN_PROGRESS"))],
-        )
-        .await
-        .unwrap();
-    let input = &seen.lock().unwrap()[0];
-    assert_eq!(input.condition_expression(), Some("attribute_exists(PK)"));
-    assert_eq!(
-        input.update_expression(),
-        Some("SET #f0 = :v0, #list = list_append(if_not_exists(#list, :empty), :item)")
-    );
-    let names = input.expression_attribute_names().unwrap();
-    assert_eq!(names["#list"], "smoke_checks");
-    let values = input.expression_attribute_values().unwrap();
-    assert_eq!(values[":item"], AttributeValue::L(vec![s("check")]));
-    assert_eq!(values[":empty"], AttributeValue::L(vec![]));
-}
-
-#[tokio::test]
-async fn set_release_fields_with_nothing_to_set_sends_nothing() {
-    // No rule: any call would panic.
-    store(&[])
-        .set_release_fields("backend", "staging", "01JRELEASE", &[])
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn set_fields_of_a_missing_release_is_invalid_input() {
-    let rule = mock!(Client::update_item)
-        .sequence()
-        .http_status(
-            400,
-            Some(dynamo_error(
-                "ConditionalCheckFailedException",
-                "The conditional request failed",
-            )),
-        )
-        .build();
-    let err = store(&[rule])
-        .set_release_fields("backend", "staging", "01JGONE", &[("reason", s("x"))])
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type(), "InvalidInput");
-    assert!(err.to_string().contains("01JGONE"), "{err}");
-}
-
-#[tokio::test]
-async fn list_releases_is_newest_first_and_limited() {
-    let newer = pending_release("01JNEWER");
-    let older = pending_release("01JOLDER");
-    let items: Vec<HashMap<String, AttributeValue>> = [&newer, &older]
-        .iter()
-        .map(|r| serde_dynamo::to_item(r).unwrap())
-        .collect();
-    let rule = mock!(Client::query)
-        .match_requests(|r| {
-            let values = r.expression_attribute_values().unwrap();
-            r.key_condition_expression() == Some("PK = :pk AND begins_with(SK, :rel)")
-                && values.get(":pk") == Some(&s(RELEASE_PK))
-                && values.get(":rel") == Some(&s("REL#"))
-                && r.scan_index_forward() == Some(false)
-                && r.limit() == Some(2)
-        })
-        .then_output(move || {
-            QueryOutput::builder()
-                .set_items(Some(items.clone()))
-                .build()
-        });
-    let releases = store(&[rule])
-        .list_releases("backend", "staging", 2)
-        .await
-        .unwrap();
-    assert_eq!(releases, vec![newer, older]);
 }
 
 #[tokio::test]
@@ -509,6 +301,8 @@ async fn head_decodes_the_stage_head() {
             current_task_definition_arn: None,
             lock_holder: Some("01JRELEASE".into()),
             lock_expires_at: Some(1_700_000_900),
+            lock_execution_arn: None,
+            awaiting_approval: None,
             updated_at: None,
             waiting: Default::default(),
             version: 0,

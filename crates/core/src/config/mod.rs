@@ -4,6 +4,7 @@
 //! `config apply` time rather than a stage that silently never deploys.
 
 mod locate;
+mod service_id;
 mod strategy;
 mod validate;
 
@@ -23,11 +24,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::SecretRef;
 
+pub use service_id::{service_identity, stages_by_service};
 pub use strategy::{SmokeTest, Strategy, MAX_BAKE_MINUTES};
 pub use validate::{is_valid_env_name, is_valid_name, is_valid_repository_name};
 
 pub const DEFAULT_MIGRATION_TIMEOUT_SECONDS: u64 = 600;
 pub const DEFAULT_DEPLOY_TIMEOUT_SECONDS: u64 = 900;
+pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u64 = 24 * 3600;
+/// The longest approval wait accepted (30 days): a release older than that is stale.
+pub const MAX_APPROVAL_TIMEOUT_SECONDS: u64 = 30 * 24 * 3600;
 
 /// A whole stevedore.yaml file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +111,15 @@ pub struct StageConfig {
     /// approve state machine) before its migration and rollout.
     #[serde(default)]
     pub approval: Approval,
+    /// `approval: required`: how long a release waits at the gate before it ends FAILED
+    /// (`ApprovalTimedOut`), so an old release can never be approved into a stage that
+    /// moved on. Default 24 h.
+    #[serde(
+        default = "default_approval_timeout",
+        alias = "approval_timeout",
+        skip_serializing_if = "is_default_approval_timeout"
+    )]
+    pub approval_timeout_seconds: u64,
     /// What happens to pushes that arrive while this stage is being deployed.
     #[serde(default)]
     pub concurrency: crate::lock::ConcurrencyPolicy,
@@ -132,6 +146,14 @@ pub enum Approval {
 
 fn default_migration_timeout() -> u64 {
     DEFAULT_MIGRATION_TIMEOUT_SECONDS
+}
+
+fn default_approval_timeout() -> u64 {
+    DEFAULT_APPROVAL_TIMEOUT_SECONDS
+}
+
+fn is_default_approval_timeout(seconds: &u64) -> bool {
+    *seconds == DEFAULT_APPROVAL_TIMEOUT_SECONDS
 }
 
 fn default_deploy_timeout() -> u64 {
@@ -201,6 +223,10 @@ impl StevedoreFile {
         }
         for (app_name, app) in &self.apps {
             app.validate(file_name, app_name)?;
+        }
+        if let Err(message) = stages_by_service(self) {
+            let (path, message) = message.split_once(": ").unwrap_or(("apps", &message));
+            return Err(ConfigError::new(file_name, path, message));
         }
         Ok(())
     }

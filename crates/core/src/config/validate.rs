@@ -237,6 +237,9 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
     if stage.service.is_empty() {
         return Err((format!("{path}.service"), "must not be empty".into()));
     }
+    if let Err((field, message)) = super::service_identity(&stage.cluster, &stage.service) {
+        return Err((format!("{path}.{field}"), message));
+    }
     for (index, pattern) in stage.tags.iter().enumerate() {
         let tag_path = format!("{path}.tags[{index}]");
         if pattern.is_empty() {
@@ -257,6 +260,16 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
                 stage.deploy_timeout_seconds,
                 DEPLOY_TIMEOUT_RANGE.start(),
                 DEPLOY_TIMEOUT_RANGE.end()
+            ),
+        ));
+    }
+    if !(1..=super::MAX_APPROVAL_TIMEOUT_SECONDS).contains(&stage.approval_timeout_seconds) {
+        return Err((
+            format!("{path}.approval_timeout_seconds"),
+            format!(
+                "{} is out of range 1..={}",
+                stage.approval_timeout_seconds,
+                super::MAX_APPROVAL_TIMEOUT_SECONDS
             ),
         ));
     }

@@ -1,10 +1,8 @@
 //! Turning a state machine error into the terminal status and a reason a person can act on.
 
 use super::ReleaseStatus;
+use crate::bounds::{cut_text, MAX_TEXT_CHARS};
 use crate::error::Error;
-
-/// Reasons are stored on the release item; an ECS task description as Cause can be large.
-const MAX_REASON_CHARS: usize = 1000;
 
 /// Maps a state-machine error (`Error` and `Cause` as Step Functions passes them to a Catch)
 /// to the release's terminal status and a reason.
@@ -16,12 +14,18 @@ pub fn reason_for_failure(error_type: &str, cause: &str) -> (ReleaseStatus, Stri
     let (inner_type, message) = parse_cause(cause);
     let rolled_back = error_type == "DeploymentRolledBack"
         || inner_type.as_deref() == Some("DeploymentRolledBack");
+    let is = |name: &str| error_type == name || inner_type.as_deref() == Some(name);
     let status = if rolled_back {
         ReleaseStatus::RolledBack
+    } else if is("Superseded") {
+        ReleaseStatus::Superseded
     } else {
         ReleaseStatus::Failed
     };
-    (status, truncate(&describe(error_type, &message)))
+    // A Cause is up to 32 KB (an ECS task description, a CodeBuild build): the reason keeps
+    // the release item bounded, and says how much it left out.
+    let reason = describe(error_type, &message);
+    (status, cut_text(&reason, MAX_TEXT_CHARS).into_owned())
 }
 
 /// The message in a Cause, and the Lambda `errorType` when the Cause is Lambda's JSON.
@@ -91,12 +95,5 @@ fn describe(error_type: &str, message: &str) -> String {
         }
         "" => "unknown error: no details".to_string(),
         _ => format!("{error_type}: no details"),
-    }
-}
-
-fn truncate(reason: &str) -> String {
-    match reason.char_indices().nth(MAX_REASON_CHARS) {
-        Some((cut, _)) => format!("{}…", &reason[..cut]),
-        None => reason.to_string(),
     }
 }

@@ -2,6 +2,7 @@
 //! DynamoDB item that records it.
 
 mod failure;
+pub mod input;
 mod status;
 
 #[cfg(test)]
@@ -14,9 +15,11 @@ use sha2::{Digest, Sha256};
 pub use failure::reason_for_failure;
 pub use status::{Phase, ReleaseStatus, Trigger};
 
-/// A release id: a ULID whose timestamp is when Stevedore first saw the push (milliseconds,
-/// so ids sort in push order — ECR events' own `time` has only whole seconds) and whose
-/// randomness is the first 80 bits of sha256(`{app}/{stage}/{digest}`).
+/// A release id: a ULID whose timestamp is when the image was pushed (`push_time_ms`; for
+/// promote, rollback and retry, when their execution started), and
+/// whose randomness is the first 80 bits of sha256(`{app}/{stage}/{digest}`): ids sort in
+/// push order, and pushes within one second in a stable (digest-derived) order whichever
+/// delivery of their events comes first.
 ///
 /// The first id computed for (app, stage, digest) is claimed in the table; later deliveries
 /// of the same push find and reuse it, and since the id is also the execution name, a
@@ -28,6 +31,22 @@ pub fn release_id(app: &str, stage: &str, digest: &str, event_time_ms: u64) -> S
         .take(10)
         .fold(0u128, |bits, byte| (bits << 8) | u128::from(*byte));
     ulid::Ulid::from_parts(event_time_ms, randomness).to_string()
+}
+
+/// The time a release id of a push carries, in milliseconds: the second of the ECR event's
+/// own `time` (which is all it has: whole seconds), plus how far into that second on-push
+/// first saw it, capped at 999 ms. Pushes in different seconds sort by when they were
+/// pushed however late their events arrive; pushes within one second by arrival (the id a
+/// first delivery claims is kept by every later one). No event time: when it was seen.
+pub fn push_time_ms(event_time_ms: Option<i64>, seen_ms: i64) -> u64 {
+    let ms = match event_time_ms {
+        Some(event_ms) => {
+            let second = event_ms - event_ms.rem_euclid(1000);
+            second + (seen_ms - second).clamp(0, 999)
+        }
+        None => seen_ms,
+    };
+    ms.max(0) as u64
 }
 
 /// Partition key of a stage's releases and its HEAD item.
@@ -126,13 +145,16 @@ pub struct Release {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<crate::config::Strategy>,
     /// The blue/green smoke test: IN_PROGRESS, SUCCEEDED or FAILED (the hook's answer to
-    /// ECS), why, and every attempt it made.
+    /// ECS), why, and its attempts: the first and the latest ones, at most
+    /// [`crate::bounds::MAX_LIST_ITEMS`], with `smoke_check_count` counting all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test_status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub smoke_checks: Vec<crate::smoke::SmokeCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_check_count: Option<u64>,
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_at: Option<String>,
@@ -173,6 +195,7 @@ impl Release {
             smoke_test_status: None,
             smoke_test_reason: None,
             smoke_checks: Vec::new(),
+            smoke_check_count: None,
             approval_task_token: None,
             approval_requested_at: None,
             approval_decision: None,

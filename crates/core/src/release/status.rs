@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// `PENDING → IN_PROGRESS → SUCCEEDED | FAILED | ROLLED_BACK`; a release still PENDING may
-/// fail (e.g. bad config) or be SUPERSEDED by a newer push.
+/// fail (e.g. bad config) or be SUPERSEDED by a newer push; one IN_PROGRESS is SUPERSEDED
+/// when it lost the stage to a newer one before changing anything. ABORTED: its execution
+/// was stopped, timed out or died without recording an outcome.
 #[derive(
     Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString,
 )]
@@ -16,6 +18,7 @@ pub enum ReleaseStatus {
     Failed,
     RolledBack,
     Superseded,
+    Aborted,
 }
 
 impl ReleaseStatus {
@@ -29,8 +32,11 @@ impl ReleaseStatus {
         use ReleaseStatus::*;
         matches!(
             (self, next),
-            (Pending, InProgress | Failed | Superseded)
-                | (InProgress, Succeeded | Failed | RolledBack)
+            (Pending, InProgress | Failed | Superseded | Aborted)
+                | (
+                    InProgress,
+                    Succeeded | Failed | RolledBack | Superseded | Aborted
+                )
         )
     }
 }
@@ -45,6 +51,8 @@ pub enum Trigger {
     Push,
     Promote,
     Rollback,
+    /// An operator asked for a new release of a digest that failed (a re-push starts nothing).
+    Retry,
 }
 
 /// The steps of a release that get a timestamp on its item.

@@ -56,15 +56,18 @@ fn keys() {
 fn transitions_table() {
     use ReleaseStatus::*;
     let all = [
-        Pending, InProgress, Succeeded, Failed, RolledBack, Superseded,
+        Pending, InProgress, Succeeded, Failed, RolledBack, Superseded, Aborted,
     ];
     let allowed = [
         (Pending, InProgress),
         (Pending, Failed),
         (Pending, Superseded),
+        (Pending, Aborted),
         (InProgress, Succeeded),
         (InProgress, Failed),
         (InProgress, RolledBack),
+        (InProgress, Superseded),
+        (InProgress, Aborted),
     ];
     for from in all {
         for to in all {
@@ -77,7 +80,7 @@ fn transitions_table() {
     }
     assert_eq!(
         all.map(ReleaseStatus::is_terminal),
-        [false, false, true, true, true, true]
+        [false, false, true, true, true, true, true]
     );
 }
 
@@ -225,5 +228,39 @@ fn reason_is_never_empty_and_bounded() {
     );
     assert_eq!(reason_for_failure("", "").1, "unknown error: no details");
     let (_, reason) = reason_for_failure("AwsError", &"é".repeat(5000));
-    assert_eq!(reason.chars().count(), 1001);
+    assert_eq!(reason.chars().count(), crate::bounds::MAX_TEXT_CHARS);
+    // Stevedore's own error types show the message as it is: 5,000 characters, 3,023 cut.
+    assert!(reason.ends_with("é… [cut 3023 characters]"), "{reason}");
+}
+
+#[test]
+fn a_32_kb_lambda_cause_is_cut_with_the_marker() {
+    let cause =
+        serde_json::json!({"errorType": "MigrationFailed", "errorMessage": "x".repeat(32_000)});
+    let (status, reason) = reason_for_failure("MigrationFailed", &cause.to_string());
+    assert_eq!(status, ReleaseStatus::Failed);
+    assert_eq!(reason.chars().count(), crate::bounds::MAX_TEXT_CHARS);
+    assert!(reason.ends_with("x… [cut 30024 characters]"), "{reason}");
+}
+
+#[test]
+fn push_time_is_the_event_second_plus_the_arrival_offset_within_it() {
+    let second = 1_780_000_000_000;
+    // Seen 250 ms into the event's second.
+    assert_eq!(
+        push_time_ms(Some(second), second + 250),
+        (second + 250) as u64
+    );
+    // Seen late (a redelivery an hour on): still in its own second, after same-second pushes.
+    assert_eq!(
+        push_time_ms(Some(second), second + 3_600_000),
+        (second + 999) as u64
+    );
+    // A clock behind the event's: the start of its second.
+    assert_eq!(push_time_ms(Some(second + 400), second - 5), second as u64);
+    // An older push whose event arrives after a newer one's still sorts first.
+    let older = push_time_ms(Some(second), second + 5_000);
+    let newer = push_time_ms(Some(second + 1000), second + 1_100);
+    assert!(older < newer);
+    assert_eq!(push_time_ms(None, second + 7), (second + 7) as u64);
 }

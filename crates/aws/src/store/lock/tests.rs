@@ -77,7 +77,7 @@ async fn acquire_lock_takes_head_and_moves_the_release_in_one_transaction() {
     assert_eq!(head.key, key_of(RELEASE_PK, "HEAD"));
     assert_eq!(
         head.condition_expression.as_deref(),
-        Some("(attribute_not_exists(lock_holder) OR lock_holder = :id OR lock_expires_at < :epoch) AND version = :seen")
+        Some("(attribute_not_exists(lock_holder) OR (lock_holder = :id AND lock_execution_arn = :exec) OR lock_expires_at < :epoch) AND version = :seen")
     );
     let values = head.expression_attribute_values.as_ref().unwrap();
     assert_eq!(values[":seen"], n(7), "written only if HEAD is as read");
@@ -92,11 +92,15 @@ async fn acquire_lock_takes_head_and_moves_the_release_in_one_transaction() {
     assert_eq!(values[":epoch"], n(1_700_000_000));
     assert!(head.update_expression.contains("lock_holder = :id"));
     assert!(head.update_expression.contains("lock_expires_at = :lease"));
+    assert!(head
+        .update_expression
+        .contains("lock_execution_arn = :exec"));
+    assert_eq!(values[":exec"], s(EXECUTION));
 
     assert_eq!(release.key, key_of(RELEASE_PK, "REL#01JRELEASE"));
     assert_eq!(
         release.condition_expression.as_deref(),
-        Some("#status IN (:pending, :in_progress)")
+        Some("#status IN (:pending, :in_progress) AND (attribute_not_exists(execution_arn) OR execution_arn = :exec)")
     );
     assert_eq!(
         release.expression_attribute_names.as_ref().unwrap()["#status"],
@@ -215,7 +219,7 @@ async fn finish(
     reason: Option<&str>,
 ) -> Result<FinishOutcome> {
     store(rules)
-        .finish_release(RELEASE, status, reason, Some(TD), NOW)
+        .finish_release(RELEASE, EXECUTION, status, reason, Some(TD), NOW)
         .await
 }
 
@@ -248,7 +252,11 @@ async fn finishing_a_success_moves_head_and_frees_the_lock() {
     assert_eq!(release.key, key_of(RELEASE_PK, "REL#01JRELEASE"));
     assert_eq!(
         release.condition_expression.as_deref(),
-        Some("#status IN (:pending, :in_progress)")
+        Some("#status IN (:pending, :in_progress) AND (attribute_not_exists(execution_arn) OR execution_arn = :exec)")
+    );
+    assert_eq!(
+        release.expression_attribute_values.as_ref().unwrap()[":exec"],
+        s(EXECUTION)
     );
     assert_eq!(
         release.expression_attribute_values.as_ref().unwrap()[":status"],
@@ -262,11 +270,11 @@ async fn finishing_a_success_moves_head_and_frees_the_lock() {
     assert_eq!(head.key, key_of(RELEASE_PK, "HEAD"));
     assert_eq!(
         head.condition_expression.as_deref(),
-        Some("lock_holder = :id")
+        Some("lock_holder = :id AND lock_execution_arn = :exec")
     );
     assert_eq!(
         head.update_expression,
-        "SET updated_at = :now, current_release = :id, current_task_definition_arn = :td REMOVE lock_holder, lock_expires_at"
+        "SET updated_at = :now, current_release = :id, current_task_definition_arn = :td REMOVE lock_holder, lock_expires_at, lock_execution_arn, awaiting_approval"
     );
     let values = head.expression_attribute_values.as_ref().unwrap();
     assert_eq!(values[":id"], s("01JRELEASE"));
@@ -297,7 +305,7 @@ async fn finishing_a_failure_records_the_reason_and_leaves_head_pointing_where_i
 
     assert_eq!(
         head.update_expression,
-        "SET updated_at = :now REMOVE lock_holder, lock_expires_at"
+        "SET updated_at = :now REMOVE lock_holder, lock_expires_at, lock_execution_arn, awaiting_approval"
     );
     assert!(!head
         .expression_attribute_values
@@ -343,8 +351,9 @@ async fn finishing_a_release_that_ended_otherwise_is_refused() {
     assert!(text.contains("already SUPERSEDED"), "{text}");
     assert!(text.contains("cannot record SUCCEEDED"), "{text}");
 
+    // Input rejected before anything was recorded: there is nothing to finish.
     let seen = captured();
-    let err = finish(
+    let outcome = finish(
         &[
             transaction(&seen, Some(&["ConditionalCheckFailed", "None"])),
             release_read(None),
@@ -353,9 +362,8 @@ async fn finishing_a_release_that_ended_otherwise_is_refused() {
         None,
     )
     .await
-    .unwrap_err();
-    assert_eq!(err.error_type(), "InvalidInput");
-    assert!(err.to_string().contains("does not exist"), "{err}");
+    .unwrap();
+    assert_eq!(outcome, FinishOutcome::Missing);
 }
 
 #[tokio::test]
@@ -409,7 +417,7 @@ async fn finish_after_losing_the_lock_records_the_release_alone() {
     );
     assert_eq!(
         update.condition_expression(),
-        Some("#status IN (:pending, :in_progress)")
+        Some("#status IN (:pending, :in_progress) AND (attribute_not_exists(execution_arn) OR execution_arn = :exec)")
     );
     assert_eq!(
         update.expression_attribute_names(),
