@@ -51,30 +51,13 @@ pub fn reconcile(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stevedore_aws::ecs::DeploymentState;
+    use crate::verdict::fixtures::deployment;
 
-    fn service(deployments: Vec<DeploymentState>, task_definition: &str) -> ServiceState {
-        ServiceState {
-            arn: "arn:aws:ecs:us-east-1:1:service/demo/web".into(),
-            status: "ACTIVE".into(),
-            task_definition: task_definition.into(),
-            deployments,
-            launch_type: Some("FARGATE".into()),
-            network_configuration: None,
-            rolls_back_failures: true,
-            deployment_configuration: None,
-            blue_green_load_balancer: false,
-        }
-    }
-
-    fn deployment(id: &str, rollout: &str, td: &str) -> DeploymentState {
-        DeploymentState {
-            id: id.into(),
-            status: "PRIMARY".into(),
-            rollout_state: Some(rollout.into()),
-            rollout_state_reason: None,
-            task_definition: td.into(),
-        }
+    fn service(
+        deployments: Vec<stevedore_aws::ecs::DeploymentState>,
+        task_definition: &str,
+    ) -> ServiceState {
+        crate::verdict::fixtures::service(deployments, task_definition, true)
     }
 
     #[test]

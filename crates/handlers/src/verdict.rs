@@ -38,12 +38,13 @@ pub fn verdict(service: &ServiceState, deployment_id: &str, task_definition: &st
     }
 }
 
+/// Services and deployments as DescribeServices reports them, for the tests of what is
+/// decided from them.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use stevedore_aws::ecs::DeploymentState;
+pub(crate) mod fixtures {
+    use stevedore_aws::ecs::{DeploymentState, ServiceState};
 
-    fn service(
+    pub(crate) fn service(
         deployments: Vec<DeploymentState>,
         task_definition: &str,
         rollback: bool,
@@ -61,7 +62,7 @@ mod tests {
         }
     }
 
-    fn deployment(id: &str, rollout: &str, td: &str) -> DeploymentState {
+    pub(crate) fn deployment(id: &str, rollout: &str, td: &str) -> DeploymentState {
         DeploymentState {
             id: id.into(),
             status: "PRIMARY".into(),
@@ -70,6 +71,12 @@ mod tests {
             task_definition: td.into(),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{deployment, service};
+    use super::*;
 
     #[test]
     fn rollout_states_decide() {
