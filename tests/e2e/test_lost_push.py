@@ -42,6 +42,28 @@ def test_a_push_whose_event_was_lost_is_released_by_the_reconcile(stack, seed):
         assert len([r for r in stack.releases(app.name, "staging") if r["digest"] == digest]) == 1
 
 
+def test_an_event_the_function_keeps_failing_on_lands_in_the_queue_and_is_reconciled(stack, seed):
+    app = seed("crashed-push", migration=False)
+    tag = ci_tag()
+    # The first attempt and Lambda's two retries all crash.
+    stack.control("faults", {"lambda": "on-push", "times": 3, "crash": "Runtime.ExitError"})
+    digest = stack.push_image(app.repository, tag, layer_seed="crashed-push-1")
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=stack.resources.queues["AsyncInvokeFailureQueue"])["QueueUrl"]
+    deadline, records = time.monotonic() + 60, []
+    while not records and time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        records += [json.loads(m["Body"]) for m in messages]
+        records = [r for r in records if (r.get("requestPayload") or {}).get("detail", {}).get("image-tag") == tag]
+    assert records, "the failed event never reached the on-failure queue"
+    assert records[0]["requestContext"]["condition"] == "RetriesExhausted"
+    assert records[0]["requestContext"]["approximateInvokeCount"] == 3
+    assert [r for r in stack.releases(app.name, "staging") if r["digest"] == digest] == []
+
+    reconcile(stack)
+    assert finished_release(stack, app, digest)["status"] == "SUCCEEDED"
+
+
 def test_every_event_rule_has_retries_and_a_dead_letter_queue():
     from pathlib import Path
 

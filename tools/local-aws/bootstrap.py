@@ -217,6 +217,13 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
                 _control(endpoint_url, "lambda/reserved-concurrency", {
                     "function": attrs["Ref"],
                     "reserved": int(resolver.resolve(raw["ReservedConcurrentExecutions"]))})
+            if "EventInvokeConfig" in raw:
+                invoke_config = resolver.resolve(raw["EventInvokeConfig"])
+                on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {})
+                _control(endpoint_url, "lambda/event-invoke-config", {
+                    "function": attrs["Ref"],
+                    "retries": int(invoke_config.get("MaximumRetryAttempts", 2)),
+                    "on_failure": on_failure.get("Destination")})
             _function_event_rules(events, resolver, lid, res, attrs["Arn"], out)
         elif rtype == "AWS::Serverless::StateMachine":
             kwargs: dict[str, Any] = {"name": attrs["Name"], "definition": definitions[lid],

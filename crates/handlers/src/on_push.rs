@@ -134,6 +134,9 @@ pub(crate) async fn release_push(
                 configs.insert(app, config);
             }
             Ok(_) => {}
+            // A transient failure fails the invocation, to be retried (nothing started yet):
+            // read as "not configured", it would lose the push.
+            Err(e) if e.is_retryable() => return Err(e.into()),
             // One app's broken config must not stop the others' deploys.
             Err(e) => {
                 tracing::error!(app = %app, error = %e, "skipping app with unreadable config")

@@ -138,6 +138,15 @@ def reserved_concurrency(body: dict[str, Any]) -> dict[str, Any]:
     return {"function": name, "reserved": reserved}
 
 
+def event_invoke_config(body: dict[str, Any]) -> dict[str, Any]:
+    """The bootstrap passes on a function's EventInvokeConfig from the template."""
+    name, retries = body.get("function"), body.get("retries", 2)
+    if not isinstance(name, str) or not isinstance(retries, int) or not 0 <= retries <= 2:
+        raise ControlError(400, "need {\"function\": <name>, \"retries\": 0..2, \"on_failure\"?: <queue ARN>}")
+    lambda_bridge.set_event_invoke_config(name, retries, body.get("on_failure"))
+    return {"function": name, "retries": retries, "on_failure": body.get("on_failure")}
+
+
 def reset(_body: dict[str, Any]) -> dict[str, Any]:
     STATE.reset()
     return {"ok": True}
@@ -183,6 +192,7 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "faults"): faults.listing,
     ("POST", "faults/clear"): faults.clear,
     ("POST", "lambda/reserved-concurrency"): reserved_concurrency,
+    ("POST", "lambda/event-invoke-config"): event_invoke_config,
     ("POST", "codebuild/build-outcome"): codebuild_outcome,
     ("GET", "codebuild/builds"): codebuild_sim.builds_view,
     ("GET", "requests"): request_audit.requests_view,

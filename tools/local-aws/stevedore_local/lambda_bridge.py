@@ -8,8 +8,11 @@ The functions do not need to exist in moto.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
+import time
+import uuid
 import urllib.error
 import urllib.request
 from typing import Any, Callable
@@ -90,15 +93,56 @@ def set_reserved_concurrency(name: str, reserved: int) -> None:
             _serial_queues.pop(name, None)
 
 
+# A function's EventInvokeConfig (set by the bootstrap from the template): how often Lambda
+# retries an asynchronous invocation that failed, and where the event goes when it gives up.
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+_event_invoke_configs: dict[str, dict[str, Any]] = {}
+# Lambda waits one minute, then two, between attempts; scaled like the other simulated waits.
+ASYNC_RETRY_SECONDS = float(os.environ.get("STEVEDORE_ASYNC_RETRY_SECONDS", "1"))
+
+
+def set_event_invoke_config(name: str, retries: int, on_failure: str | None) -> None:
+    _event_invoke_configs[name] = {"retries": retries, "on_failure": on_failure}
+
+
+def _send_to_destination(queue_arn: str, record: dict[str, Any]) -> None:
+    import boto3
+
+    region, account, queue = queue_arn.split(":")[3:6]
+    sqs = boto3.client("sqs", region_name=region, endpoint_url=STATE.url,
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    url = sqs.get_queue_url(QueueName=queue, QueueOwnerAWSAccountId=account)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+
 def invoke_async(name_or_arn: str, payload: bytes | str | None) -> None:
-    """Fire and forget (InvocationType Event, EventBridge Lambda targets)."""
+    """Fire and forget (InvocationType Event, EventBridge Lambda targets), with the function's
+    retries and on-failure destination."""
     name = function_name(name_or_arn)
+    config = _event_invoke_configs.get(name, {"retries": 2, "on_failure": None})
 
     def run() -> None:
-        status, body = invoke_remote(name_or_arn, payload)
-        if status >= 300:
-            print(f"[stevedore-local] async invoke of {name} failed: "
+        attempts = 1 + int(config["retries"])
+        for attempt in range(1, attempts + 1):
+            status, body = invoke_remote(name_or_arn, payload)
+            if status < 300:
+                return
+            print(f"[stevedore-local] async invoke of {name} failed (attempt {attempt}/{attempts}): "
                   f"{status} {body[:500]!r}", flush=True)
+            if attempt < attempts:
+                time.sleep(ASYNC_RETRY_SECONDS * attempt)
+        if config["on_failure"]:
+            text = payload.decode() if isinstance(payload, bytes) else (payload or "null")
+            _send_to_destination(config["on_failure"], {
+                "version": "1.0", "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                "requestContext": {"requestId": str(uuid.uuid4()), "condition": "RetriesExhausted",
+                                   "functionArn": f"arn:aws:lambda:{STATE.region}:{STATE.account}:function:{name}:$LATEST",
+                                   "approximateInvokeCount": attempts},
+                "requestPayload": json.loads(text) if text.strip() else None,
+                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
+                                    "functionError": "Unhandled"},
+                "responsePayload": body.decode(errors="replace")})
 
     serial = _serial_queues.get(name)
     if serial is not None:
