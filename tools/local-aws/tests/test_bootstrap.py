@@ -82,10 +82,19 @@ def test_bootstrap_creates_the_template_resources(moto_url, session):
     from stevedore_local import lambda_bridge
 
     res = bootstrap.bootstrap(session, moto_url, TEMPLATE, stack="unit")
-    # on-push runs one invocation at a time, as its ReservedConcurrentExecutions says.
-    assert "on-push" in lambda_bridge._serial_queues
     template = load_template(TEMPLATE)
     kinds = {lid: r["Type"] for lid, r in template["Resources"].items()}
+    # No function is limited to one invocation at a time: order comes from the table.
+    assert "on-push" not in lambda_bridge._serial_queues
+    # Asynchronous invocations are retried and kept as the template's EventInvokeConfig says.
+    failures = f"arn:aws:sqs:{bootstrap.DEFAULT_REGION}:{bootstrap.ACCOUNT_ID}:unit-AsyncInvokeFailureQueue"
+    for binary in ("on-push", "on-ecs-event", "record"):
+        assert lambda_bridge._event_invoke_configs[binary] == {"retries": 2, "on_failure": failures}
+    # The queues exist.
+    sqs = session.client("sqs", endpoint_url=moto_url)
+    for lid, name in res.queues.items():
+        assert sqs.get_queue_url(QueueName=name)["QueueUrl"].endswith(f"/{name}")
+    assert set(res.queues) == {k for k, t in kinds.items() if t == "AWS::SQS::Queue"}
 
     # Tables: key schema and GSIs exactly as the template says, on-demand.
     ddb = session.client("dynamodb", endpoint_url=moto_url)
@@ -117,21 +126,28 @@ def test_bootstrap_creates_the_template_resources(moto_url, session):
                 if kinds[target] == "AWS::Serverless::Function":
                     assert f"function:{res.functions[target]}" in definition
 
-    # Rules: one per EventBridgeRule event, same pattern, the function as target.
+    # Rules: one per EventBridgeRule / Schedule event, same pattern or schedule (references
+    # resolved), the function as target, with its retry policy and dead-letter queue.
     events = session.client("events", endpoint_url=moto_url)
+    resolver = bootstrap.Resolver(template, "unit", bootstrap.DEFAULT_REGION)
     expected = {}
     for lid, r in template["Resources"].items():
         for name, ev in (r.get("Properties") or {}).get("Events", {}).items():
-            if ev["Type"] in ("EventBridgeRule", "CloudWatchEvent"):
-                expected[f"unit-{lid}-{name}"] = (ev["Properties"]["Pattern"], lid)
+            if ev["Type"] in ("EventBridgeRule", "CloudWatchEvent", "Schedule"):
+                expected[f"unit-{lid}-{name}"] = (resolver.resolve(ev["Properties"]), lid)
     assert expected, "expected at least the ECR push rule"
-    for rule_name, (pattern, lid) in expected.items():
+    for rule_name, (props, lid) in expected.items():
         rule = events.describe_rule(Name=rule_name)
-        assert json.loads(rule["EventPattern"]) == pattern
+        if "Schedule" in props:
+            assert rule["ScheduleExpression"] == props["Schedule"]
+        else:
+            assert json.loads(rule["EventPattern"]) == props["Pattern"]
         assert rule["State"] == "ENABLED"
         targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
         assert [t["Arn"] for t in targets] == [
             f"arn:aws:lambda:us-east-1:123456789012:function:{res.functions[lid]}"]
+        assert targets[0]["DeadLetterConfig"] == props["DeadLetterConfig"]
+        assert targets[0]["RetryPolicy"] == props["RetryPolicy"]
 
     # One environment for all functions, references resolved.
     assert res.function_env["STEVEDORE_TABLE"] == res.tables["ReleaseTable"]
