@@ -59,6 +59,23 @@ where
 }
 
 /// True when the failure is DynamoDB's "the condition did not hold".
+/// The result of a conditional write whose condition not holding means "nothing to do"
+/// (someone else holds it, it moved on already): only other failures are errors.
+pub fn unless_condition_failed<T, E, R>(
+    operation: &str,
+    result: std::result::Result<T, SdkError<E, R>>,
+) -> stevedore_core::Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if is_conditional_check_failure(&err) => Ok(()),
+        Err(err) => Err(classify(operation, err)),
+    }
+}
+
 pub fn is_conditional_check_failure<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: ProvideErrorMetadata,

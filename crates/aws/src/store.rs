@@ -229,6 +229,12 @@ impl Store {
     /// Query answers at most 1 MB per call:
     /// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html>).
     pub async fn apps_for_repository(&self, repository: &str) -> Result<Vec<String>> {
+        self.apps_under(format!("REPO#{repository}"), "Query(repository index)")
+            .await
+    }
+
+    /// The `app` attribute of every item under partition key `pk`, page after page.
+    async fn apps_under(&self, pk: String, operation: &str) -> Result<Vec<String>> {
         let mut apps = Vec::new();
         let mut start = None;
         loop {
@@ -237,11 +243,11 @@ impl Store {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(format!("REPO#{repository}")))
+                .expression_attribute_values(":pk", s(pk.clone()))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| classify("Query(repository index)", e))?;
+                .map_err(|e| classify(operation, e))?;
             apps.extend(
                 out.items()
                     .iter()

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use stevedore_aws::store::{FenceOutcome, LockOutcome, ReleaseKey};
 use stevedore_aws::Store;
-use stevedore_core::lock::{decide_lock, LockDecision, StageLock};
+use stevedore_core::lock::{decide_lock, ConcurrencyPolicy, LockDecision, StageLock};
 use stevedore_core::release::input::{
     validate_release_fields, validate_release_image, ExecutionArn,
 };
@@ -93,26 +93,33 @@ pub(crate) async fn fence(
 /// refused before anything is recorded; a well-formed release of an app or stage that is not
 /// configured is recorded FAILED (`AppNotFound` / `StageNotFound`), like any release that
 /// started; an image or task definition the release may not deploy is refused unrecorded.
+/// Answers the stage's concurrency policy (the config is read once).
 async fn validate(
     store: &Store,
     release: &ReleaseSpec,
     execution: &ExecutionArn<'_>,
     at: DateTime<Utc>,
-) -> Result<(), Error> {
+) -> Result<ConcurrencyPolicy, Error> {
     validate_release_fields(release, execution, at.timestamp_millis().max(0) as u64)?;
     // A transient error reading the config is retried, never taken as "no config".
     let config = store.get_app_config(&release.app).await?;
-    let Some(config) = config.filter(|c| c.stages.contains_key(&release.stage)) else {
-        create_record(store, release, at).await?;
-        return Err(match store.get_app_config(&release.app).await? {
-            None => Error::AppNotFound(release.app.clone()),
-            Some(_) => Error::StageNotFound {
-                app: release.app.clone(),
-                stage: release.stage.clone(),
-            },
-        });
+    let (repository, policy) = match &config {
+        Some(config) => match config.stages.get(&release.stage) {
+            Some(stage) => (config.repository.clone(), stage.concurrency),
+            None => {
+                create_record(store, release, at).await?;
+                return Err(Error::StageNotFound {
+                    app: release.app.clone(),
+                    stage: release.stage.clone(),
+                });
+            }
+        },
+        None => {
+            create_record(store, release, at).await?;
+            return Err(Error::AppNotFound(release.app.clone()));
+        }
     };
-    validate_release_image(release, execution, &config.repository)?;
+    validate_release_image(release, execution, &repository)?;
     if let Some(redeploy) = &release.redeploy_task_definition_arn {
         let invalid = || {
             Error::InvalidInput(format!(
@@ -132,7 +139,7 @@ async fn validate(
             return Err(invalid());
         }
     }
-    Ok(())
+    Ok(policy)
 }
 
 /// A release started by hand (an execution of the deploy state machine, not a push) has no
@@ -161,13 +168,8 @@ pub(crate) async fn acquire(
 ) -> Result<Recorded, Error> {
     let store = &ctx.store;
     let execution = ExecutionArn::parse(execution_arn)?;
-    validate(store, release, &execution, at).await?;
+    let policy = validate(store, release, &execution, at).await?;
     create_record(store, release, at).await?;
-    let policy = store
-        .get_app_config(&release.app)
-        .await?
-        .and_then(|c| c.stages.get(&release.stage).map(|s| s.concurrency))
-        .ok_or_else(|| Error::AppNotFound(release.app.clone()))?;
     for _ in 0..HEAD_RACE_ATTEMPTS {
         let mut head = store
             .head(&release.app, &release.stage)

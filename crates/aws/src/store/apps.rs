@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use stevedore_core::Result;
 
-use super::{key, n, s, Store, APPS_PK};
-use crate::error::classify;
+use super::{key, n, Store, APPS_PK};
+use crate::error::{classify, unless_condition_failed};
 
 const CURSOR_PK: &str = "RECONCILE";
 const CURSOR_SK: &str = "CURSOR";
@@ -13,29 +13,7 @@ const CURSOR_SK: &str = "CURSOR";
 impl Store {
     /// Every app a `config apply` stored, read page by page.
     pub async fn list_apps(&self) -> Result<Vec<String>> {
-        let mut apps = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(APPS_PK))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify("Query(apps)", e))?;
-            apps.extend(
-                page.items()
-                    .iter()
-                    .filter_map(|item| item.get("app").and_then(|v| v.as_s().ok()).cloned()),
-            );
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => return Ok(apps),
-            }
-        }
+        self.apps_under(APPS_PK.to_string(), "Query(apps)").await
     }
 
     /// Where the last reconcile stopped looking (epoch ms), if it ever ran.
@@ -67,10 +45,6 @@ impl Store {
             .expression_attribute_values(":until", n(until_ms))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if crate::error::is_conditional_check_failure(&err) => Ok(()),
-            Err(err) => Err(classify("UpdateItem(reconcile cursor)", err)),
-        }
+        unless_condition_failed("UpdateItem(reconcile cursor)", result)
     }
 }

@@ -8,7 +8,7 @@ use stevedore_core::release::release_pk;
 use stevedore_core::Result;
 
 use super::{key, n, s, ReleaseKey, Store, HEAD_SK};
-use crate::error::{classify, is_conditional_check_failure};
+use crate::error::{classify, is_conditional_check_failure, unless_condition_failed};
 
 /// What a fence write found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,11 +92,7 @@ impl Store {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_conditional_check_failure(&err) => Ok(()),
-            Err(err) => Err(classify("UpdateItem(free lock)", err)),
-        }
+        unless_condition_failed("UpdateItem(free lock)", result)
     }
 
     /// The approval gate is no longer waiting on `release_id` (a decision was taken).
@@ -116,10 +112,6 @@ impl Store {
             .expression_attribute_values(":id", s(release_id))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_conditional_check_failure(&err) => Ok(()),
-            Err(err) => Err(classify("UpdateItem(clear awaiting approval)", err)),
-        }
+        unless_condition_failed("UpdateItem(clear awaiting approval)", result)
     }
 }

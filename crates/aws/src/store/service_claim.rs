@@ -5,7 +5,7 @@
 use stevedore_core::Result;
 
 use super::{key, s, Store};
-use crate::error::{classify, is_conditional_check_failure};
+use crate::error::{classify, is_conditional_check_failure, unless_condition_failed};
 
 const CLAIM_SK: &str = "OWNER";
 
@@ -66,10 +66,6 @@ impl Store {
             .expression_attribute_values(":owner", s(owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_conditional_check_failure(&err) => Ok(()),
-            Err(err) => Err(classify("DeleteItem(service claim)", err)),
-        }
+        unless_condition_failed("DeleteItem(service claim)", result)
     }
 }
