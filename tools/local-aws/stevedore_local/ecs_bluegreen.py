@@ -1,4 +1,4 @@
-"""Native ECS BLUE_GREEN deployments for the rollout simulator (see ecs_sim).
+"""Native ECS BLUE_GREEN deployments for the rollout simulator (uses the core, ecs_rollout).
 
 A new deployment of a service whose stored ``deploymentConfiguration.strategy`` is
 ``BLUE_GREEN`` walks ECS's lifecycle stages (RECONCILE_SERVICE only with more than one
@@ -20,14 +20,13 @@ from __future__ import annotations
 import copy
 import json
 import os
-import random
-import string
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ecs_sim, lambda_bridge
+from . import ecs_rolling, lambda_bridge
+from . import ecs_rollout as rollout
 from .state import STATE
 
 STAGES = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
@@ -41,7 +40,6 @@ HOOK_NO_STATUS_REASON = _ROLLED_BACK + "lifecycle hook {arn} returned no hookSta
 HOOK_TIMEOUT_REASON = _ROLLED_BACK + "lifecycle hook {arn} timed out during {stage}."
 TASKS_FAILED_REASON = _ROLLED_BACK + "tasks failed to start during SCALE_UP."
 
-_ids: dict[str, dict[str, str]] = {}  # deployment id -> {"revision": arn, "deployment": arn}
 _traffic: dict[tuple[str, str], dict[str, Any]] = {}  # (cluster, service) -> green on test
 
 
@@ -73,38 +71,11 @@ def is_blue_green(service: Any) -> bool:
     return isinstance(conf, dict) and conf.get("strategy") == "BLUE_GREEN"
 
 
-def _ids_for(service: Any, dep_id: str) -> dict[str, str]:
-    with STATE.lock:
-        if dep_id not in _ids:
-            prefix, _, path = service.arn.partition(":service/")
-            cluster_service = f"{service.cluster_name}/{service.name}" if "/" not in path else path
-            revision = "".join(random.choice(string.digits) for _ in range(19))
-            sd_id = "".join(random.choice(string.ascii_letters + string.digits) for _ in range(21))
-            _ids[dep_id] = {
-                "revision": f"{prefix}:service-revision/{cluster_service}/{revision}",
-                "deployment": f"{prefix}:service-deployment/{cluster_service}/{sd_id}",
-            }
-        return _ids[dep_id]
-
-
-def revision_arn(service: Any, dep_id: str) -> str:
-    return _ids_for(service, dep_id)["revision"]
-
-
-def deployment_arn(service: Any, dep_id: str) -> str:
-    return _ids_for(service, dep_id)["deployment"]
-
-
-def prepare(service: Any, dep: dict[str, Any]) -> None:
-    """A new deployment: DescribeServices' ``currentServiceDeployment`` names it at once."""
-    service.current_service_deployment = deployment_arn(service, dep["id"])
-
-
 def test_traffic(cluster: str, service: str) -> dict[str, Any] | None:
     """The green deployment that gets this service's test traffic now, if any."""
     with STATE.lock:
         entry = _traffic.get((cluster, service))
-        if entry is None or not ecs_sim._alive_arn(entry["service_arn"], entry["gen"]):
+        if entry is None or not rollout.alive_arn(entry["service_arn"], entry["gen"]):
             return None
         return dict(entry)
 
@@ -128,7 +99,7 @@ class _Run:
         return next((d for d in self.service.deployments if d.get("id") == dep["id"]), dep)
 
     def sleep(self, seconds: float) -> None:
-        if not ecs_sim._sleep(seconds, self.service, self.gen):
+        if not rollout.sleep(seconds, self.service, self.gen):
             raise _Superseded()
 
 
@@ -141,11 +112,11 @@ def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict[str, Any
         conf = copy.deepcopy(getattr(service, "deployment_configuration", None) or {})
         rec["strategy"] = "BLUE_GREEN"
     if blue is None:  # nothing to be blue against: an ordinary rollout
-        ecs_sim._progress(backend, service, dep, rec, fate, gen, reason)
+        ecs_rolling.progress(backend, service, dep, rec, fate, gen, reason)
         return
     run = _Run(backend, service, dep, rec, fate, gen, blue, conf, emit=fate != "silent")
-    run.ids = {"green": revision_arn(service, dep["id"]), "blue": revision_arn(service, blue["id"]),
-               "deployment": deployment_arn(service, dep["id"])}
+    run.ids = {"green": rollout.revision_arn(service, dep["id"]), "blue": rollout.revision_arn(service, blue["id"]),
+               "deployment": rollout.deployment_arn(service, dep["id"])}
     try:
         _walk(run, reconcile=len(others) > 1, reason=reason)
     except _Superseded:
@@ -155,15 +126,15 @@ def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict[str, Any
 
 
 def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
-    time.sleep(0.05)  # let the API response go out first
-    if not ecs_sim._alive(run.service, run.gen):
+    rollout.pause_for_response()
+    if not rollout.alive(run.service, run.gen):
         raise _Superseded()
     dep_id = run.dep["id"]
     if run.emit:
-        ecs_sim._emit(run.backend, run.service, "SERVICE_DEPLOYMENT_IN_PROGRESS", dep_id,
+        rollout.emit(run.backend, run.service, "SERVICE_DEPLOYMENT_IN_PROGRESS", dep_id,
                       reason or f"ECS deployment {dep_id} in progress.")
     stages = [s for s in STAGES if s != "RECONCILE_SERVICE" or reconcile]
-    per_stage = ecs_sim.sim_seconds() * (10 if run.fate == "slow" else 1) / len(stages)
+    per_stage = rollout.sim_seconds() * (10 if run.fate == "slow" else 1) / len(stages)
     for stage in stages:
         run.stage = stage
         with STATE.lock:
@@ -184,11 +155,11 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
     with STATE.lock:
         run.rec["bake_seconds"] = round(time.time() - started, 3)
         run.rec["lifecycle_stage"] = "CLEAN_UP"
-        if not ecs_sim._alive(run.service, run.gen):
+        if not rollout.alive(run.service, run.gen):
             raise _Superseded()
         green = run.live(run.dep)
     _clear_traffic(run)
-    ecs_sim._complete(run.backend, run.service, green, run.rec, run.emit)
+    rollout.complete(run.backend, run.service, green, run.rec, run.emit)
 
 
 def _enter(run: _Run, stage: str) -> str | None:
@@ -199,27 +170,18 @@ def _enter(run: _Run, stage: str) -> str | None:
         if stage == "POST_SCALE_UP":
             if run.fate == "unhealthy":
                 green.update(failedTasks=green.get("failedTasks", 0) + service.desired_count,
-                             updatedAt=ecs_sim._now())
+                             updatedAt=rollout.now())
                 return TASKS_FAILED_REASON
             green.update(runningCount=service.desired_count, pendingCount=0,
-                         updatedAt=ecs_sim._now())
-            ecs_sim._service_event(service, f"has started {service.desired_count} tasks "
+                         updatedAt=rollout.now())
+            rollout.service_event(service, f"has started {service.desired_count} tasks "
                                             f"of deployment {green['id']}.")
         elif stage == "TEST_TRAFFIC_SHIFT":
             _traffic[(service.cluster_name, service.name)] = {
                 "service_arn": service.arn, "gen": run.gen, "deployment_id": green["id"],
                 "task_definition": green["taskDefinition"],
-                "digests": _digests(run.backend, green["taskDefinition"])}
+                "digests": rollout.digests(run.backend, green["taskDefinition"])}
     return None
-
-
-def _digests(backend: Any, task_definition: str) -> list[str]:
-    try:
-        td = backend.describe_task_definition(task_definition)
-        images = [cd.get("image") or "" for cd in td.container_definitions]
-    except Exception:  # noqa: BLE001
-        images = []
-    return [d for image in images for d in ecs_sim._DIGEST.findall(image)]
 
 
 def _clear_traffic(run: _Run) -> None:
@@ -278,7 +240,7 @@ def _run_hook(run: _Run, hook: dict[str, Any], stage: str, rollback: bool) -> st
         hook_status = answer.get("hookStatus") if isinstance(answer, dict) else None
         _record(run, stage, arn, execution_id, attempt, rollback, payload, status, answer,
                 hook_status, started)
-        if not ecs_sim._alive(run.service, run.gen):
+        if not rollout.alive(run.service, run.gen):
             raise _Superseded()
         if status >= 300:
             return HOOK_ERROR_REASON.format(arn=arn, stage=stage)
@@ -316,7 +278,7 @@ def _rollback(run: _Run, reason: str, dwell: float) -> None:
     service = run.service
     with STATE.lock:
         green, blue = run.live(run.dep), run.live(run.blue)
-        now = ecs_sim._now()
+        now = rollout.now()
         green.update(status="ACTIVE", rolloutState="FAILED", rolloutStateReason=reason,
                      updatedAt=now)
         blue.update(status="PRIMARY", rolloutState="COMPLETED", updatedAt=now,
@@ -324,21 +286,21 @@ def _rollback(run: _Run, reason: str, dwell: float) -> None:
         service.deployments = [blue, green]
         service.task_definition = blue["taskDefinition"]
         run.rec.update(reason=reason, failed_stage=run.stage)
-        ecs_sim._service_event(service, f"deployment {green['id']} deployment failed: {reason}")
+        rollout.service_event(service, f"deployment {green['id']} deployment failed: {reason}")
     _clear_traffic(run)  # test traffic goes back to blue
     for stage in ROLLBACK_STAGES:
         _run_hooks(run, stage, rollback=True)  # answers do not change the outcome
     run.sleep(dwell)
     with STATE.lock:
-        if not ecs_sim._alive(service, run.gen):
+        if not rollout.alive(service, run.gen):
             raise _Superseded()
         blue = run.live(run.blue)
         service.deployments = [blue]
         service.task_definition = blue["taskDefinition"]
         service.running_count, service.pending_count = service.desired_count, 0
-        ecs_sim._service_event(service, f"rolled back to deployment {blue['id']}.")
-        ecs_sim._service_event(service, "has reached a steady state.")
-    ecs_sim._finish(run.rec, "rolled_back")
+        rollout.service_event(service, f"rolled back to deployment {blue['id']}.")
+        rollout.service_event(service, "has reached a steady state.")
+    rollout.finish(run.rec, "rolled_back")
     if run.emit:
-        ecs_sim._emit(run.backend, service, "SERVICE_DEPLOYMENT_FAILED", run.dep["id"], reason,
+        rollout.emit(run.backend, service, "SERVICE_DEPLOYMENT_FAILED", run.dep["id"], reason,
                       "ERROR")

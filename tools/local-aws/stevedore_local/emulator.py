@@ -53,9 +53,9 @@ class Emulator:
         STATE.region = region
         os.environ.setdefault("AWS_DEFAULT_REGION", region)
         apply_patches()
-        from . import ecs_sim
+        from . import ecs_rollout
 
-        ecs_sim.resume()
+        ecs_rollout.resume()
         emulator = self
 
         class _Server(ThreadedMotoServer):
@@ -86,9 +86,9 @@ class Emulator:
         if self._stopped:
             return
         self._stopped = True
-        from . import ecs_sim
+        from . import ecs_rollout
 
-        ecs_sim.stop_all()
+        ecs_rollout.stop_all()
         self._server.stop()
         self.test_listener.stop()
         if STATE.test_listener_url == self.test_listener.url:

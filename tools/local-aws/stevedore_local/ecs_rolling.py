@@ -1,0 +1,67 @@
+"""Rolling updates (the ECS deployment controller's ROLLING strategy) for the rollout simulator.
+
+The new deployment replaces the old one's tasks over ``rollout.sim_seconds()`` (10x for a
+slow fate). An unhealthy fate fails tasks: with the deployment circuit breaker the deployment
+ends FAILED and, with ``rollback``, ECS starts a new deployment of the last COMPLETED one;
+without it the deployment stays IN_PROGRESS, replacing failing tasks, until superseded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ecs_rollout as rollout
+from .state import STATE
+
+CB_FAILED_REASON = "ECS deployment circuit breaker: tasks failed to start."
+CB_ROLLBACK_REASON = "ECS deployment circuit breaker: rolling back to deploymentId {old}"
+
+
+def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict, fate: str, gen: int,
+              reason: str | None) -> None:
+    total = rollout.sim_seconds() * (10 if fate == "slow" else 1)
+    send = fate != "silent"
+    rollout.pause_for_response()  # let the API response go out first
+    if not rollout.alive(service, gen):
+        return
+    if send:
+        rollout.emit(backend, service, "SERVICE_DEPLOYMENT_IN_PROGRESS", dep["id"],
+              reason or f"ECS deployment {dep['id']} in progress.")
+    if not rollout.sleep(total / 2, service, gen):
+        return
+    with STATE.lock:
+        if fate != "unhealthy":
+            half = service.desired_count // 2
+            dep.update(runningCount=half, pendingCount=service.desired_count - half, updatedAt=rollout.now())
+        else:
+            dep.update(failedTasks=dep.get("failedTasks", 0) + 1, updatedAt=rollout.now())
+    if not rollout.sleep(total / 2, service, gen):
+        return
+    if fate != "unhealthy":
+        rollout.complete(backend, service, dep, rec, send)
+        return
+    enabled, rollback = rollout.circuit_breaker(service)
+    if not enabled:
+        # Real ECS keeps replacing failing tasks: IN_PROGRESS until superseded.
+        while rollout.sleep(total, service, gen):
+            with STATE.lock:
+                dep.update(failedTasks=dep.get("failedTasks", 0) + 1, updatedAt=rollout.now())
+        return
+    with STATE.lock:
+        dep.update(rolloutState="FAILED", rolloutStateReason=CB_FAILED_REASON,
+                   failedTasks=max(dep.get("failedTasks", 0), 3), updatedAt=rollout.now())
+        rollout.service_event(service, f"deployment {dep['id']} deployment failed: tasks failed to start.")
+        target = next((d for d in service.deployments
+                       if d is not dep and d.get("rolloutState") == "COMPLETED"), None)
+        if target is None:
+            target = next((d for d in service.deployments if d is not dep), None)
+    rollout.emit(backend, service, "SERVICE_DEPLOYMENT_FAILED", dep["id"], CB_FAILED_REASON, "ERROR")
+    if not rollback or target is None:
+        rollout.finish(rec, "failed")
+        return
+    rollout.finish(rec, "rolled_back")
+    rollout.start(backend, service, target["taskDefinition"], progress,
+                  reason=CB_ROLLBACK_REASON.format(old=target["id"]), rollback_of=dep["id"],
+                  fate="healthy")
+
+
