@@ -27,6 +27,7 @@ from typing import Any
 
 from . import ecs_rolling, lambda_bridge
 from . import ecs_rollout as rollout
+from . import ecs_service_tasks as service_tasks
 from .state import STATE
 
 STAGES = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
@@ -143,7 +144,10 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
         if failure:
             _rollback(run, failure, per_stage)
             return
-        run.sleep(per_stage)
+        if stage == "PRE_SCALE_UP":  # SCALE_UP: green's tasks start beside blue's
+            service_tasks.scale_up(run.backend, run.service, run.live(run.dep), run.fate,
+                                   per_stage, run.gen)
+        run.sleep(0 if stage == "PRE_SCALE_UP" else per_stage)
     minutes = run.conf.get("bakeTimeInMinutes") or 0
     if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or minutes < 0:
         minutes = 0
@@ -158,6 +162,8 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
         if not rollout.alive(run.service, run.gen):
             raise _Superseded()
         green = run.live(run.dep)
+    service_tasks.retire_others(run.backend, run.service, green, per_stage)  # CLEAN_UP: blue's stop
+    run.sleep(0)
     _clear_traffic(run)
     rollout.complete(run.backend, run.service, green, run.rec, run.emit)
 
@@ -297,7 +303,7 @@ def _rollback(run: _Run, reason: str, dwell: float) -> None:
         blue = run.live(run.blue)
         service.deployments = [blue]
         service.task_definition = blue["taskDefinition"]
-        service.running_count, service.pending_count = service.desired_count, 0
+        service_tasks.retire_others(run.backend, service, blue)  # green's tasks stop
         rollout.service_event(service, f"rolled back to deployment {blue['id']}.")
         rollout.service_event(service, "has reached a steady state.")
     rollout.finish(run.rec, "rolled_back")
