@@ -39,7 +39,7 @@ def svc(aws, control):
                 "image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web@{digest}"}],
         )["taskDefinition"]["taskDefinitionArn"]
 
-    def create(name, minimum=100, maximum=200, breaker=True, count=2, **extra):
+    def create(name, minimum=100, maximum=200, breaker=True, count=2, conf=None, **extra):
         td = register()
         ecs.create_service(
             cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=count,
@@ -47,7 +47,8 @@ def svc(aws, control):
                 "subnets": [subnet], "securityGroups": [group]}},
             deploymentConfiguration={
                 "minimumHealthyPercent": minimum, "maximumPercent": maximum,
-                "deploymentCircuitBreaker": {"enable": breaker, "rollback": breaker}}, **extra)
+                "deploymentCircuitBreaker": {"enable": breaker, "rollback": breaker},
+                **(conf or {})}, **extra)
         wait_for(lambda: describe(name)["deployments"][0]["rolloutState"] == "COMPLETED",
                  what="first deployment")
         return td
@@ -253,3 +254,57 @@ def test_desired_count_and_stopped_tasks_are_restored(svc):
     assert svc.ecs.list_tasks(cluster=svc.cluster, serviceName="scale")["taskArns"] == []
     reasons = {t["stoppedReason"] for t in seen if t["taskArn"] != victim}
     assert reasons == {f"Scaling activity initiated by (deployment {dep_id})"}
+
+
+def test_blue_green_keeps_blue_and_green_tasks_as_the_stages_say(svc, fake_lambda):
+    """Green's tasks run from SCALE_UP on beside blue's; blue's stop after the bake time
+    (CLEAN_UP); on a rollback green's stop and blue's keep running."""
+    views: dict[str, dict[str, list[str]]] = {}
+
+    def recorder(stage, answer="SUCCEEDED"):
+        name = f"bg-tasks-{uuid.uuid4().hex[:8]}"
+
+        def handle(payload, _n):
+            by_deployment: dict[str, list[str]] = {}
+            for t in svc.tasks(serviceName=payload["executionDetails"]["serviceArn"].split("/")[-1]):
+                by_deployment.setdefault(t["startedBy"], []).append(t["lastStatus"])
+            views[f"{service}/{stage}"] = by_deployment
+            return 200, {"hookStatus": answer}
+
+        fake_lambda.handlers[name] = handle
+        return {"hookTargetArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+                "roleArn": f"arn:aws:iam::{ACCOUNT}:role/hooks", "lifecycleStages": [stage]}
+
+    def blue_green(hooks):
+        return {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 2, "lifecycleHooks": hooks}
+
+    service = "bg"
+    svc.create("bg", conf=blue_green([recorder("POST_SCALE_UP"),
+                                      recorder("POST_PRODUCTION_TRAFFIC_SHIFT")]))
+    blue = svc.describe("bg")["deployments"][0]["id"]
+    green = svc.ecs.update_service(cluster=svc.cluster, service="bg",
+                                   taskDefinition=svc.register())["service"]["deployments"][0]["id"]
+    _, (done, seen) = _watch(svc, "bg", lambda s, _t: len(s["deployments"]) == 1
+                             and s["deployments"][0]["id"] == green
+                             and s["deployments"][0]["rolloutState"] == "COMPLETED")
+    assert views["bg/POST_SCALE_UP"] == {blue: ["RUNNING"] * 2, green: ["RUNNING"] * 2}
+    assert views["bg/POST_PRODUCTION_TRAFFIC_SHIFT"] == {blue: ["RUNNING"] * 2,
+                                                         green: ["RUNNING"] * 2}
+    assert sorted((t["startedBy"], t["lastStatus"]) for t in seen) == sorted(
+        [(green, "RUNNING")] * 2 + [(blue, "STOPPED")] * 2)
+    assert {t["stoppedReason"] for t in seen if t["startedBy"] == blue} == {
+        f"Scaling activity initiated by (deployment {blue})"}
+
+    service = "rb"
+    svc.create("rb", conf=blue_green([recorder("TEST_TRAFFIC_SHIFT", answer="FAILED")]))
+    blue = svc.describe("rb")["deployments"][0]["id"]
+    green = svc.ecs.update_service(cluster=svc.cluster, service="rb",
+                                   taskDefinition=svc.register())["service"]["deployments"][0]["id"]
+    _, (done, seen) = _watch(svc, "rb", lambda s, t: len(s["deployments"]) == 1
+                             and s["deployments"][0]["id"] == blue
+                             and all(x["lastStatus"] == "STOPPED" for x in t
+                                     if x["startedBy"] == green))
+    assert views["rb/TEST_TRAFFIC_SHIFT"] == {blue: ["RUNNING"] * 2, green: ["RUNNING"] * 2}
+    assert sorted((t["startedBy"], t["lastStatus"]) for t in seen) == sorted(
+        [(blue, "RUNNING")] * 2 + [(green, "STOPPED")] * 2)
+    assert done["runningCount"] == 2
