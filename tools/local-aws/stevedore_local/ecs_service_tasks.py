@@ -66,9 +66,13 @@ def group(service: Any) -> str:
 
 def tasks_of(backend: Any, service: Any) -> list[Any]:
     """The service's task records (every state), oldest first."""
-    cluster = (backend.tasks or {}).get(service.cluster_name) or {}
     name = group(service)
-    return [t for t in list(cluster.values()) if getattr(t, "group", None) == name]
+    while True:  # moto's RunTask adds tasks without our lock: retry a torn read
+        cluster = (backend.tasks or {}).get(service.cluster_name) or {}
+        try:
+            return [t for t in list(cluster.values()) if getattr(t, "group", None) == name]
+        except RuntimeError:
+            continue
 
 
 def _live(tasks: list[Any]) -> list[Any]:
@@ -204,10 +208,12 @@ def _delete_eni(backend: Any, task: Any) -> None:
 
 def _forget_old_stopped(backend: Any, task: Any) -> None:
     cluster = backend.tasks.get(task.cluster_name) or {}
-    stopped = [arn for arn, t in cluster.items()
+    stopped = [arn for arn, t in list(cluster.items())
                if getattr(t, "group", None) == task.group and t.status == "STOPPED"]
-    for arn in stopped[:-KEEP_STOPPED]:
-        cluster.pop(arn, None)
+    forget = set(stopped[:-KEEP_STOPPED])
+    if forget:  # a new dict, so a request iterating the old one is not torn
+        backend.tasks[task.cluster_name] = {a: t for a, t in list(cluster.items())
+                                            if a not in forget}
 
 
 def stop(backend: Any, task: Any, step: float | None = None) -> None:
