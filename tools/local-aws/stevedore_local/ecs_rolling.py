@@ -1,7 +1,8 @@
 """Rolling updates (the ECS deployment controller's ROLLING strategy) for the rollout simulator.
 
-The new deployment replaces the old one's tasks over ``rollout.sim_seconds()`` (10x for a
-slow fate). An unhealthy fate fails tasks: with the deployment circuit breaker the deployment
+The new deployment replaces the other deployments' task records (ecs_service_tasks.roll,
+within minimumHealthyPercent/maximumPercent), a state per ``rollout.sim_seconds() / 4`` (10x
+for a slow fate). An unhealthy fate fails tasks: with the deployment circuit breaker the deployment
 ends FAILED and, with ``rollback``, ECS starts a new deployment of the last COMPLETED one;
 without it the deployment stays IN_PROGRESS, replacing failing tasks, until superseded.
 """
