@@ -101,7 +101,8 @@ def bounds(service: Any) -> tuple[int, int]:
 
 def breaker_threshold(service: Any) -> int:
     """Failed tasks that trip the circuit breaker: 0.5 x desired count, at least 3, at most 200
-    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html)."""
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/
+    API_ServiceDeploymentCircuitBreaker.html)."""
     return max(3, min(200, math.ceil(int(service.desired_count or 0) * 0.5)))
 
 
@@ -132,9 +133,10 @@ def _launch(backend: Any, service: Any, dep: dict[str, Any], fate: str, step: fl
         task_def = backend.describe_task_definition(dep["taskDefinition"])
         net = copy.deepcopy(getattr(service, "network_configuration", None)) or None
         ecs_tasks._fill_security_groups(backend, net)
-        task = Task(cluster, task_def, None, ecs_tasks._calculate_task_resource_requirements(task_def),
-                    backend, group(service), launch_type=service.launch_type or "",
-                    started_by=dep["id"], networking_configuration=net,
+        needs = ecs_tasks._calculate_task_resource_requirements(task_def)
+        task = Task(cluster, task_def, None, needs, backend, group(service),
+                    launch_type=service.launch_type or "", started_by=dep["id"],
+                    networking_configuration=net,
                     platform_version=getattr(service, "platform_version", None))
     except Exception as exc:  # noqa: BLE001 - ECS reports placement failures as service events
         rollout.service_event(service, f"was unable to place a task. Reason: {exc}.")

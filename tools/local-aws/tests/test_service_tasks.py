@@ -173,8 +173,9 @@ def test_rolling_deployment_replaces_tasks_within_max_percent(svc):
 def test_minimum_healthy_50_replaces_one_task_at_a_time(svc):
     svc.create("half", minimum=50, maximum=100)
     old_id = svc.describe("half")["deployments"][0]["id"]
+    td2 = svc.register()
     new_id = svc.ecs.update_service(cluster=svc.cluster, service="half",
-                                    taskDefinition=svc.register())["service"]["deployments"][0]["id"]
+                                    taskDefinition=td2)["service"]["deployments"][0]["id"]
     phases = []
 
     def bounds(_service, seen):
@@ -216,7 +217,8 @@ def test_unhealthy_tasks_behind_a_load_balancer_fail_elb_health_checks(svc):
         "service"]["deployments"][0]["id"]
     failed = wait_for(lambda: [t for t in svc.tasks(serviceName="lb", desiredStatus="STOPPED")
                                if t["startedBy"] == new_id], what="failed task")
-    assert failed[0]["stoppedReason"] == f"Task failed ELB health checks in (target-group {TARGET_GROUP})"
+    assert failed[0]["stoppedReason"] == (
+        f"Task failed ELB health checks in (target-group {TARGET_GROUP})")
     assert failed[0]["stopCode"] == "ServiceSchedulerInitiated"
     assert failed[0]["startedAt"]  # it ran, then failed its health checks
 
@@ -234,7 +236,8 @@ def test_circuit_breaker_rollback_leaves_the_old_definition_running(svc):
     assert {t["startedBy"] for t in running} == {rollback_id} and len(running) == 2
     assert {t["taskDefinitionArn"] for t in running} == {td1}
     bad_tasks = [t for t in seen if t["startedBy"] == bad]
-    assert len(bad_tasks) >= 3 and all(t["lastStatus"] in ("STOPPING", "STOPPED") for t in bad_tasks)
+    assert len(bad_tasks) >= 3
+    assert all(t["lastStatus"] in ("STOPPING", "STOPPED") for t in bad_tasks)
 
 
 def test_desired_count_and_stopped_tasks_are_restored(svc):
@@ -244,8 +247,10 @@ def test_desired_count_and_stopped_tasks_are_restored(svc):
     wait_for(lambda: svc.describe("scale")["runningCount"] == 3, what="scaled out")
     victim = svc.ecs.list_tasks(cluster=svc.cluster, serviceName="scale")["taskArns"][0]
     svc.ecs.stop_task(cluster=svc.cluster, task=victim, reason="by hand")
-    wait_for(lambda: len(svc.ecs.list_tasks(cluster=svc.cluster, serviceName="scale")["taskArns"]) == 3
-             and victim not in svc.ecs.list_tasks(cluster=svc.cluster, serviceName="scale")["taskArns"]
+    def listed():
+        return svc.ecs.list_tasks(cluster=svc.cluster, serviceName="scale")["taskArns"]
+
+    wait_for(lambda: len(listed()) == 3 and victim not in listed()
              and svc.describe("scale")["runningCount"] == 3, what="replacement")
     svc.ecs.update_service(cluster=svc.cluster, service="scale", desiredCount=0)
     service, seen = wait_for(lambda: (lambda s: s if s[0]["runningCount"] == 0
@@ -266,7 +271,8 @@ def test_blue_green_keeps_blue_and_green_tasks_as_the_stages_say(svc, fake_lambd
 
         def handle(payload, _n):
             by_deployment: dict[str, list[str]] = {}
-            for t in svc.tasks(serviceName=payload["executionDetails"]["serviceArn"].split("/")[-1]):
+            name = payload["executionDetails"]["serviceArn"].split("/")[-1]
+            for t in svc.tasks(serviceName=name):
                 by_deployment.setdefault(t["startedBy"], []).append(t["lastStatus"])
             views[f"{service}/{stage}"] = by_deployment
             return 200, {"hookStatus": answer}
