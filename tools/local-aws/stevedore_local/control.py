@@ -206,6 +206,7 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "codebuild/builds"): codebuild_sim.builds_view,
     ("POST", "iam/roles"): iam_roles,
     ("GET", "iam/roles"): lambda _b: iam_enforce.ROLES.view(),
+    ("POST", "iam/roles/clear"): lambda _b: iam_enforce.ROLES.clear(),
     ("GET", "requests"): request_audit.requests_view,
     ("GET", "requests/violations"): request_audit.violations_view,
     ("GET", "requests/counts"): request_audit.counts_view,

@@ -57,6 +57,11 @@ class Roles:
             self.loaded = True
         return {"functions": sorted(functions), "state_machines": sorted(machines)}
 
+    def clear(self) -> dict[str, Any]:
+        with self.lock:
+            self.functions, self.state_machines, self.loaded = {}, {}, False
+        return {"ok": True}
+
     def view(self) -> dict[str, Any]:
         with self.lock:
             return {"loaded": self.loaded, "functions": self.functions,
