@@ -55,6 +55,11 @@ def test_state_machine_requests_are_valid(stack):
     check(stack, {"states"})
 
 
+def test_services_acting_with_the_stacks_roles_are_allowed(stack):
+    """ECS invoking the lifecycle hook with the stack's hook role: trusted, and allowed."""
+    check(stack, {"service"})
+
+
 def test_cli_and_unidentified_requests_are_valid(stack):
     check(stack, {"cli", "unknown"})
 

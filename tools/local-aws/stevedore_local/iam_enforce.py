@@ -42,6 +42,7 @@ class Roles:
         self.partition = "aws"
         self.functions: dict[str, dict[str, Any]] = {}       # binary name -> role
         self.state_machines: dict[str, dict[str, Any]] = {}  # state machine ARN -> role
+        self.roles: dict[str, dict[str, Any]] = {}           # role ARN -> role (with "trust")
 
     def load(self, body: dict[str, Any]) -> dict[str, Any]:
         functions, machines = body.get("functions"), body.get("state_machines")
@@ -51,21 +52,24 @@ class Roles:
             if not isinstance(role, dict) or not isinstance(role.get("statements"), list) \
                     or not isinstance(role.get("role_arn"), str):
                 raise ValueError("each role needs \"role_arn\" and a \"statements\" list")
+        roles = body.get("roles") or {}
+        if not isinstance(roles, dict):
+            raise ValueError("\"roles\" must map role ARNs to roles")
         with self.lock:
-            self.functions, self.state_machines = functions, machines
+            self.functions, self.state_machines, self.roles = functions, machines, roles
             self.partition = body.get("partition", "aws")
             self.loaded = True
         return {"functions": sorted(functions), "state_machines": sorted(machines)}
 
     def clear(self) -> dict[str, Any]:
         with self.lock:
-            self.functions, self.state_machines, self.loaded = {}, {}, False
+            self.functions, self.state_machines, self.roles, self.loaded = {}, {}, {}, False
         return {"ok": True}
 
     def view(self) -> dict[str, Any]:
         with self.lock:
             return {"loaded": self.loaded, "functions": self.functions,
-                    "state_machines": self.state_machines}
+                    "state_machines": self.state_machines, "roles": self.roles}
 
     def role_of(self, kind: str, caller: str, headers: dict[str, str]) -> tuple[str, dict[str, Any] | None]:
         """(who, role) of a request; who names the caller in messages."""
@@ -137,6 +141,58 @@ def check(entry: dict[str, Any], headers: dict[str, str], service: str, operatio
                                          "member": "(iam)", "check": "iam", "problem": problem,
                                          "value": None})
     return denial
+
+
+def _trusts(trust: dict[str, Any], service_principal: str, ctx: iam_policy.RequestContext,
+            role_arn: str) -> iam_policy.Decision:
+    """Does the role's trust policy let the service principal assume it? (Statements naming
+    the principal, evaluated for sts:AssumeRole with the service's condition keys.)"""
+    statements = []
+    for stmt in trust.get("Statement") or []:
+        services = ((stmt.get("Principal") or {}).get("Service")) if isinstance(stmt.get("Principal"), dict) else None
+        if service_principal in ([services] if isinstance(services, str) else services or []):
+            statements.append({**stmt, "Resource": "*"})
+    return iam_policy.evaluate(statements, "sts:AssumeRole", "*", ctx)
+
+
+def service_role_refusal(caller: str, role_arn: str | None, service_principal: str, action: str,
+                         resource: str, source_arn: str) -> str | None:
+    """Why AWS would refuse a service (ECS invoking a lifecycle hook) acting with one of the
+    template's roles: the trust policy must let the service assume it for this account
+    (aws:SourceAccount, aws:SourceArn: https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html)
+    and the role must allow the action. None when allowed, or when the role is not the
+    template's (another team's role: its policies are not known here). A refusal or an
+    unevaluable key is recorded as a violation of kind ``service``."""
+    with ROLES.lock:
+        role = ROLES.roles.get(role_arn or "") if ROLES.loaded else None
+    if role is None:
+        return None
+    from .request_audit import AUDIT
+
+    where = iam_resources.Where(ROLES.partition, STATE.region, STATE.account)
+    ctx = iam_resources._ctx(where, {"aws:SourceAccount": STATE.account, "aws:SourceArn": source_arn})
+    trust = _trusts(role.get("trust") or {}, service_principal, ctx, role_arn or "")
+    allowed = iam_policy.evaluate(role["statements"], action, resource, ctx)
+    problems = []
+    refusal = None
+    if not trust.allowed:
+        refusal = f"{service_principal} may not assume {role_arn} ({trust.reason})"
+    elif not allowed.allowed:
+        refusal = f"{role_arn} does not allow {action} on {resource} ({allowed.reason})"
+    if refusal:
+        problems.append(f"AccessDenied: {refusal}")
+    for decision in (trust, allowed):
+        if decision.unevaluated:
+            problems.append(f"unevaluated: condition key(s) {sorted(set(decision.unevaluated))} "
+                            f"of {role_arn}")
+    if problems:
+        with AUDIT.lock:
+            for problem in problems:
+                AUDIT.violations.append({"seq": None, "time": None, "caller": caller, "kind": "service",
+                                         "service": action.split(":", 1)[0], "operation": action,
+                                         "member": "(iam)", "check": "iam", "problem": problem,
+                                         "value": None})
+    return refusal
 
 
 def error_response(service: str, protocol: str, message: str, start_response: Any) -> list[bytes]:

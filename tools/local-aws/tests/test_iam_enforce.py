@@ -139,3 +139,29 @@ def test_bootstrapped_state_machines_run_with_their_own_roles(control, roles):
     assert deploy["role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/{STACK}-DeployStateMachineRole"
     assert any("lambda:InvokeFunction" in json.dumps(s) for s in deploy["statements"])
     assert set(view["functions"]) == set(roles.functions.values())
+
+
+def test_ecs_may_use_the_hook_role_only_for_the_hook_and_this_account(roles, control):
+    from stevedore_local import iam_enforce, iam_resources
+
+    hook_role = f"arn:aws:iam::{ACCOUNT}:role/{STACK}-DeploymentHookInvokeRole"
+    hook = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:deployment-hook"
+    service = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/iam-allowed/web"
+    assert iam_enforce.service_role_refusal("ecs", hook_role, "ecs.amazonaws.com",
+                                            "lambda:InvokeFunction", hook, service) is None
+    refusal = iam_enforce.service_role_refusal("ecs", hook_role, "ecs.amazonaws.com",
+                                               "lambda:InvokeFunction", hook.replace("deployment-hook", "render"),
+                                               service)
+    assert refusal and "does not allow lambda:InvokeFunction" in refusal
+    assert [v["kind"] for v in control.get("requests/violations")] == ["service"]
+    # The trust policy: ECS, and only on behalf of this account.
+    trust = control.get("iam/roles")["roles"][hook_role]["trust"]
+    where = iam_resources.Where("aws", REGION, ACCOUNT)
+    ours = iam_resources._ctx(where, {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": service})
+    theirs = iam_resources._ctx(where, {"aws:SourceAccount": "999999999999", "aws:SourceArn": service})
+    assert iam_enforce._trusts(trust, "ecs.amazonaws.com", ours, hook_role).allowed
+    assert not iam_enforce._trusts(trust, "ecs.amazonaws.com", theirs, hook_role).allowed
+    assert not iam_enforce._trusts(trust, "lambda.amazonaws.com", ours, hook_role).allowed
+    # Another team's role is not the template's: not checked here.
+    assert iam_enforce.service_role_refusal("ecs", f"arn:aws:iam::{ACCOUNT}:role/theirs", "ecs.amazonaws.com",
+                                            "lambda:InvokeFunction", hook, service) is None
