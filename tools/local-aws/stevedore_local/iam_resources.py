@@ -35,6 +35,7 @@ guess. Sources (Service Authorization Reference, "Actions" and "Resource types" 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -211,9 +212,45 @@ def _table(where: Where, name: str) -> str:
     return name if name.startswith("arn:") else where.arn("dynamodb", f"table/{name}")
 
 
+_PATH = re.compile(r"(?<![:\w.#])(#?[A-Za-z_][A-Za-z0-9_]*)((?:\.#?[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)(\s*\()?")
+_EXPRESSION_WORDS = {"set", "remove", "add", "delete", "and", "or", "not", "between", "in"}
+
+
+def expression_attributes(expression: str | None, names: dict[str, str]) -> set[str]:
+    """Top-level attribute names an expression refers to (``#n`` resolved; functions, keywords
+    and ``:values`` left out)."""
+    out: set[str] = set()
+    for match in _PATH.finditer(expression or ""):
+        token, _path, call = match.groups()
+        if call or token.lower() in _EXPRESSION_WORDS:
+            continue
+        out.add(names.get(token, token) if token.startswith("#") else token)
+    return out
+
+
+def _ddb_attributes(action: str, p: dict[str, Any]) -> Any:
+    """dynamodb:Attributes of an item request: the key, the item's or projected attributes and
+    every attribute its expressions name. Which of these AWS counts for UpdateItem is not
+    documented beyond the key and the written ones, so the widest plausible set is used: a
+    policy allowing it is right whatever the answer
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+    A read without ProjectionExpression asks for every attribute: unevaluable."""
+    names = p.get("ExpressionAttributeNames") or {}
+    attributes = set(p.get("Key") or {}) | set(p.get("Item") or {})
+    for member in ("UpdateExpression", "ConditionExpression", "ProjectionExpression"):
+        attributes |= expression_attributes(p.get(member), names)
+    if action == "GetItem" and not p.get("ProjectionExpression"):
+        return UNKNOWN
+    return sorted(attributes)
+
+
 def _ddb_item(action: str) -> Callable[[Where, dict[str, Any], "Lookup"], list[Authorization]]:
     def mapper(where: Where, p: dict[str, Any], _l: "Lookup") -> list[Authorization]:
-        return [Authorization(f"dynamodb:{action}", _table(where, p.get("TableName", "")), _ctx(where))]
+        values = {"dynamodb:Attributes": _ddb_attributes(action, p)}
+        if p.get("ReturnValues"):
+            values["dynamodb:ReturnValues"] = p["ReturnValues"]
+        return [Authorization(f"dynamodb:{action}", _table(where, p.get("TableName", "")),
+                              _ctx(where, values, {"dynamodb:ReturnValues"}))]
 
     return mapper
 
@@ -346,7 +383,7 @@ MAPPERS: dict[tuple[str, str], Callable[[Where, dict[str, Any], "Lookup"], list[
     ("dynamodb", "PutItem"): _ddb_item("PutItem"),
     ("dynamodb", "UpdateItem"): _ddb_item("UpdateItem"),
     ("dynamodb", "DeleteItem"): _ddb_item("DeleteItem"),
-    ("dynamodb", "DescribeTable"): _ddb_item("DescribeTable"),
+    ("dynamodb", "DescribeTable"): _ddb_query("DescribeTable"),
     ("dynamodb", "Query"): _ddb_query("Query"),
     ("dynamodb", "Scan"): _ddb_query("Scan"),
     ("dynamodb", "TransactWriteItems"): _ddb_transact,

@@ -175,3 +175,28 @@ def test_lambda_codebuild_and_unmapped():
     assert [a.resource for a in builds] == [f"arn:aws:codebuild:us-east-1:{ACCOUNT}:project/mig",
                                             f"arn:aws:codebuild:us-east-1:{ACCOUNT}:project/other"]
     assert authorizations("ecs", "DeleteCluster", {}, WHERE) is None
+
+
+def test_dynamodb_attributes_of_an_update():
+    from stevedore_local.iam_resources import expression_attributes
+
+    assert expression_attributes("SET #f0 = :v0, count = if_not_exists(count, :z) + :one REMOVE a.b[2]",
+                                 {"#f0": "smoke_checks"}) == {"smoke_checks", "count", "a"}
+    auths = authorizations("dynamodb", "UpdateItem", {
+        "TableName": "t", "Key": {"PK": {"S": "x"}, "SK": {"S": "y"}},
+        "UpdateExpression": "SET #f0 = :v0", "ConditionExpression": "attribute_exists(PK) AND #seen = :seen",
+        "ExpressionAttributeNames": {"#f0": "smoke_checks", "#seen": "smoke_check_count"}}, WHERE)
+    assert auths[0].context.lookup("dynamodb:Attributes") == (
+        True, ["PK", "SK", "smoke_check_count", "smoke_checks"])
+    assert auths[0].context.lookup("dynamodb:ReturnValues") == (True, None)
+    only_smoke = [allow("dynamodb:UpdateItem", "*", {"ForAllValues:StringEquals": {
+        "dynamodb:Attributes": ["PK", "SK", "smoke_checks", "smoke_check_count"]}})]
+    assert evaluate(only_smoke, "dynamodb:UpdateItem", "t", auths[0].context).allowed
+    status = authorizations("dynamodb", "UpdateItem", {
+        "TableName": "t", "Key": {"PK": {"S": "x"}, "SK": {"S": "y"}},
+        "UpdateExpression": "SET #s = :v", "ExpressionAttributeNames": {"#s": "status"}}, WHERE)
+    assert not evaluate(only_smoke, "dynamodb:UpdateItem", "t", status[0].context).allowed
+    # A GetItem without a projection reads every attribute: not evaluable against such a list.
+    get = authorizations("dynamodb", "GetItem", {"TableName": "t", "Key": {"PK": {"S": "x"}}}, WHERE)
+    assert evaluate(only_smoke + [allow("dynamodb:GetItem", "*", {"ForAllValues:StringEquals": {
+        "dynamodb:Attributes": ["PK"]}})], "dynamodb:GetItem", "t", get[0].context).unevaluated
