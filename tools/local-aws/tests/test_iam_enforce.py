@@ -165,3 +165,34 @@ def test_ecs_may_use_the_hook_role_only_for_the_hook_and_this_account(roles, con
     # Another team's role is not the template's: not checked here.
     assert iam_enforce.service_role_refusal("ecs", f"arn:aws:iam::{ACCOUNT}:role/theirs", "ecs.amazonaws.com",
                                             "lambda:InvokeFunction", hook, service) is None
+
+
+# Actions whose Service Authorization Reference entry lists no resource type: the only ones a
+# role of the template may grant on Resource "*" (ListTasks: its container-instance resource is
+# absent from a request naming none; narrowed by ecs:cluster). Pages: list_amazonelasticcontainerservice,
+# list_awssystemsmanager, list_awsstepfunctions, list_amazoncloudwatchlogs.
+STAR_ONLY_ACTIONS = {
+    "ecs:describetaskdefinition", "ecs:listtasks", "ssm:describeparameters",
+    "states:sendtasksuccess", "states:sendtaskfailure", "states:sendtaskheartbeat",
+    "logs:createlogdelivery", "logs:getlogdelivery", "logs:updatelogdelivery",
+    "logs:deletelogdelivery", "logs:listlogdeliveries", "logs:putresourcepolicy",
+    "logs:describeresourcepolicies", "logs:describeloggroups",
+    # AWSLambdaBasicExecutionRole, the AWS managed policy SAM attaches.
+    "logs:createloggroup", "logs:createlogstream", "logs:putlogevents",
+}
+
+
+def test_template_grants_star_only_where_aws_has_no_resource_level_permission():
+    import iam_roles
+
+    roles = iam_roles.roles(TEMPLATE, "lint", REGION)
+    offenders = []
+    for who, role in [*roles["functions"].items(), *roles["state_machines"].items()]:
+        for stmt in role["statements"]:
+            resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
+            actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+            if "*" in resources:
+                offenders += [f"{who}: {a}" for a in actions if a.lower() not in STAR_ONLY_ACTIONS]
+            if any(a.lower() == "ecs:listtasks" for a in actions):
+                assert "ecs:cluster" in json.dumps(stmt.get("Condition")), f"{who}: ListTasks unscoped"
+    assert not offenders, f"Resource \"*\" for actions AWS can scope: {offenders}"
