@@ -170,7 +170,7 @@ def service_role_refusal(caller: str, role_arn: str | None, service_principal: s
     from .request_audit import AUDIT
 
     where = iam_resources.Where(ROLES.partition, STATE.region, STATE.account)
-    ctx = iam_resources._ctx(where, {"aws:SourceAccount": STATE.account, "aws:SourceArn": source_arn})
+    ctx = iam_resources.request_context(where, {"aws:SourceAccount": STATE.account, "aws:SourceArn": source_arn})
     trust = _trusts(role.get("trust") or {}, service_principal, ctx, role_arn or "")
     allowed = iam_policy.evaluate(role["statements"], action, resource, ctx)
     problems = []

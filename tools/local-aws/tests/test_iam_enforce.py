@@ -157,8 +157,8 @@ def test_ecs_may_use_the_hook_role_only_for_the_hook_and_this_account(roles, con
     # The trust policy: ECS, and only on behalf of this account.
     trust = control.get("iam/roles")["roles"][hook_role]["trust"]
     where = iam_resources.Where("aws", REGION, ACCOUNT)
-    ours = iam_resources._ctx(where, {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": service})
-    theirs = iam_resources._ctx(where, {"aws:SourceAccount": "999999999999", "aws:SourceArn": service})
+    ours = iam_resources.request_context(where, {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": service})
+    theirs = iam_resources.request_context(where, {"aws:SourceAccount": "999999999999", "aws:SourceArn": service})
     assert iam_enforce._trusts(trust, "ecs.amazonaws.com", ours, hook_role).allowed
     assert not iam_enforce._trusts(trust, "ecs.amazonaws.com", theirs, hook_role).allowed
     assert not iam_enforce._trusts(trust, "lambda.amazonaws.com", ours, hook_role).allowed
