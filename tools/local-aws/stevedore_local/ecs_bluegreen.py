@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ecs_rolling, lambda_bridge
+from . import ecs_rolling, iam_enforce, lambda_bridge
 from . import ecs_rollout as rollout
 from . import ecs_service_tasks as service_tasks
 from .state import STATE
@@ -238,6 +238,15 @@ def _run_hook(run: _Run, hook: dict[str, Any], stage: str, rollback: bool) -> st
         if details is not None:
             payload["hookDetails"] = details
         started = time.time()
+        # ECS invokes the hook with the hook's role: a role of the template must trust ECS for
+        # this account and allow invoking the function, or the invocation fails.
+        refusal = iam_enforce.service_role_refusal(
+            "ecs", hook.get("roleArn"), "ecs.amazonaws.com", "lambda:InvokeFunction", arn,
+            run.service.arn)
+        if refusal:
+            _record(run, stage, arn, execution_id, attempt, rollback, payload, 403, refusal, None,
+                    started)
+            return HOOK_ERROR_REASON.format(arn=arn, stage=stage)
         status, body = lambda_bridge.invoke_remote(arn, json.dumps(payload))
         try:
             answer: Any = json.loads(body or b"null")
