@@ -15,7 +15,7 @@ from . import codebuild_sim, eventbridge, faults, lambda_bridge, request_audit, 
 from .state import STATE
 
 PREFIX = "/_stevedore/"
-DEPLOYMENT_FATES = {"healthy", "unhealthy", "slow", "silent"}
+DEPLOYMENT_FATES = {"healthy", "unhealthy", "slow", "silent", "alarm"}
 
 
 class ControlError(Exception):
