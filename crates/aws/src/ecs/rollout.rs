@@ -1,7 +1,12 @@
 //! The service's deployment configuration for a release: ECS rolling, or ECS native
 //! blue/green with Stevedore's lifecycle hook. Everything else the service's owners set
 //! (circuit breaker, alarms, percentages, their own hooks, the load balancers'
-//! `advancedConfiguration`) stays as it is.
+//! `advancedConfiguration`) stays as it is, except settings only another strategy accepts:
+//! `linearConfiguration` is "only valid" with strategy LINEAR and `canaryConfiguration` with
+//! CANARY (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinearConfiguration.html>,
+//! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CanaryConfiguration.html>),
+//! so they are never sent with another one. (The API has no way to send a structure as null:
+//! they are left out, and whatever ECS keeps of them applies to LINEAR/CANARY only.)
 
 use std::collections::HashMap;
 
@@ -78,7 +83,75 @@ pub fn deployment_configuration(
         }
     }
     config.lifecycle_hooks = (!hooks.is_empty()).then_some(hooks);
-    Some(config)
+    Some(without_other_strategies_settings(config))
+}
+
+/// `config` without the settings its strategy does not accept.
+fn without_other_strategies_settings(
+    mut config: DeploymentConfiguration,
+) -> DeploymentConfiguration {
+    if config.strategy != Some(DeploymentStrategy::Linear) {
+        config.linear_configuration = None;
+    }
+    if config.strategy != Some(DeploymentStrategy::Canary) {
+        config.canary_configuration = None;
+    }
+    config
+}
+
+/// Whether ECS puts the previous revision back by itself when a deployment fails, so
+/// Stevedore must not restore on top of it: the circuit breaker with `rollback`, deployment
+/// alarms with `rollback` ("the service is rolled back to the last deployment that completed
+/// successfully",
+/// <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentAlarms.html>;
+/// when both methods are on, either can fail the deployment,
+/// <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-failure-detection.html>),
+/// and the BLUE_GREEN, LINEAR and CANARY strategies, which roll back to the last successful
+/// deployment when a hook fails or the new revision does not come up
+/// (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-lifecycle-hooks.html>).
+pub fn rolls_back_failures(config: Option<&DeploymentConfiguration>) -> bool {
+    let Some(config) = config else {
+        return false;
+    };
+    let circuit_breaker = config
+        .deployment_circuit_breaker
+        .as_ref()
+        .is_some_and(|cb| cb.enable && cb.rollback);
+    let alarms = config
+        .alarms
+        .as_ref()
+        .is_some_and(|a| a.enable && a.rollback);
+    let traffic_shifting = matches!(
+        config.strategy,
+        Some(
+            DeploymentStrategy::BlueGreen | DeploymentStrategy::Linear | DeploymentStrategy::Canary
+        )
+    );
+    circuit_breaker || alarms || traffic_shifting
+}
+
+/// The other teams' hooks a configuration about to be sent carries, as (role, hook target),
+/// whose role is not in `passable`. Sending a role ARN to a service passes it, which needs
+/// `iam:PassRole` on it (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>);
+/// AWS documents no exception for a role that is already set, so every hook sent counts.
+pub fn hooks_to_pass(
+    config: Option<&DeploymentConfiguration>,
+    passable: &[&str],
+) -> Vec<(String, String)> {
+    config
+        .map(|c| c.lifecycle_hooks())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|hook| {
+            let role = hook.role_arn.as_deref()?;
+            (!passable.contains(&role)).then(|| {
+                (
+                    role.to_string(),
+                    hook.hook_target_arn.clone().unwrap_or_default(),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The service's configuration without Stevedore's hook, or None when it has none: a
@@ -95,7 +168,7 @@ pub fn without_own_hook(
     {
         return None;
     }
-    let mut config = current.clone();
+    let mut config = without_other_strategies_settings(current.clone());
     let kept: Vec<_> = hooks
         .iter()
         .filter(|h| h.hook_target_arn() != Some(own_hook_function))
@@ -113,6 +186,15 @@ pub(super) fn has_blue_green_load_balancer(service: &Service) -> bool {
             advanced.alternate_target_group_arn.is_some()
                 && advanced.production_listener_rule.is_some()
         })
+    })
+}
+
+/// Whether a load balancer's `advancedConfiguration` names a test listener rule.
+pub(super) fn has_test_listener_rule(service: &Service) -> bool {
+    service.load_balancers().iter().any(|lb| {
+        lb.advanced_configuration
+            .as_ref()
+            .is_some_and(|advanced| advanced.test_listener_rule.is_some())
     })
 }
 
@@ -262,5 +344,91 @@ mod tests {
         let sent = deployment_configuration(None, &blue_green(false), Some(OURS)).expect("changed");
         assert_eq!(sent.strategy, Some(DeploymentStrategy::BlueGreen));
         assert!(sent.lifecycle_hooks.is_none());
+    }
+
+    #[test]
+    fn switching_to_blue_green_drops_linear_and_canary_settings() {
+        use aws_sdk_ecs::types::{CanaryConfiguration, LinearConfiguration};
+        let mut linear = current(DeploymentStrategy::Linear);
+        linear.linear_configuration =
+            Some(LinearConfiguration::builder().step_percent(20.0).build());
+        linear.canary_configuration =
+            Some(CanaryConfiguration::builder().canary_percent(5.0).build());
+        let sent = deployment_configuration(Some(&linear), &blue_green(true), Some(OURS))
+            .expect("changed");
+        assert_eq!(sent.strategy, Some(DeploymentStrategy::BlueGreen));
+        assert_eq!(sent.linear_configuration, None);
+        assert_eq!(sent.canary_configuration, None);
+        // A restore keeps the owners' strategy and its own settings, never another's.
+        let kept = without_own_hook(Some(&linear), OURS).expect("changed");
+        assert_eq!(kept.strategy, Some(DeploymentStrategy::Linear));
+        assert!(kept.linear_configuration.is_some());
+        assert_eq!(kept.canary_configuration, None);
+    }
+
+    #[test]
+    fn a_rolling_stage_leaves_a_linear_or_canary_service_its_strategy() {
+        for strategy in [DeploymentStrategy::Linear, DeploymentStrategy::Canary] {
+            let config = DeploymentConfiguration::builder()
+                .strategy(strategy)
+                .build();
+            assert_eq!(
+                deployment_configuration(Some(&config), &RolloutPlan::Rolling, Some(OURS)),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn who_rolls_back_failures() {
+        use aws_sdk_ecs::types::DeploymentAlarms;
+        let alarms = |enable, rollback| {
+            DeploymentConfiguration::builder()
+                .strategy(DeploymentStrategy::Rolling)
+                .alarms(
+                    DeploymentAlarms::builder()
+                        .alarm_names("web-5xx")
+                        .enable(enable)
+                        .rollback(rollback)
+                        .build()
+                        .expect("alarms"),
+                )
+                .build()
+        };
+        assert!(rolls_back_failures(Some(&alarms(true, true))));
+        assert!(!rolls_back_failures(Some(&alarms(true, false))));
+        assert!(!rolls_back_failures(Some(&alarms(false, true))));
+        for strategy in [
+            DeploymentStrategy::BlueGreen,
+            DeploymentStrategy::Linear,
+            DeploymentStrategy::Canary,
+        ] {
+            let config = DeploymentConfiguration::builder()
+                .strategy(strategy)
+                .build();
+            assert!(rolls_back_failures(Some(&config)));
+        }
+        assert!(rolls_back_failures(Some(&current(
+            DeploymentStrategy::Rolling
+        ))));
+        let plain = DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::Rolling)
+            .build();
+        assert!(!rolls_back_failures(Some(&plain)));
+        assert!(!rolls_back_failures(None));
+    }
+
+    #[test]
+    fn names_the_hook_roles_it_may_not_pass() {
+        let config = current(DeploymentStrategy::BlueGreen);
+        assert_eq!(
+            hooks_to_pass(Some(&config), &["arn:aws:iam::1:role/hook"]),
+            vec![
+                ("arn:aws:iam::1:role/r".to_string(), OURS.to_string()),
+                ("arn:aws:iam::1:role/r".to_string(), THEIRS.to_string()),
+            ]
+        );
+        assert!(hooks_to_pass(Some(&config), &["arn:aws:iam::1:role/r"]).is_empty());
+        assert!(hooks_to_pass(None, &[]).is_empty());
     }
 }
