@@ -349,6 +349,8 @@ def _rollback(run: _Run, reason: str, dwell: float) -> None:
         service.task_definition = blue["taskDefinition"]
         run.rec.update(reason=reason, failed_stage=run.stage)
         rollout.service_event(service, f"deployment {green['id']} deployment failed: {reason}")
+    # Green's outcome is decided now; the release may end on the rollback's first event.
+    rollout.finish(run.rec, "rolled_back")
     _clear_traffic(run)  # test traffic goes back to blue
     if run.emit:  # the rollback deployment starts; its reason says it is one
         rollout.emit(run.backend, service, "SERVICE_DEPLOYMENT_IN_PROGRESS", blue["id"],
@@ -370,7 +372,6 @@ def _rollback(run: _Run, reason: str, dwell: float) -> None:
         service.running_count, service.pending_count = service.desired_count, 0
         rollout.service_event(service, f"rolled back to deployment {blue['id']}.")
         rollout.service_event(service, "has reached a steady state.")
-    rollout.finish(run.rec, "rolled_back")
     if run.emit:
         rollout.emit(run.backend, service, "SERVICE_DEPLOYMENT_COMPLETED", blue["id"],
                      f"ECS deployment {blue['id']} completed.")
