@@ -13,9 +13,15 @@ use stevedore_core::{Error, Result};
 use crate::error::{classify, code_and_message};
 
 mod rollout;
-pub use aws_sdk_ecs::types::{DeploymentConfiguration, DeploymentLifecycleHookStage};
-use rollout::has_blue_green_load_balancer;
-pub use rollout::{deployment_configuration, without_own_hook, LifecycleHook, RolloutPlan};
+pub use aws_sdk_ecs::types::{
+    DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookStage,
+    DeploymentStrategy,
+};
+pub use rollout::{
+    deployment_configuration, hooks_to_pass, rolls_back_failures, without_own_hook, LifecycleHook,
+    RolloutPlan,
+};
+use rollout::{has_blue_green_load_balancer, has_test_listener_rule};
 
 /// A task definition as DescribeTaskDefinition returns it, tags included.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,13 +65,16 @@ pub struct ServiceState {
     pub launch_type: Option<String>,
     /// The service's awsvpc network configuration in Step Functions' (PascalCase) shape, for RunTask.
     pub network_configuration: Option<Value>,
-    /// ECS itself puts the previous revision back when a deployment fails: the circuit
-    /// breaker with rollback on, or a blue/green deployment (always rolled back).
+    /// ECS itself puts the previous revision back when a deployment fails (see
+    /// [`rollout::rolls_back_failures`]).
     pub rolls_back_failures: bool,
     /// The deployment configuration as ECS reports it (strategy, hooks, circuit breaker…).
     pub deployment_configuration: Option<DeploymentConfiguration>,
     /// A load balancer with the alternate target group and listener rule blue/green needs.
     pub blue_green_load_balancer: bool,
+    /// A load balancer whose `advancedConfiguration` has a test listener rule: the route
+    /// Stevedore's smoke test reaches green by.
+    pub test_listener_rule: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -423,11 +432,6 @@ fn service_state(svc: &Service) -> ServiceState {
             }})
         });
     let config = svc.deployment_configuration.as_ref();
-    let circuit_breaker_rollback = config
-        .and_then(|c| c.deployment_circuit_breaker.as_ref())
-        .is_some_and(|cb| cb.enable && cb.rollback);
-    let blue_green = config.and_then(|c| c.strategy.as_ref())
-        == Some(&aws_sdk_ecs::types::DeploymentStrategy::BlueGreen);
     ServiceState {
         arn: svc.service_arn.clone().unwrap_or_default(),
         status: svc.status.clone().unwrap_or_default(),
@@ -445,9 +449,10 @@ fn service_state(svc: &Service) -> ServiceState {
             .collect(),
         launch_type: svc.launch_type.as_ref().map(|l| l.as_str().to_string()),
         network_configuration,
-        rolls_back_failures: circuit_breaker_rollback || blue_green,
+        rolls_back_failures: rolls_back_failures(config),
         deployment_configuration: config.cloned(),
         blue_green_load_balancer: has_blue_green_load_balancer(svc),
+        test_listener_rule: has_test_listener_rule(svc),
     }
 }
 

@@ -17,6 +17,17 @@ pub const MAX_TEXT_CHARS: usize = 2_000;
 /// The most entries a list on a release item has: the first one and the latest others.
 pub const MAX_LIST_ITEMS: usize = 20;
 
+/// The most bytes of `hookDetails` (as JSON) Stevedore's lifecycle hook reads: its own
+/// context is a few hundred bytes; anything much larger was not written by Stevedore.
+pub const MAX_HOOK_DETAILS_BYTES: usize = 8 * 1024;
+
+/// The longest app, stage or release id the hook accepts from `hookDetails` (config names
+/// and ULIDs are far shorter).
+pub const MAX_HOOK_NAME_CHARS: usize = 128;
+
+/// The longest smoke-test URL the hook accepts from `hookDetails`.
+pub const MAX_HOOK_URL_CHARS: usize = 2_048;
+
 /// Attributes written whole whatever their length: the item's keys (cutting one would write
 /// another item) and identifiers AWS issues that must round-trip exactly. A Step Functions
 /// task token is up to 2,048 characters

@@ -47,6 +47,10 @@ pub enum Error {
     /// with an alternate target group and listener rules).
     #[error("{0}")]
     BlueGreenNotConfigured(String),
+    /// The release would have to send ECS another team's lifecycle hook again, with a role
+    /// Stevedore may not pass (`iam:PassRole`): it fails before anything changes.
+    #[error("{0}")]
+    HookRoleNotPassable(String),
     /// A person rejected the release at its approval gate.
     #[error("{0}")]
     ApprovalRejected(String),

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{MAX_HOOK_DETAILS_BYTES, MAX_HOOK_NAME_CHARS, MAX_HOOK_URL_CHARS};
 use crate::config::SmokeTest;
 use crate::error::Error;
 
@@ -21,6 +22,50 @@ pub struct HookContext {
     /// Attempts already made (0 on the first invocation).
     #[serde(default)]
     pub attempts_made: u32,
+}
+
+/// The hook's context from ECS's `hookDetails`, within bounds (see `crate::bounds`): the
+/// size of the whole, the length of every name and of the URL, the smoke test's own ranges
+/// (as `stevedore config apply` checks them) and attempts already made. `Err` says what is
+/// wrong; the hook then answers FAILED rather than let green take traffic unchecked.
+pub fn hook_context(details: Option<&serde_json::Value>) -> Result<HookContext, String> {
+    let details = details.ok_or("no hookDetails")?;
+    let size = serde_json::to_string(details).map_or(usize::MAX, |s| s.len());
+    if size > MAX_HOOK_DETAILS_BYTES {
+        return Err(format!(
+            "hookDetails has {size} bytes, more than the {MAX_HOOK_DETAILS_BYTES} Stevedore writes at most"
+        ));
+    }
+    let context: HookContext = serde_json::from_value(details.clone())
+        .map_err(|e| format!("hookDetails is not a Stevedore release context: {e}"))?;
+    for (field, value) in [
+        ("app", &context.app),
+        ("stage", &context.stage),
+        ("release_id", &context.release_id),
+    ] {
+        let chars = value.chars().count();
+        if chars == 0 || chars > MAX_HOOK_NAME_CHARS {
+            return Err(format!(
+                "hookDetails.{field} has {chars} characters, not 1..={MAX_HOOK_NAME_CHARS}"
+            ));
+        }
+    }
+    let smoke = &context.smoke_test;
+    if smoke.test_url.chars().count() > MAX_HOOK_URL_CHARS {
+        return Err(format!(
+            "hookDetails.smoke_test.test_url is longer than {MAX_HOOK_URL_CHARS} characters"
+        ));
+    }
+    smoke
+        .check()
+        .map_err(|(field, message)| format!("hookDetails.smoke_test.{field}: {message}"))?;
+    if context.attempts_made >= smoke.attempts {
+        return Err(format!(
+            "hookDetails.attempts_made is {}, but the smoke test has only {} attempts",
+            context.attempts_made, smoke.attempts
+        ));
+    }
+    Ok(context)
 }
 
 /// What one request through the test listener returned.
@@ -196,6 +241,43 @@ mod tests {
         assert_eq!(json["smoke_test"]["test_url"], "http://alb:8080/healthz");
         let back: HookContext = serde_json::from_value(json).expect("parses");
         assert_eq!(back, context(2));
+    }
+
+    #[test]
+    fn hook_details_are_read_within_bounds() {
+        let good = serde_json::to_value(context(1)).expect("json");
+        assert_eq!(hook_context(Some(&good)), Ok(context(1)));
+        assert!(hook_context(None).is_err());
+        let not_ours = serde_json::json!({"suite": "smoke"});
+        assert!(hook_context(Some(&not_ours)).is_err());
+        let mut huge = good.clone();
+        huge["padding"] = serde_json::Value::String("x".repeat(MAX_HOOK_DETAILS_BYTES));
+        assert!(hook_context(Some(&huge))
+            .expect_err("too big")
+            .contains("bytes"));
+        let mut long_app = good.clone();
+        long_app["app"] = serde_json::Value::String("a".repeat(MAX_HOOK_NAME_CHARS + 1));
+        assert!(hook_context(Some(&long_app))
+            .expect_err("too long")
+            .contains("app"));
+        let mut empty_release = good.clone();
+        empty_release["release_id"] = serde_json::Value::String(String::new());
+        assert!(hook_context(Some(&empty_release)).is_err());
+        let mut many_attempts = good.clone();
+        many_attempts["smoke_test"]["attempts"] = serde_json::json!(1_000_000);
+        assert!(hook_context(Some(&many_attempts))
+            .expect_err("out of range")
+            .contains("attempts"));
+        let mut exhausted = good.clone();
+        exhausted["attempts_made"] = serde_json::json!(3);
+        assert!(hook_context(Some(&exhausted))
+            .expect_err("used up")
+            .contains("attempts_made"));
+        let mut bad_url = good;
+        bad_url["smoke_test"]["test_url"] = serde_json::Value::String("ftp://x".into());
+        assert!(hook_context(Some(&bad_url))
+            .expect_err("bad url")
+            .contains("test_url"));
     }
 }
 

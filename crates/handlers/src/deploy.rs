@@ -3,15 +3,14 @@
 //! event came in time, asks ECS once.
 
 use serde::{Deserialize, Serialize};
-use stevedore_aws::ecs::{
-    deployment_configuration, DeploymentLifecycleHookStage, LifecycleHook, RolloutPlan,
-};
+use stevedore_aws::ecs::deployment_configuration;
 use stevedore_aws::store::{attr_of, attr_s, DeploymentWait};
 use stevedore_aws::{Ecs, StepFunctions, Store};
-use stevedore_core::config::Strategy;
 use stevedore_core::smoke::{explain_failure, HookContext};
 use stevedore_core::Error;
 
+pub use crate::rollout_check::HookTarget;
+use crate::rollout_check::{check_rollout, rollout_plan};
 use crate::runtime::{now, timestamp};
 use crate::stage_lock::{fence, Lease};
 use crate::verdict::{verdict, Verdict};
@@ -23,12 +22,6 @@ pub struct Deploy {
     pub sfn: StepFunctions,
     /// Stevedore's blue/green lifecycle hook function, and the role ECS invokes it with.
     pub hook: HookTarget,
-}
-
-#[derive(Debug, Clone)]
-pub struct HookTarget {
-    pub function_arn: String,
-    pub role_arn: String,
 }
 
 /// The deployment ECS started for a release.
@@ -111,14 +104,15 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 .ecs
                 .describe_service(&render.cluster, &render.service)
                 .await?;
-            let plan = rollout_plan(&release, &render, &ctx.hook);
-            if matches!(plan, RolloutPlan::BlueGreen { .. }) && !service.blue_green_load_balancer {
-                return Err(Error::BlueGreenNotConfigured(format!(
-                    "stage `{}` has `strategy: blue_green`, but ECS service `{}` has no load balancer with an `advancedConfiguration` (alternate target group and production/test listener rules), which ECS blue/green needs; add it to the service or use `strategy: rolling`",
-                    release.stage, render.service
-                ))
-                .into());
-            }
+            // Render checked this before the migration; the service may have changed since.
+            check_rollout(
+                &release.stage,
+                &render.service,
+                &service,
+                &render.rollout,
+                &ctx.hook,
+            )?;
+            let plan = rollout_plan(&render.rollout, &ctx.hook, hook_details(&release, &render));
             let config = deployment_configuration(
                 service.deployment_configuration.as_ref(),
                 &plan,
@@ -261,28 +255,23 @@ pub(crate) async fn complete_wait(
     Ok(())
 }
 
-/// The stage's rollout as ECS settings; the hook carries the release and its smoke test.
-fn rollout_plan(release: &ReleaseSpec, render: &RenderOutput, hook: &HookTarget) -> RolloutPlan {
-    let rollout = &render.rollout;
-    match rollout.strategy {
-        Strategy::Rolling => RolloutPlan::Rolling,
-        Strategy::BlueGreen => RolloutPlan::BlueGreen {
-            bake_minutes: rollout.bake_minutes.unwrap_or(0),
-            hook: rollout.smoke_test.clone().map(|smoke_test| LifecycleHook {
-                function_arn: hook.function_arn.clone(),
-                role_arn: hook.role_arn.clone(),
-                stage: DeploymentLifecycleHookStage::PostTestTrafficShift,
-                details: serde_json::to_value(HookContext {
-                    app: release.app.clone(),
-                    stage: release.stage.clone(),
-                    release_id: release.release_id.clone(),
-                    smoke_test,
-                    attempts_made: 0,
-                })
-                .unwrap_or_default(),
-            }),
-        },
-    }
+/// What Stevedore's hook needs in `hookDetails`: the release and its smoke test.
+fn hook_details(release: &ReleaseSpec, render: &RenderOutput) -> serde_json::Value {
+    render
+        .rollout
+        .smoke_test
+        .clone()
+        .and_then(|smoke_test| {
+            serde_json::to_value(HookContext {
+                app: release.app.clone(),
+                stage: release.stage.clone(),
+                release_id: release.release_id.clone(),
+                smoke_test,
+                attempts_made: 0,
+            })
+            .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// A failed deployment's error, led by the smoke test's reason when that is what failed it.
@@ -311,7 +300,13 @@ pub(crate) async fn explained(
 mod tests {
     use super::*;
     use crate::RolloutSpec;
-    use stevedore_core::config::SmokeTest;
+    use stevedore_aws::ecs::{DeploymentLifecycleHookStage, RolloutPlan};
+    use stevedore_core::config::{SmokeTest, Strategy};
+
+    /// The plan deploy sends for `render`'s stage.
+    fn plan_for(release: &ReleaseSpec, render: &RenderOutput, hook: &HookTarget) -> RolloutPlan {
+        rollout_plan(&render.rollout, hook, hook_details(release, render))
+    }
 
     fn release() -> ReleaseSpec {
         serde_json::from_value(serde_json::json!({
@@ -345,7 +340,7 @@ mod tests {
 
     #[test]
     fn rolling_stages_roll() {
-        let plan = rollout_plan(&release(), &render(RolloutSpec::default()), &hook());
+        let plan = plan_for(&release(), &render(RolloutSpec::default()), &hook());
         assert_eq!(plan, RolloutPlan::Rolling);
     }
 
@@ -366,7 +361,7 @@ mod tests {
         let RolloutPlan::BlueGreen {
             bake_minutes,
             hook: Some(lifecycle_hook),
-        } = rollout_plan(&release(), &render(rollout), &hook())
+        } = plan_for(&release(), &render(rollout), &hook())
         else {
             panic!("expected blue/green with a hook");
         };
@@ -399,7 +394,7 @@ mod tests {
             smoke_test: None,
         };
         assert_eq!(
-            rollout_plan(&release(), &render(rollout), &hook()),
+            plan_for(&release(), &render(rollout), &hook()),
             RolloutPlan::BlueGreen {
                 bake_minutes: 0,
                 hook: None

@@ -17,6 +17,7 @@ mod recovery;
 pub mod render;
 pub mod retry;
 pub mod rollback;
+mod rollout_check;
 
 mod model;
 mod runtime;
@@ -26,6 +27,7 @@ mod starter;
 mod verdict;
 
 pub use model::{BuildMigrationPlan, MigrationPlan, RenderOutput, RolloutSpec, StateError};
+pub use rollout_check::HookTarget;
 pub use runtime::{init_tracing, now, required_env, HandlerError};
 pub use starter::ByExecution;
 pub use stevedore_core::ReleaseSpec;

@@ -4,12 +4,21 @@
 //! SUCCEEDED, IN_PROGRESS (try again after `interval_seconds`) or FAILED (ECS rolls back).
 //! Every attempt and the answer go into the release record (the first attempt and the latest
 //! ones in `smoke_checks`, all of them counted in `smoke_check_count`).
+//!
+//! The hook stays on the service between releases, so ECS also calls it for deployments
+//! Stevedore did not start (someone's force-new-deployment), with the last release's
+//! `hookDetails`. When that release has ended (or is unknown) the hook answers SUCCEEDED
+//! without probing and without writing: that deployment is not Stevedore's to gate, failing
+//! it on a finished release's settings would roll back someone else's work, and a finished
+//! release's record must not change. A payload without `lifecycleStage`, or whose
+//! `hookDetails` are not a Stevedore context within bounds (`smoke::hook_context`), is
+//! answered FAILED: green must not take production traffic unchecked.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stevedore_aws::store::{attr_of, attr_s, ReleaseKey};
 use stevedore_aws::Store;
-use stevedore_core::smoke::{judge, HookAnswer, HookContext, SMOKE_TEST_STAGE};
+use stevedore_core::smoke::{hook_context, judge, HookAnswer, SMOKE_TEST_STAGE};
 
 use crate::runtime::{now, timestamp};
 use crate::smoke_probe::SmokeProbe;
@@ -25,7 +34,7 @@ pub struct DeploymentHook {
 #[serde(rename_all = "camelCase")]
 pub struct HookInvocation {
     #[serde(default)]
-    pub lifecycle_stage: String,
+    pub lifecycle_stage: Option<String>,
     #[serde(default)]
     pub execution_id: Option<String>,
     #[serde(default)]
@@ -61,20 +70,43 @@ pub async fn handle(ctx: &DeploymentHook, event: Value) -> Result<HookResponse, 
             return Ok(HookResponse::status("FAILED"));
         }
     };
-    if invocation.lifecycle_stage != SMOKE_TEST_STAGE {
-        tracing::info!(stage = %invocation.lifecycle_stage, "nothing to check at this stage");
-        return Ok(HookResponse::status("SUCCEEDED"));
+    match invocation.lifecycle_stage.as_deref() {
+        None | Some("") => {
+            tracing::error!("invocation without lifecycleStage; answering FAILED");
+            return Ok(HookResponse::status("FAILED"));
+        }
+        Some(SMOKE_TEST_STAGE) => {}
+        Some(stage) => {
+            tracing::info!(%stage, "nothing to check at this stage");
+            return Ok(HookResponse::status("SUCCEEDED"));
+        }
     }
-    let context: HookContext = match invocation.hook_details.clone().map(serde_json::from_value) {
-        Some(Ok(context)) => context,
-        other => {
+    let context = match hook_context(invocation.hook_details.as_ref()) {
+        Ok(context) => context,
+        Err(why) => {
             // Without the context there is no smoke test to run and no release to record it
-            // on; letting green take production traffic unchecked would be worse.
-            tracing::error!(details = ?invocation.hook_details, error = ?other.and_then(Result::err).map(|e| e.to_string()),
-                "hookDetails carry no Stevedore release context; answering FAILED");
+            // on; letting green take production traffic unchecked would be worse. Only the
+            // reason is logged: the details may be large.
+            tracing::error!(%why, "hookDetails carry no usable Stevedore release context; answering FAILED");
             return Ok(HookResponse::status("FAILED"));
         }
     };
+    match ctx
+        .store
+        .get_release(&context.app, &context.stage, &context.release_id)
+        .await
+    {
+        Ok(Some(release)) if !release.status.is_terminal() => {}
+        Ok(found) => {
+            tracing::warn!(release_id = %context.release_id, status = ?found.map(|r| r.status),
+                "the hook's release is not deploying (a deployment Stevedore did not start); answering SUCCEEDED without checking");
+            return Ok(HookResponse::status("SUCCEEDED"));
+        }
+        // The answer matters more than the record: check anyway.
+        Err(e) => {
+            tracing::warn!(release_id = %context.release_id, error = %e, "could not read the release; running the smoke test");
+        }
+    }
     let smoke = &context.smoke_test;
     let observed = ctx
         .probe
@@ -148,7 +180,10 @@ mod tests {
             "hookDetails": {"release_id": "r"}
         }))
         .expect("parses");
-        assert_eq!(invocation.lifecycle_stage, SMOKE_TEST_STAGE);
+        assert_eq!(
+            invocation.lifecycle_stage.as_deref(),
+            Some(SMOKE_TEST_STAGE)
+        );
         assert_eq!(
             invocation.hook_details,
             Some(serde_json::json!({"release_id": "r"}))
@@ -167,5 +202,46 @@ mod tests {
             serde_json::to_value(HookResponse::status("SUCCEEDED")).expect("serialises"),
             serde_json::json!({"hookStatus": "SUCCEEDED"})
         );
+    }
+
+    /// A hook whose store and probe fail the test if used (no endpoint answers).
+    fn offline_hook() -> DeploymentHook {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        DeploymentHook {
+            store: Store::from_sdk(&sdk, "unused"),
+            probe: SmokeProbe::new().expect("probe"),
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_without_touching_anything_when_the_payload_decides() {
+        let hook = offline_hook();
+        let answer = |payload: Value| {
+            let hook = &hook;
+            async move { handle(hook, payload).await.expect("answers").hook_status }
+        };
+        let details = serde_json::json!({"app": "a", "stage": "s", "release_id": "r"});
+        assert_eq!(
+            answer(serde_json::json!({"hookDetails": details})).await,
+            "FAILED"
+        );
+        assert_eq!(
+            answer(serde_json::json!({"lifecycleStage": "", "hookDetails": details})).await,
+            "FAILED"
+        );
+        assert_eq!(answer(serde_json::json!("not an object")).await, "FAILED");
+        assert_eq!(
+            answer(serde_json::json!({"lifecycleStage": "PRE_SCALE_UP"})).await,
+            "SUCCEEDED"
+        );
+        let huge = serde_json::json!({"lifecycleStage": SMOKE_TEST_STAGE,
+            "hookDetails": {"app": "a".repeat(20_000)}});
+        assert_eq!(answer(huge).await, "FAILED");
+        let foreign = serde_json::json!({"lifecycleStage": SMOKE_TEST_STAGE,
+            "hookDetails": {"suite": "smoke"}});
+        assert_eq!(answer(foreign).await, "FAILED");
     }
 }

@@ -11,7 +11,7 @@ use stevedore_core::ecs_event::{
 use stevedore_core::Error;
 
 use crate::deploy::complete_wait;
-use crate::verdict::Verdict;
+use crate::verdict::{foreign_deployment, Verdict};
 use crate::HandlerError;
 
 pub struct OnEcsEvent {
@@ -39,14 +39,17 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
         }
         DeploymentOutcome::Completed => Verdict::Completed,
         DeploymentOutcome::Failed { reason } => {
-            // Whether ECS rolls back is the service's circuit-breaker setting.
+            // Whether ECS rolls back is the service's setting (circuit breaker, alarms,
+            // strategy). Not knowing it must not restore on top of ECS's own rollback: a
+            // failed read fails the invocation, to be retried.
             let rolled_back = match service_of(&event) {
-                Some((cluster, service)) => ctx
-                    .ecs
-                    .describe_service(&cluster, &service)
-                    .await
-                    .map(|s| s.rolls_back_failures)
-                    .unwrap_or(false),
+                Some((cluster, service)) => {
+                    match ctx.ecs.describe_service(&cluster, &service).await {
+                        Ok(s) => s.rolls_back_failures,
+                        Err(Error::ServiceNotFound(_)) => false,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 None => false,
             };
             Verdict::Failed(classify_failed_deployment(rolled_back, &reason))
@@ -57,35 +60,36 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
         _ => "FAILED",
     };
     complete_wait(&ctx.store, &ctx.sfn, &detail.deployment_id, finished).await?;
+    // Another deployment's end (an ECS rollback's COMPLETED when ours' FAILED was lost).
+    notice_foreign_deployment(ctx, &event).await?;
     Ok(serde_json::json!({"deployment_id": detail.deployment_id, "outcome": outcome}))
 }
 
-/// A deployment starting on a service where a release waits for another one: someone
-/// (or something) else updated the service mid-deploy. ECS's own circuit-breaker rollback
-/// also starts a deployment, but only after failing ours, which already took the token.
+/// A deployment starting on a service where a release waits for another one: ECS rolling
+/// ours back (circuit breaker, alarms, a blue/green hook), or someone else updating the
+/// service mid-deploy; the service's state tells which (see [`foreign_deployment`]).
 async fn notice_foreign_deployment(
     ctx: &OnEcsEvent,
     event: &EventBridgeEvent<DeploymentStateChange>,
 ) -> Result<(), Error> {
     let detail = &event.detail;
-    let rollback = detail
-        .reason
-        .as_deref()
-        .is_some_and(|r| r.contains("circuit breaker"));
     let Some((cluster, service)) = service_of(event) else {
         return Ok(());
     };
     let Some(waiting_for) = ctx.store.service_wait(&cluster, &service).await? else {
         return Ok(());
     };
-    if rollback || waiting_for == detail.deployment_id {
+    if waiting_for == detail.deployment_id {
         return Ok(());
     }
-    let replaced = Verdict::Failed(Error::DeploymentReplaced(format!(
-        "another deployment ({}) started on service `{service}` while this release's deployment {waiting_for} was rolling out: someone else updated the service mid-deploy; deploy again once they are done",
-        detail.deployment_id
-    )));
-    complete_wait(&ctx.store, &ctx.sfn, &waiting_for, replaced).await
+    let state = ctx.ecs.describe_service(&cluster, &service).await?;
+    match foreign_deployment(&state, &waiting_for, detail.reason.as_deref()) {
+        Some(finished) => complete_wait(&ctx.store, &ctx.sfn, &waiting_for, finished).await,
+        None => {
+            tracing::info!(%waiting_for, other = %detail.deployment_id, "another deployment's event while ours still leads; waiting");
+            Ok(())
+        }
+    }
 }
 
 /// (cluster, service) from the event's service ARN `arn:aws:ecs:<region>:<account>:service/<cluster>/<service>`.

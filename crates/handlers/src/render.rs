@@ -14,9 +14,11 @@ use stevedore_core::render::{migration_container, plan_render, target_containers
 use stevedore_core::secret::SecretId;
 use stevedore_core::Error;
 
+use crate::rollout_check::check_rollout;
 use crate::runtime::{now, timestamp};
 use crate::{
-    BuildMigrationPlan, HandlerError, MigrationPlan, ReleaseSpec, RenderOutput, RolloutSpec,
+    BuildMigrationPlan, HandlerError, HookTarget, MigrationPlan, ReleaseSpec, RenderOutput,
+    RolloutSpec,
 };
 
 pub struct Render {
@@ -28,6 +30,9 @@ pub struct Render {
     /// ARNs are built from the account and region.
     pub region: String,
     pub account: String,
+    /// Stevedore's lifecycle hook: whether the stage's rollout can run on the service is
+    /// checked here, before the migration (see `rollout_check`).
+    pub hook: HookTarget,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +69,13 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         .describe_service(&stage.cluster, &stage.service)
         .await?;
     if let Some(task_definition) = &release.redeploy_task_definition_arn {
+        check_rollout(
+            &release.stage,
+            &stage.service,
+            &service,
+            &rollout_spec(&stage),
+            &ctx.hook,
+        )?;
         return Ok(redeploy(
             ctx,
             release,
@@ -73,6 +85,13 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         )
         .await?);
     }
+    check_rollout(
+        &release.stage,
+        &stage.service,
+        &service,
+        &rollout_spec(&stage),
+        &ctx.hook,
+    )?;
     let current = ctx
         .ecs
         .describe_task_definition(&service.task_definition)
@@ -338,6 +357,10 @@ mod tests {
             parameters: ParameterStore::new(mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [])),
             region: REGION.into(),
             account: "123456789012".into(),
+            hook: HookTarget {
+                function_arn: "arn:aws:lambda:us-east-1:1:function:hook".into(),
+                role_arn: "arn:aws:iam::1:role/hook".into(),
+            },
         }
     }
 

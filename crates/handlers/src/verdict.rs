@@ -38,6 +38,52 @@ pub fn verdict(service: &ServiceState, deployment_id: &str, task_definition: &st
     }
 }
 
+/// Another deployment started on a service while a release waits for `waiting_for`: what
+/// that means for the release, or None to keep waiting. Events arrive in any order, late or
+/// twice, so the service's own state decides, not the order: ECS marks a deployment it
+/// fails FAILED before it starts the rollback deployment, whose IN_PROGRESS event says it is
+/// a rollback in its `reason` (documented for the circuit breaker, "rolling back to
+/// deploymentId ...",
+/// <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html>).
+pub fn foreign_deployment(
+    service: &ServiceState,
+    waiting_for: &str,
+    reason: Option<&str>,
+) -> Option<Verdict> {
+    let says_rollback = reason.is_some_and(|r| {
+        let r = r.to_ascii_lowercase();
+        r.contains("rolling back") || r.contains("rollback") || r.contains("rolled back")
+    });
+    let rolled_back = || {
+        Verdict::Failed(Error::DeploymentRolledBack(format!(
+            "ECS rolled the service back: deployment {waiting_for} was rolled back ({})",
+            reason.unwrap_or("no reason given")
+        )))
+    };
+    let replaced = || {
+        Verdict::Failed(Error::DeploymentReplaced(format!(
+            "another deployment started on the service while this release's deployment {waiting_for} was rolling out: someone else updated the service mid-deploy; deploy again once they are done"
+        )))
+    };
+    match service.deployment(waiting_for) {
+        Some(d) => match d.rollout_state.as_deref() {
+            Some("FAILED") => Some(Verdict::Failed(classify_failed_deployment(
+                service.rolls_back_failures,
+                d.rollout_state_reason
+                    .as_deref()
+                    .unwrap_or("rollout failed"),
+            ))),
+            Some("COMPLETED") => Some(Verdict::Completed),
+            // Ours still leads: the event is older than ours, or ECS has not failed it yet.
+            _ if d.status == "PRIMARY" => None,
+            _ if says_rollback && service.rolls_back_failures => Some(rolled_back()),
+            _ => Some(replaced()),
+        },
+        None if says_rollback && service.rolls_back_failures => Some(rolled_back()),
+        None => Some(replaced()),
+    }
+}
+
 /// Services and deployments as DescribeServices reports them, for the tests of what is
 /// decided from them.
 #[cfg(test)]
@@ -59,6 +105,7 @@ pub(crate) mod fixtures {
             rolls_back_failures: rollback,
             deployment_configuration: None,
             blue_green_load_balancer: false,
+            test_listener_rule: false,
         }
     }
 
@@ -97,6 +144,85 @@ mod tests {
             Verdict::Failed(e) => assert_eq!(e.error_type(), "DeploymentFailed"),
             other => panic!("expected a failure, got {other:?}"),
         }
+    }
+
+    fn error_of(verdict: Option<Verdict>) -> &'static str {
+        match verdict {
+            Some(Verdict::Failed(e)) => e.error_type(),
+            Some(Verdict::Completed) => "Completed",
+            Some(Verdict::InProgress(_)) => "InProgress",
+            None => "wait",
+        }
+    }
+
+    #[test]
+    fn a_rollback_deployment_ends_the_release_rolled_back_in_any_order() {
+        let rollback = Some("Service deployment rolling back to deploymentId d1: hook FAILED");
+        let mut green = deployment("d2", "FAILED", "td:2");
+        green.status = "ACTIVE".into();
+        let blue = deployment("d1", "IN_PROGRESS", "td:1");
+        // ECS failed ours first (FAILED event late, lost or not yet read).
+        let failed = service(vec![blue.clone(), green.clone()], "td:1", true);
+        assert_eq!(
+            error_of(foreign_deployment(&failed, "d2", rollback)),
+            "DeploymentRolledBack"
+        );
+        assert_eq!(
+            error_of(foreign_deployment(&failed, "d2", None)),
+            "DeploymentRolledBack"
+        );
+        // The rollback finished before its IN_PROGRESS event was read: ours is gone.
+        let done = service(vec![deployment("d1", "COMPLETED", "td:1")], "td:1", true);
+        assert_eq!(
+            error_of(foreign_deployment(&done, "d2", rollback)),
+            "DeploymentRolledBack"
+        );
+        // DescribeServices does not show ours failed yet, but the rollback has begun.
+        green.rollout_state = Some("IN_PROGRESS".into());
+        let early = service(vec![blue, green], "td:1", true);
+        assert_eq!(
+            error_of(foreign_deployment(&early, "d2", rollback)),
+            "DeploymentRolledBack"
+        );
+    }
+
+    #[test]
+    fn someone_elses_deployment_replaces_ours_and_a_stale_event_waits() {
+        let mut ours = deployment("d2", "IN_PROGRESS", "td:2");
+        ours.status = "ACTIVE".into();
+        let theirs = deployment("d3", "IN_PROGRESS", "td:9");
+        let replaced = service(vec![theirs, ours.clone()], "td:9", true);
+        assert_eq!(
+            error_of(foreign_deployment(
+                &replaced,
+                "d2",
+                Some("ECS deployment d3 in progress.")
+            )),
+            "DeploymentReplaced"
+        );
+        assert_eq!(
+            error_of(foreign_deployment(
+                &service(vec![], "td:9", false),
+                "d2",
+                Some("rolling back")
+            )),
+            "DeploymentReplaced"
+        );
+        ours.status = "PRIMARY".into();
+        let leading = service(
+            vec![ours, deployment("d1", "COMPLETED", "td:1")],
+            "td:2",
+            true,
+        );
+        assert_eq!(
+            error_of(foreign_deployment(&leading, "d2", Some("x"))),
+            "wait"
+        );
+        let completed = service(vec![deployment("d2", "COMPLETED", "td:2")], "td:2", true);
+        assert_eq!(
+            error_of(foreign_deployment(&completed, "d2", None)),
+            "Completed"
+        );
     }
 
     #[test]

@@ -76,7 +76,7 @@ fn state_machine_and_function_samples_parse() {
         other => panic!("expected explain_build, got {other:?}"),
     }
     let hook: LifecycleHookInvocation = sample("deployment-hook.json");
-    assert_eq!(hook.lifecycle_stage, SMOKE_TEST_STAGE);
+    assert_eq!(hook.lifecycle_stage.as_deref(), Some(SMOKE_TEST_STAGE));
     let context: HookContext =
         serde_json::from_value(hook.hook_details.expect("hookDetails")).expect("a HookContext");
     assert_eq!(context.stage, "production");

@@ -3,7 +3,7 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use stevedore_aws::{load_sdk_config, Ecs, ParameterStore, SecretsManager, Store};
 use stevedore_handlers::render::{handle, Render, RenderRequest};
-use stevedore_handlers::{init_tracing, required_env};
+use stevedore_handlers::{init_tracing, required_env, HookTarget};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -20,6 +20,10 @@ async fn main() -> Result<(), Error> {
         parameters: ParameterStore::from_sdk(&sdk),
         region,
         account,
+        hook: HookTarget {
+            function_arn: required_env("HOOK_FUNCTION_ARN")?,
+            role_arn: required_env("HOOK_ROLE_ARN")?,
+        },
     };
     let ctx = &ctx;
     run(service_fn(

@@ -16,7 +16,7 @@ from . import (codebuild_sim, eventbridge, faults, iam_enforce, lambda_bridge, r
 from .state import STATE
 
 PREFIX = "/_stevedore/"
-DEPLOYMENT_FATES = {"healthy", "unhealthy", "slow", "silent"}
+DEPLOYMENT_FATES = {"healthy", "unhealthy", "slow", "silent", "alarm"}
 
 
 class ControlError(Exception):

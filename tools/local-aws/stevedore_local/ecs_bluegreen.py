@@ -13,6 +13,19 @@ PRODUCTION_TRAFFIC_SHIFT run again). After POST_PRODUCTION_TRAFFIC_SHIFT the bak
 (``bakeTimeInMinutes`` x ``STEVEDORE_SIM_BAKE_SECONDS_PER_MINUTE``, default 0.5 s) passes,
 then the deployment completes and blue is removed. Test traffic reaches green (the test
 listener stand-in, see ecs_test_listener) from TEST_TRAFFIC_SHIFT until the deployment ends.
+
+Production traffic moves in the steps ``progress`` is given (BLUE_GREEN: one step of 100%;
+LINEAR and CANARY: see ecs_linear_canary); PRE_PRODUCTION_TRAFFIC_SHIFT and
+PRODUCTION_TRAFFIC_SHIFT hooks run at every step, as ECS documents for linear and canary
+(https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHook.html).
+An ``alarm`` fate puts the service's deployment alarms (``deploymentConfiguration.alarms``,
+when enabled) in ALARM once green takes production traffic: the deployment fails and rolls
+back (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
+
+A rollback sends the events ECS documents for one: SERVICE_DEPLOYMENT_IN_PROGRESS for the
+rollback (its reason says so), SERVICE_DEPLOYMENT_FAILED for green, then
+SERVICE_DEPLOYMENT_COMPLETED for the rollback
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html).
 """
 
 from __future__ import annotations
@@ -40,6 +53,12 @@ HOOK_ERROR_REASON = _ROLLED_BACK + "lifecycle hook {arn} failed during {stage}."
 HOOK_NO_STATUS_REASON = _ROLLED_BACK + "lifecycle hook {arn} returned no hookStatus during {stage}."
 HOOK_TIMEOUT_REASON = _ROLLED_BACK + "lifecycle hook {arn} timed out during {stage}."
 TASKS_FAILED_REASON = _ROLLED_BACK + "tasks failed to start during SCALE_UP."
+# AWS documents no wording for these two; Stevedore must not depend on it.
+ALARM_REASON = _ROLLED_BACK + "deployment alarms {names} went into ALARM during {stage}."
+ROLLBACK_REASON = "Service deployment rolling back to deploymentId {blue}: {reason}"
+# (percent of production traffic on green after the step, bake minutes after the step)
+Steps = list[tuple[float, float]]
+ALL_AT_ONCE: Steps = [(100.0, 0.0)]
 
 _traffic: dict[tuple[str, str], dict[str, Any]] = {}  # (cluster, service) -> green on test
 
@@ -94,6 +113,8 @@ class _Run:
     emit: bool = True
     stage: str = ""
     ids: dict[str, str] = field(default_factory=dict)
+    steps: Steps = field(default_factory=lambda: list(ALL_AT_ONCE))
+    green_percent: float = 0.0  # of production traffic
 
     def live(self, dep: dict[str, Any]) -> dict[str, Any]:
         """The service's current dict for a deployment (UpdateService may copy them)."""
@@ -105,17 +126,19 @@ class _Run:
 
 
 def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict[str, Any], fate: str,
-             gen: int, reason: str | None) -> None:
+             gen: int, reason: str | None, steps: Steps | None = None,
+             strategy: str = "BLUE_GREEN") -> None:
     with STATE.lock:
         others = [d for d in service.deployments if d.get("id") != dep["id"]]
         blue = next((d for d in others if d.get("rolloutState") == "COMPLETED"), None)
         blue = blue or (others[0] if others else None)
         conf = copy.deepcopy(getattr(service, "deployment_configuration", None) or {})
-        rec["strategy"] = "BLUE_GREEN"
+        rec["strategy"] = strategy
     if blue is None:  # nothing to be blue against: an ordinary rollout
         ecs_rolling.progress(backend, service, dep, rec, fate, gen, reason)
         return
-    run = _Run(backend, service, dep, rec, fate, gen, blue, conf, emit=fate != "silent")
+    run = _Run(backend, service, dep, rec, fate, gen, blue, conf, emit=fate != "silent",
+               steps=list(steps or ALL_AT_ONCE))
     run.ids = {"green": rollout.revision_arn(service, dep["id"]), "blue": rollout.revision_arn(service, blue["id"]),
                "deployment": rollout.deployment_arn(service, dep["id"])}
     try:
@@ -137,10 +160,13 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
     stages = [s for s in STAGES if s != "RECONCILE_SERVICE" or reconcile]
     per_stage = rollout.sim_seconds() * (10 if run.fate == "slow" else 1) / len(stages)
     for stage in stages:
-        run.stage = stage
-        with STATE.lock:
-            run.rec["lifecycle_stage"] = stage
-        failure = _enter(run, stage) or _run_hooks(run, stage)
+        if stage == "PRODUCTION_TRAFFIC_SHIFT":
+            continue  # runs with PRE_PRODUCTION_TRAFFIC_SHIFT, once per step
+        if stage == "PRE_PRODUCTION_TRAFFIC_SHIFT":
+            failure = _shift_production(run, per_stage)
+        else:
+            _set_stage(run, stage)
+            failure = _enter(run, stage) or _run_hooks(run, stage)
         if failure:
             _rollback(run, failure, per_stage)
             return
@@ -166,6 +192,40 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
     run.sleep(0)
     _clear_traffic(run)
     rollout.complete(run.backend, run.service, green, run.rec, run.emit)
+
+
+def _set_stage(run: _Run, stage: str) -> None:
+    run.stage = stage
+    with STATE.lock:
+        run.rec["lifecycle_stage"] = stage
+
+
+def _alarms(conf: dict[str, Any]) -> list[str] | None:
+    """The alarm names ECS watches for this deployment, or None when alarms are off."""
+    alarms = conf.get("alarms") or {}
+    if not isinstance(alarms, dict) or not alarms.get("enable"):
+        return None
+    return [str(n) for n in alarms.get("alarmNames") or []]
+
+
+def _shift_production(run: _Run, dwell: float) -> str | None:
+    """Production traffic to green, step by step; a failure reason stops it."""
+    for index, (percent, bake_minutes) in enumerate(run.steps):
+        for stage in ("PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
+            _set_stage(run, stage)
+            if stage == "PRODUCTION_TRAFFIC_SHIFT":
+                with STATE.lock:
+                    run.green_percent = percent
+                    run.rec.setdefault("production_steps", []).append(percent)
+            failure = _run_hooks(run, stage)
+            if failure:
+                return failure
+        names = _alarms(run.conf)
+        if run.fate == "alarm" and names is not None:
+            return ALARM_REASON.format(names=", ".join(names), stage="PRODUCTION_TRAFFIC_SHIFT")
+        if index < len(run.steps) - 1:  # no step bake after the last step
+            run.sleep(dwell / 2 + float(bake_minutes) * bake_seconds_per_minute())
+    return None
 
 
 def _enter(run: _Run, stage: str) -> str | None:
@@ -204,8 +264,10 @@ def _weights(run: _Run, stage: str, rollback: bool) -> tuple[dict[str, int], dic
         return dict(on_blue), dict(on_blue)
     index = STAGES.index(stage)
     test = on_green if index >= STAGES.index("TEST_TRAFFIC_SHIFT") else {}
-    production = on_green if index >= STAGES.index("PRODUCTION_TRAFFIC_SHIFT") else on_blue
-    return dict(test), dict(production)
+    green = run.green_percent if index >= STAGES.index("PRE_PRODUCTION_TRAFFIC_SHIFT") else 0
+    green = int(green) if float(green).is_integer() else green
+    production = {run.ids["blue"]: round(100 - green, 1), run.ids["green"]: green}
+    return dict(test), production
 
 
 def _hooks(run: _Run, stage: str) -> list[dict[str, Any]]:
@@ -296,26 +358,35 @@ def _rollback(run: _Run, reason: str, dwell: float) -> None:
         now = rollout.now()
         green.update(status="ACTIVE", rolloutState="FAILED", rolloutStateReason=reason,
                      updatedAt=now)
-        blue.update(status="PRIMARY", rolloutState="COMPLETED", updatedAt=now,
+        blue.update(status="PRIMARY", rolloutState="IN_PROGRESS", updatedAt=now,
                     runningCount=service.desired_count, pendingCount=0)
         service.deployments = [blue, green]
         service.task_definition = blue["taskDefinition"]
         run.rec.update(reason=reason, failed_stage=run.stage)
         rollout.service_event(service, f"deployment {green['id']} deployment failed: {reason}")
+    # Green's outcome is decided now; the release may end on the rollback's first event.
+    rollout.finish(run.rec, "rolled_back")
     _clear_traffic(run)  # test traffic goes back to blue
+    if run.emit:  # the rollback deployment starts; its reason says it is one
+        rollout.emit(run.backend, service, "SERVICE_DEPLOYMENT_IN_PROGRESS", blue["id"],
+                     ROLLBACK_REASON.format(blue=blue["id"], reason=reason))
     for stage in ROLLBACK_STAGES:
         _run_hooks(run, stage, rollback=True)  # answers do not change the outcome
+    if run.emit:
+        rollout.emit(run.backend, service, "SERVICE_DEPLOYMENT_FAILED", run.dep["id"], reason,
+                     "ERROR")
     run.sleep(dwell)
     with STATE.lock:
         if not rollout.alive(service, run.gen):
             raise _Superseded()
         blue = run.live(run.blue)
+        blue.update(rolloutState="COMPLETED", updatedAt=rollout.now(),
+                    rolloutStateReason=f"ECS deployment {blue['id']} completed.")
         service.deployments = [blue]
         service.task_definition = blue["taskDefinition"]
         service_tasks.retire_others(run.backend, service, blue)  # green's tasks stop
         rollout.service_event(service, f"rolled back to deployment {blue['id']}.")
         rollout.service_event(service, "has reached a steady state.")
-    rollout.finish(run.rec, "rolled_back")
     if run.emit:
-        rollout.emit(run.backend, service, "SERVICE_DEPLOYMENT_FAILED", run.dep["id"], reason,
-                      "ERROR")
+        rollout.emit(run.backend, service, "SERVICE_DEPLOYMENT_COMPLETED", blue["id"],
+                     f"ECS deployment {blue['id']} completed.")

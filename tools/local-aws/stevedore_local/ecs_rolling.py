@@ -5,6 +5,11 @@ within minimumHealthyPercent/maximumPercent), a state per ``rollout.sim_seconds(
 for a slow fate). An unhealthy fate fails tasks: with the deployment circuit breaker the deployment
 ends FAILED and, with ``rollback``, ECS starts a new deployment of the last COMPLETED one;
 without it the deployment stays IN_PROGRESS, replacing failing tasks, until superseded.
+An ``alarm`` fate puts the service's deployment alarms in ALARM once the new tasks run: with
+``deploymentConfiguration.alarms.enable`` the deployment ends FAILED and, with its
+``rollback``, ECS rolls back as the circuit breaker does
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html);
+without alarms nobody watches them and the deployment completes.
 """
 
 from __future__ import annotations
@@ -17,6 +22,18 @@ from .state import STATE
 
 CB_FAILED_REASON = "ECS deployment circuit breaker: tasks failed to start."
 CB_ROLLBACK_REASON = "ECS deployment circuit breaker: rolling back to deploymentId {old}"
+# AWS documents no wording for alarm failures; Stevedore must not depend on it.
+ALARM_FAILED_REASON = "ECS deployment alarms: {names} in ALARM state."
+ALARM_ROLLBACK_REASON = "ECS deployment alarms: rolling back to deploymentId {old}"
+
+
+def alarms(service: Any) -> tuple[list[str] | None, bool]:
+    """(alarm names ECS watches, or None when alarms are off; whether it rolls back)."""
+    conf = getattr(service, "deployment_configuration", None) or {}
+    conf = conf.get("alarms") if isinstance(conf, dict) else None
+    if not isinstance(conf, dict) or not conf.get("enable"):
+        return None, False
+    return [str(n) for n in conf.get("alarmNames") or []], bool(conf.get("rollback"))
 
 
 def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict, fate: str, gen: int,
@@ -32,27 +49,35 @@ def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict, fate: s
     outcome = service_tasks.roll(backend, service, dep, fate, total, gen)
     if outcome == "superseded":
         return
+    names, alarm_rollback = alarms(service)
+    if outcome == "completed" and fate == "alarm" and names is not None:
+        # The new tasks run; the alarms ECS watches go to ALARM before it calls it done.
+        _fail(backend, service, dep, rec, ALARM_FAILED_REASON.format(names=", ".join(names)),
+              alarm_rollback, ALARM_ROLLBACK_REASON)
+        return
     if outcome == "completed":
         rollout.complete(backend, service, dep, rec, send)
         return
     # The circuit breaker saw its threshold of failed tasks (without it, roll() keeps
     # replacing failing tasks, IN_PROGRESS until superseded, as real ECS does).
     _, rollback = rollout.circuit_breaker(service)
+    _fail(backend, service, dep, rec, CB_FAILED_REASON, rollback, CB_ROLLBACK_REASON)
+
+
+def _fail(backend: Any, service: Any, dep: dict[str, Any], rec: dict, reason: str,
+          rollback: bool, rollback_reason: str) -> None:
     with STATE.lock:
-        dep.update(rolloutState="FAILED", rolloutStateReason=CB_FAILED_REASON,
-                   updatedAt=rollout.now())
-        rollout.service_event(service, f"deployment {dep['id']} deployment failed: tasks failed to start.")
+        dep.update(rolloutState="FAILED", rolloutStateReason=reason, updatedAt=rollout.now())
+        rollout.service_event(service, f"deployment {dep['id']} deployment failed: {reason}")
         target = next((d for d in service.deployments
                        if d is not dep and d.get("rolloutState") == "COMPLETED"), None)
         if target is None:
             target = next((d for d in service.deployments if d is not dep), None)
-    rollout.emit(backend, service, "SERVICE_DEPLOYMENT_FAILED", dep["id"], CB_FAILED_REASON, "ERROR")
+    rollout.emit(backend, service, "SERVICE_DEPLOYMENT_FAILED", dep["id"], reason, "ERROR")
     if not rollback or target is None:
         rollout.finish(rec, "failed")
         return
     rollout.finish(rec, "rolled_back")
     rollout.start(backend, service, target["taskDefinition"], progress,
-                  reason=CB_ROLLBACK_REASON.format(old=target["id"]), rollback_of=dep["id"],
+                  reason=rollback_reason.format(old=target["id"]), rollback_of=dep["id"],
                   fate="healthy")
-
-

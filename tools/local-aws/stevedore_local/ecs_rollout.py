@@ -10,7 +10,8 @@ of them.
 
 A deployment's fate comes from the digests of the task definition's images
 (``POST /_stevedore/ecs/deployment-fate``): healthy (default), unhealthy, slow (10x time),
-silent (completes, no events).
+silent (completes, no events), alarm (the service's deployment alarms go into ALARM; see
+ecs_rolling and ecs_bluegreen).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 CreateService, and UpdateService with a new task definition or forceNewDeployment, start a
 new deployment through the rollout core (ecs_rollout) with the strategy the service's stored
 ``deploymentConfiguration.strategy`` names: ``BLUE_GREEN`` walks the lifecycle stages
-(ecs_bluegreen), anything else is a rolling update (ecs_rolling). ``ECS Deployment State
+(ecs_bluegreen), ``LINEAR`` and ``CANARY`` shift production traffic in steps
+(ecs_linear_canary), anything else is a rolling update (ecs_rolling). ``ECS Deployment State
 Change`` events go to the default bus as real ECS sends them. This module patches moto's API
 and imports the strategies; they import only the core.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import ecs_bluegreen, ecs_rolling
+from . import ecs_bluegreen, ecs_linear_canary, ecs_rolling
 from . import ecs_rollout as rollout
 from .state import STATE
 
@@ -24,7 +25,21 @@ def _runner(service: Any, initial: bool = False) -> rollout.Runner:
     """The strategy of a service's new deployment (its first one is always a plain rollout)."""
     if not initial and ecs_bluegreen.is_blue_green(service):
         return ecs_bluegreen.progress
+    if not initial and ecs_linear_canary.strategy_of(service):
+        return ecs_linear_canary.progress
     return ecs_rolling.progress
+
+
+def _check_deployment_configuration(conf: Any, stored: Any = None) -> None:
+    """ECS's InvalidParameterException for settings of another strategy."""
+    from moto.ecs.exceptions import InvalidParameterException
+
+    if isinstance(conf, dict) and "strategy" not in conf and isinstance(stored, dict):
+        conf = {**conf, "strategy": stored.get("strategy")}  # a field left out keeps its value
+    try:
+        ecs_linear_canary.check_request(conf)
+    except ecs_linear_canary.InvalidParameter as err:
+        raise InvalidParameterException(str(err))
 
 
 def _task_definition_arn(backend: Any, td: str | None) -> str | None:
@@ -52,6 +67,8 @@ def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
     props = dict(service_properties)
     cluster_str = props.get("cluster", "default")
     service = self._get_service(cluster_str, props["service"].split("/")[-1])
+    _check_deployment_configuration(props.get("deployment_configuration"),
+                                    getattr(service, "deployment_configuration", None))
     before = [copy.deepcopy(d) for d in service.deployments]
     td = _task_definition_arn(self, props.get("task_definition"))
     force = bool(props.get("force_new_deployment"))
@@ -72,8 +89,9 @@ def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
 
 
 def _create_service_response(self: Any):
-    result = _orig["create_service_response"](self)
     conf = self._get_param("deploymentConfiguration")
+    _check_deployment_configuration(conf)
+    result = _orig["create_service_response"](self)
     if conf:
         service = result.result["service"]
         service.deployment_configuration = conf

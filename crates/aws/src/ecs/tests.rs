@@ -154,6 +154,7 @@ async fn describe_service_maps_the_service_state() {
             rolls_back_failures: true,
             deployment_configuration: active_service().deployment_configuration,
             blue_green_load_balancer: false,
+            test_listener_rule: false,
         }
     );
     assert_eq!(
@@ -695,6 +696,7 @@ async fn blue_green_services_roll_back_failures_and_need_an_advanced_load_balanc
         .await
         .unwrap();
     assert!(ready.blue_green_load_balancer);
+    assert!(ready.test_listener_rule);
 }
 
 #[tokio::test]

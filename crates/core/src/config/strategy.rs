@@ -58,7 +58,7 @@ impl SmokeTest {
     }
 
     /// Checks the fields; returns (field, message) for the first one at fault.
-    pub(super) fn check(&self) -> Result<(), (&'static str, String)> {
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
         let url = self.test_url.as_str();
         let rest = url
             .strip_prefix("http://")
