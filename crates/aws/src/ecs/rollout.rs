@@ -36,7 +36,9 @@ pub struct LifecycleHook {
 /// The configuration to send with UpdateService, or None to leave the service's as it is.
 ///
 /// `own_hook_function` is Stevedore's hook function: its earlier hooks are replaced (blue/green)
-/// or removed (rolling); other hooks are kept.
+/// or removed (rolling); other hooks are kept. UpdateService merges `deploymentConfiguration`
+/// (a member left out keeps its value), so `lifecycleHooks` is always sent as the full list
+/// wanted, an empty one when none is left: leaving it out would keep Stevedore's old hook.
 pub fn deployment_configuration(
     current: Option<&DeploymentConfiguration>,
     plan: &RolloutPlan,
@@ -44,6 +46,13 @@ pub fn deployment_configuration(
 ) -> Option<DeploymentConfiguration> {
     let is_blue_green =
         current.and_then(|c| c.strategy.as_ref()) == Some(&DeploymentStrategy::BlueGreen);
+    let has_own_hook = own_hook_function.is_some_and(|own| {
+        current.is_some_and(|c| {
+            c.lifecycle_hooks()
+                .iter()
+                .any(|h| h.hook_target_arn() == Some(own))
+        })
+    });
     let mut config = current
         .cloned()
         .unwrap_or_else(|| DeploymentConfiguration::builder().build());
@@ -57,7 +66,8 @@ pub fn deployment_configuration(
         })
         .collect();
     match plan {
-        RolloutPlan::Rolling if !is_blue_green => return None,
+        RolloutPlan::Rolling if !is_blue_green && !has_own_hook => return None,
+        RolloutPlan::Rolling if !is_blue_green => {}
         RolloutPlan::Rolling => {
             config.strategy = Some(DeploymentStrategy::Rolling);
             config.bake_time_in_minutes = None;
@@ -77,7 +87,7 @@ pub fn deployment_configuration(
             }
         }
     }
-    config.lifecycle_hooks = (!hooks.is_empty()).then_some(hooks);
+    config.lifecycle_hooks = Some(hooks);
     Some(config)
 }
 
@@ -101,7 +111,8 @@ pub fn without_own_hook(
         .filter(|h| h.hook_target_arn() != Some(own_hook_function))
         .cloned()
         .collect();
-    config.lifecycle_hooks = (!kept.is_empty()).then_some(kept);
+    // Sent even when empty: a merged UpdateService keeps a left-out list.
+    config.lifecycle_hooks = Some(kept);
     Some(config)
 }
 
@@ -257,10 +268,45 @@ mod tests {
         assert_eq!(without_own_hook(None, OURS), None);
     }
 
+    fn only_ours(strategy: DeploymentStrategy) -> DeploymentConfiguration {
+        DeploymentConfiguration::builder()
+            .strategy(strategy)
+            .lifecycle_hooks(hook(OURS))
+            .build()
+    }
+
+    #[test]
+    fn removing_our_only_hook_sends_an_explicit_empty_list() {
+        // UpdateService merges: a left-out `lifecycleHooks` would keep our hook.
+        let restored = without_own_hook(Some(&only_ours(DeploymentStrategy::BlueGreen)), OURS)
+            .expect("changed");
+        assert_eq!(restored.lifecycle_hooks, Some(vec![]));
+        let rolled = deployment_configuration(
+            Some(&only_ours(DeploymentStrategy::BlueGreen)),
+            &RolloutPlan::Rolling,
+            Some(OURS),
+        )
+        .expect("changed");
+        assert_eq!(rolled.strategy, Some(DeploymentStrategy::Rolling));
+        assert_eq!(rolled.lifecycle_hooks, Some(vec![]));
+    }
+
+    #[test]
+    fn rolling_removes_our_hook_left_on_a_rolling_service() {
+        let sent = deployment_configuration(
+            Some(&only_ours(DeploymentStrategy::Rolling)),
+            &RolloutPlan::Rolling,
+            Some(OURS),
+        )
+        .expect("our hook must go");
+        assert_eq!(sent.lifecycle_hooks, Some(vec![]));
+        assert_eq!(sent.strategy, Some(DeploymentStrategy::Rolling));
+    }
+
     #[test]
     fn blue_green_without_a_smoke_test_attaches_no_hook() {
         let sent = deployment_configuration(None, &blue_green(false), Some(OURS)).expect("changed");
         assert_eq!(sent.strategy, Some(DeploymentStrategy::BlueGreen));
-        assert!(sent.lifecycle_hooks.is_none());
+        assert_eq!(sent.lifecycle_hooks, Some(vec![]));
     }
 }
