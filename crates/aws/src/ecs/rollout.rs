@@ -194,7 +194,8 @@ mod tests {
 
     #[test]
     fn rolling_leaves_a_rolling_service_alone() {
-        let config = current(DeploymentStrategy::Rolling);
+        let mut config = current(DeploymentStrategy::Rolling);
+        config.lifecycle_hooks = Some(vec![hook(THEIRS)]);
         assert_eq!(
             deployment_configuration(Some(&config), &RolloutPlan::Rolling, Some(OURS)),
             None
