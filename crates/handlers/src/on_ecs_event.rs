@@ -19,16 +19,13 @@ pub struct OnEcsEvent {
     pub store: Store,
     pub ecs: Ecs,
     pub sfn: StepFunctions,
+    pub home: Home,
 }
 
-/// `home` is the account and region this function runs in (from its own ARN): ECS events of
-/// another account or region (a rule forwarding another bus's events) are not this stack's
-/// deployments, whatever their deployment ids say, and are ignored.
-pub async fn handle(
-    ctx: &OnEcsEvent,
-    event: Value,
-    home: Option<&Home>,
-) -> Result<Value, HandlerError> {
+/// `ctx.home` is the account and region this stack runs in: ECS events of another account or
+/// region (a rule forwarding another bus's events) are not this stack's deployments, whatever
+/// their deployment ids say, and are ignored.
+pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerError> {
     let event: EventBridgeEvent<DeploymentStateChange> = match serde_json::from_value(event) {
         Ok(event) => event,
         Err(e) => {
@@ -37,18 +34,13 @@ pub async fn handle(
         }
     };
     let service = service_of(&event);
-    match home {
-        Some(home) => {
-            if let Some(why) = home.foreign(
-                event.account.as_deref(),
-                event.region.as_deref(),
-                service.as_ref(),
-            ) {
-                tracing::info!(deployment_id = %event.detail.deployment_id, %why, "ECS event of another account or region; ignored");
-                return Ok(serde_json::json!({"ignored": why}));
-            }
-        }
-        None => tracing::warn!("own account and region unknown; the event's origin is not checked"),
+    if let Some(why) = ctx.home.foreign(
+        event.account.as_deref(),
+        event.region.as_deref(),
+        service.as_ref(),
+    ) {
+        tracing::info!(deployment_id = %event.detail.deployment_id, %why, "ECS event of another account or region; ignored");
+        return Ok(serde_json::json!({"ignored": why}));
     }
     let detail = &event.detail;
     let finished = match deployment_outcome(detail) {

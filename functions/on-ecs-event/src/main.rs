@@ -10,20 +10,22 @@ use stevedore_handlers::{init_tracing, required_env};
 async fn main() -> Result<(), Error> {
     init_tracing();
     let table = required_env("STEVEDORE_TABLE")?;
+    // The stack's own account and region, to tell its ECS events from others'.
+    let home = Home::new(
+        required_env("STEVEDORE_ACCOUNT_ID")?,
+        required_env("AWS_REGION")?,
+    );
 
     let sdk = load_sdk_config().await;
     let ctx = OnEcsEvent {
         store: Store::from_sdk(&sdk, table),
         ecs: Ecs::from_sdk(&sdk),
         sfn: StepFunctions::from_sdk(&sdk),
+        home,
     };
     let ctx = &ctx;
     run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            // The account and region this function runs in, to tell its own ECS events from others'.
-            let home = Home::from_function_arn(&event.context.invoked_function_arn);
-            handle(ctx, event.payload, home.as_ref()).await
-        },
+        move |event: LambdaEvent<serde_json::Value>| async move { handle(ctx, event.payload).await },
     ))
     .await
 }
