@@ -119,8 +119,10 @@ def test_run_task_failures_are_retried_until_the_migration_starts(stack, seed):
     fault = stack.control("faults", {"service": "ecs", "operation": "RunTask", "times": 2,
                                      "failures": [{"reason": NO_CAPACITY}]})
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="ev-nocapacity-1")
-
-    release = finished_release(stack, app, digest)
+    try:
+        release = finished_release(stack, app, digest)
+    finally:
+        stack.control("faults/clear", {})  # an unspent fault must not hit the next test's RunTask
     assert release["status"] == "SUCCEEDED", f"{release.get('status')}: {release.get('reason')}"
     fired = next(f for f in stack.control("faults") if f["id"] == fault["id"])["fired"]
     assert fired == 2, "RunTask did not answer failures[] as armed"
