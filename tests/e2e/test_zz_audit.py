@@ -1,8 +1,11 @@
 """Runs last (file name): every AWS request the functions, the state machine and the CLI sent
 during the suite would be accepted by real AWS, as far as botocore's service model tells
 (required members, types, enums, lengths, patterns) plus the ARN formats AWS checks
-(secrets' valueFrom, IAM role ARNs, ECS / Step Functions ARNs). The emulator records and
-validates each request (tools/local-aws/stevedore_local/request_audit.py); this reads its
+(secrets' valueFrom, IAM role ARNs, ECS / Step Functions ARNs), and every request of a
+function or a state machine was allowed by its role in template.yaml (IAM: action, resource,
+condition keys; a denial, an unevaluable condition key or an operation the emulator cannot map
+to IAM is a violation with member `(iam)`). The emulator records, validates and authorizes each
+request (tools/local-aws/stevedore_local/request_audit.py, iam_enforce.py); this reads its
 verdicts."""
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ def test_state_machine_requests_are_valid(stack):
     check(stack, {"states"})
 
 
+def test_services_acting_with_the_stacks_roles_are_allowed(stack):
+    """ECS invoking the lifecycle hook with the stack's hook role: trusted, and allowed."""
+    check(stack, {"service"})
+
+
 def test_cli_and_unidentified_requests_are_valid(stack):
     check(stack, {"cli", "unknown"})
 
@@ -77,3 +85,12 @@ def test_audit_saw_every_function_and_the_state_machine(stack, request):
     assert not unvalidated, f"requests recorded but not validated: {unvalidated}"
     unknown = sorted({f"{r['service']}:{r['operation']}" for r in requests if r["kind"] == "unknown"})
     assert not unknown, f"requests from an unidentified caller: {unknown}"
+
+
+def test_function_and_state_machine_requests_were_checked_against_their_roles(stack):
+    """IAM enforcement was on: every request of a function or a state machine carries the
+    outcome of its role's check (a request that skipped the check could hide a denial)."""
+    assert stack.control("iam/roles")["loaded"], "the bootstrap loaded no roles: IAM was not enforced"
+    unchecked = sorted({f"{r['caller']} {r['service']}:{r['operation']}" for r in stack.control("requests")
+                        if r["kind"] in ("function", "states") and "iam" not in r})
+    assert not unchecked, f"requests never checked against a role: {unchecked}"

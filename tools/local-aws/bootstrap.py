@@ -26,15 +26,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cfn_template import ACCOUNT_ID, PLACEHOLDER, BootstrapError, Resolver, load_template  # noqa: E402
+import iam_roles  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_STACK = "stevedore"
-# Step Functions needs some role ARN; IAM is not enforced locally.
+# The role EventBridge rule targets name (rules' own roles are not emulated).
 DUMMY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/stevedore-local"
 
-# Resource types with no local meaning: logs, metrics and IAM are not emulated or enforced.
+# Resource types not created locally: logs and metrics are not emulated; IAM roles are not
+# created but handed to the emulator's IAM check (iam_roles.py), which enforces them.
 SKIPPED_TYPES = {
     "AWS::Logs::LogGroup",
     "AWS::CloudWatch::Alarm",
@@ -147,6 +149,7 @@ class LocalStackResources:
     queues: dict[str, str] = field(default_factory=dict)           # logical id -> queue name
     skipped: dict[str, str] = field(default_factory=dict)          # logical id -> type
     function_env: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, Any] = field(default_factory=dict)            # see iam_roles.roles
 
 
 def _create_table(ddb: Any, name: str, props: dict[str, Any]) -> None:
@@ -188,10 +191,16 @@ def _control(endpoint_url: str, path: str, body: dict[str, Any]) -> None:
 
 
 def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
-              stack: str = DEFAULT_STACK, region: str = DEFAULT_REGION) -> LocalStackResources:
-    """Create the template's local resources in the emulator at `endpoint_url`."""
+              stack: str = DEFAULT_STACK, region: str = DEFAULT_REGION,
+              parameters: dict[str, Any] | None = None) -> LocalStackResources:
+    """Create the template's local resources in the emulator at `endpoint_url`, and hand the
+    emulator every function's and state machine's role (IAM is enforced from then on).
+    `parameters` overrides template parameters; the others take their defaults."""
     template = load_template(template_path)
-    resolver = Resolver(template, stack, region)
+    resolver = Resolver(template, stack, region, parameters)
+    unknown = sorted(set(parameters or {}) - set(template.get("Parameters") or {}))
+    if unknown:
+        raise BootstrapError(f"parameters {unknown} are not parameters of {template_path.name}")
     out = LocalStackResources(stack_name=stack, region=region)
     client = lambda name: session.client(name, endpoint_url=endpoint_url, region_name=region)  # noqa: E731
     ddb, sfn, events = client("dynamodb"), client("stepfunctions"), client("events")
@@ -199,6 +208,7 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
     # Validate everything that can be validated before creating anything.
     definitions = check_substitutions(template_path, stack, region)
     out.function_env = function_environment(template, resolver)
+    out.roles = iam_roles.roles(template_path, stack, region, parameters)
 
     for lid, res in template["Resources"].items():
         # Only what is created gets resolved: SAM-only properties (Policies, Logging) may
@@ -227,7 +237,7 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
             _function_event_rules(events, resolver, lid, res, attrs["Arn"], out)
         elif rtype == "AWS::Serverless::StateMachine":
             kwargs: dict[str, Any] = {"name": attrs["Name"], "definition": definitions[lid],
-                                      "roleArn": DUMMY_ROLE_ARN}
+                                      "roleArn": out.roles["state_machines"][attrs["Arn"]]["role_arn"]}
             if raw.get("Type"):
                 kwargs["type"] = resolver.resolve(raw["Type"])
             sfn.create_state_machine(**kwargs)
@@ -247,6 +257,7 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
         else:
             raise BootstrapError(f"resource {lid}: type {rtype} has no local counterpart yet; "
                                  "teach tools/local-aws/bootstrap.py about it")
+    _control(endpoint_url, "iam/roles", out.roles)
     return out
 
 

@@ -62,8 +62,10 @@ class Resolver:
     functions), so every reference can be resolved before anything is created.
     """
 
-    def __init__(self, template: dict[str, Any], stack: str, region: str) -> None:
+    def __init__(self, template: dict[str, Any], stack: str, region: str,
+                 parameters: dict[str, Any] | None = None) -> None:
         self.template = template
+        self.parameters = dict(parameters or {})  # overrides of the parameters' defaults
         self.resources: dict[str, Any] = template.get("Resources", {})
         self.stack, self.region = stack, region
         self.pseudo = {
@@ -117,10 +119,16 @@ class Resolver:
             return self.pseudo[name]
         params = self.template.get("Parameters") or {}
         if name in params:
-            if "Default" not in params[name]:
+            if name in self.parameters:
+                value = self.parameters[name]
+            elif "Default" in params[name]:
+                value = params[name]["Default"]
+            else:
                 raise BootstrapError(f"parameter {name} has no Default; the local stack needs one")
-            default = params[name]["Default"]
-            return default if isinstance(default, (list, str)) else str(default)
+            if str(params[name].get("Type", "")).startswith(("CommaDelimitedList", "List<")):
+                # A list parameter's Ref is the list (values split at commas, spaces trimmed).
+                return value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
+            return value if isinstance(value, (list, str)) else str(value)
         return self.attributes(name)["Ref"]
 
     def get_att(self, logical_id: str, attr: str) -> Any:

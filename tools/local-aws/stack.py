@@ -94,8 +94,9 @@ def manifest_for(layer_seed: str) -> str:
 
 class LocalStack:
     def __init__(self, *, build: bool = True, stack_name: str = bootstrap.DEFAULT_STACK,
-                 startup_timeout: float = 120.0) -> None:
+                 startup_timeout: float = 120.0, parameters: dict[str, Any] | None = None) -> None:
         self.build = build
+        self.parameters = parameters  # template parameters; the others take their defaults
         self.stack_name = stack_name
         self.startup_timeout = startup_timeout
         self.run_dir = Path(tempfile.mkdtemp(prefix="stevedore-local-"))
@@ -129,7 +130,7 @@ class LocalStack:
             build_binaries()
         self._start_emulator(emulator_port)
         self.resources = bootstrap.bootstrap(self.session, self.url, stack=self.stack_name,
-                                             region=REGION)
+                                             region=REGION, parameters=self.parameters)
         self._start_watch(lambda_port)
         print(f"stack: emulator {self.url}, functions {self.lambda_url}, logs {self.run_dir}",
               file=sys.stderr, flush=True)

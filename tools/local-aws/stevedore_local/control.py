@@ -11,7 +11,8 @@ import re
 from urllib.parse import parse_qs
 from typing import Any, Callable
 
-from . import codebuild_sim, eventbridge, faults, lambda_bridge, request_audit, sfn_events
+from . import (codebuild_sim, eventbridge, faults, iam_enforce, lambda_bridge, request_audit,
+               sfn_events)
 from .state import STATE
 
 PREFIX = "/_stevedore/"
@@ -172,6 +173,14 @@ def codebuild_outcome(body: dict[str, Any]) -> dict[str, Any]:
         raise ControlError(400, str(err))
 
 
+def iam_roles(body: dict[str, Any]) -> dict[str, Any]:
+    """The bootstrap loads each function's and state machine's role from template.yaml."""
+    try:
+        return iam_enforce.ROLES.load(body)
+    except ValueError as err:
+        raise ControlError(400, str(err))
+
+
 def _snapshot(attr: str) -> Callable[[dict[str, Any]], Any]:
     def get(_body: dict[str, Any]) -> Any:
         with STATE.lock:
@@ -201,6 +210,9 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("POST", "lambda/event-invoke-config"): event_invoke_config,
     ("POST", "codebuild/build-outcome"): codebuild_outcome,
     ("GET", "codebuild/builds"): codebuild_sim.builds_view,
+    ("POST", "iam/roles"): iam_roles,
+    ("GET", "iam/roles"): lambda _b: iam_enforce.ROLES.view(),
+    ("POST", "iam/roles/clear"): lambda _b: iam_enforce.ROLES.clear(),
     ("GET", "requests"): request_audit.requests_view,
     ("GET", "requests/violations"): request_audit.violations_view,
     ("GET", "requests/counts"): request_audit.counts_view,
@@ -234,7 +246,9 @@ class ControlMiddleware:
 
     def __init__(self, app: Any):
         self.app = app
-        self.faulting_app = faults.wrap(app)  # inside the audit: answered faults are recorded
+        # Inside the audit (answered denials and faults are recorded): IAM first, as on AWS
+        # a request the role may not make is refused before the service would throttle it.
+        self.faulting_app = iam_enforce.wrap(faults.wrap(app))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")

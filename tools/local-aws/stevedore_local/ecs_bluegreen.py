@@ -25,8 +25,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ecs_rolling, lambda_bridge
+from . import ecs_rolling, iam_enforce, lambda_bridge
 from . import ecs_rollout as rollout
+from . import ecs_service_tasks as service_tasks
 from .state import STATE
 
 STAGES = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
@@ -143,7 +144,10 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
         if failure:
             _rollback(run, failure, per_stage)
             return
-        run.sleep(per_stage)
+        if stage == "PRE_SCALE_UP":  # SCALE_UP: green's tasks start beside blue's
+            service_tasks.scale_up(run.backend, run.service, run.live(run.dep), run.fate,
+                                   per_stage, run.gen)
+        run.sleep(0 if stage == "PRE_SCALE_UP" else per_stage)
     minutes = run.conf.get("bakeTimeInMinutes") or 0
     if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or minutes < 0:
         minutes = 0
@@ -158,6 +162,8 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
         if not rollout.alive(run.service, run.gen):
             raise _Superseded()
         green = run.live(run.dep)
+    service_tasks.retire_others(run.backend, run.service, green, per_stage)  # CLEAN_UP: blue's stop
+    run.sleep(0)
     _clear_traffic(run)
     rollout.complete(run.backend, run.service, green, run.rec, run.emit)
 
@@ -232,6 +238,15 @@ def _run_hook(run: _Run, hook: dict[str, Any], stage: str, rollback: bool) -> st
         if details is not None:
             payload["hookDetails"] = details
         started = time.time()
+        # ECS invokes the hook with the hook's role: a role of the template must trust ECS for
+        # this account and allow invoking the function, or the invocation fails.
+        refusal = iam_enforce.service_role_refusal(
+            "ecs", hook.get("roleArn"), "ecs.amazonaws.com", "lambda:InvokeFunction", arn,
+            run.service.arn)
+        if refusal:
+            _record(run, stage, arn, execution_id, attempt, rollback, payload, 403, refusal, None,
+                    started)
+            return HOOK_ERROR_REASON.format(arn=arn, stage=stage)
         status, body = lambda_bridge.invoke_remote(arn, json.dumps(payload))
         try:
             answer: Any = json.loads(body or b"null")
@@ -297,7 +312,7 @@ def _rollback(run: _Run, reason: str, dwell: float) -> None:
         blue = run.live(run.blue)
         service.deployments = [blue]
         service.task_definition = blue["taskDefinition"]
-        service.running_count, service.pending_count = service.desired_count, 0
+        service_tasks.retire_others(run.backend, service, blue)  # green's tasks stop
         rollout.service_event(service, f"rolled back to deployment {blue['id']}.")
         rollout.service_event(service, "has reached a steady state.")
     rollout.finish(run.rec, "rolled_back")

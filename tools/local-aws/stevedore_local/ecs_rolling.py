@@ -1,7 +1,8 @@
 """Rolling updates (the ECS deployment controller's ROLLING strategy) for the rollout simulator.
 
-The new deployment replaces the old one's tasks over ``rollout.sim_seconds()`` (10x for a
-slow fate). An unhealthy fate fails tasks: with the deployment circuit breaker the deployment
+The new deployment replaces the other deployments' task records (ecs_service_tasks.roll,
+within minimumHealthyPercent/maximumPercent), a state per ``rollout.sim_seconds() / 4`` (10x
+for a slow fate). An unhealthy fate fails tasks: with the deployment circuit breaker the deployment
 ends FAILED and, with ``rollback``, ECS starts a new deployment of the last COMPLETED one;
 without it the deployment stays IN_PROGRESS, replacing failing tasks, until superseded.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ecs_rollout as rollout
+from . import ecs_service_tasks as service_tasks
 from .state import STATE
 
 CB_FAILED_REASON = "ECS deployment circuit breaker: tasks failed to start."
@@ -27,29 +29,18 @@ def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict, fate: s
     if send:
         rollout.emit(backend, service, "SERVICE_DEPLOYMENT_IN_PROGRESS", dep["id"],
               reason or f"ECS deployment {dep['id']} in progress.")
-    if not rollout.sleep(total / 2, service, gen):
+    outcome = service_tasks.roll(backend, service, dep, fate, total, gen)
+    if outcome == "superseded":
         return
-    with STATE.lock:
-        if fate != "unhealthy":
-            half = service.desired_count // 2
-            dep.update(runningCount=half, pendingCount=service.desired_count - half, updatedAt=rollout.now())
-        else:
-            dep.update(failedTasks=dep.get("failedTasks", 0) + 1, updatedAt=rollout.now())
-    if not rollout.sleep(total / 2, service, gen):
-        return
-    if fate != "unhealthy":
+    if outcome == "completed":
         rollout.complete(backend, service, dep, rec, send)
         return
-    enabled, rollback = rollout.circuit_breaker(service)
-    if not enabled:
-        # Real ECS keeps replacing failing tasks: IN_PROGRESS until superseded.
-        while rollout.sleep(total, service, gen):
-            with STATE.lock:
-                dep.update(failedTasks=dep.get("failedTasks", 0) + 1, updatedAt=rollout.now())
-        return
+    # The circuit breaker saw its threshold of failed tasks (without it, roll() keeps
+    # replacing failing tasks, IN_PROGRESS until superseded, as real ECS does).
+    _, rollback = rollout.circuit_breaker(service)
     with STATE.lock:
         dep.update(rolloutState="FAILED", rolloutStateReason=CB_FAILED_REASON,
-                   failedTasks=max(dep.get("failedTasks", 0), 3), updatedAt=rollout.now())
+                   updatedAt=rollout.now())
         rollout.service_event(service, f"deployment {dep['id']} deployment failed: tasks failed to start.")
         target = next((d for d in service.deployments
                        if d is not dep and d.get("rolloutState") == "COMPLETED"), None)

@@ -203,14 +203,15 @@ def sleep(seconds: float, service: Any, gen: int) -> bool:
 
 
 def complete(backend: Any, service: Any, dep: dict[str, Any], rec: dict, send: bool) -> None:
+    from . import ecs_service_tasks  # counts derive from its task records
+
     with STATE.lock:
-        dep.update(runningCount=service.desired_count, pendingCount=0, updatedAt=now())
+        dep.update(updatedAt=now())
         if reports_rollout_state(service):
             dep.update(rolloutState="COMPLETED",
                        rolloutStateReason=f"ECS deployment {dep['id']} completed.")
         service.deployments = [dep]
-        service.running_count = service.desired_count
-        service.pending_count = 0
+        ecs_service_tasks.retire_others(backend, service, dep)  # any task left of the others
         service_event(service, f"deployment {dep['id']} deployment completed.")
         service_event(service, "has reached a steady state.")
     finish(rec, "completed")

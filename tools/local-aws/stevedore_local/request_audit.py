@@ -251,13 +251,18 @@ def _short(value: Any) -> Any:
     return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "..."
 
 
-def record(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+def record(method: str, path: str, query: str, headers: dict[str, str], body: bytes,
+           parsed: list[Any] | None = None) -> dict[str, Any]:
+    """Record (and validate) one request; ``parsed`` receives (service, operation, protocol,
+    params) for the IAM check that follows."""
     caller, kind = classify(headers)
     try:
         service, operation, protocol, params = identify(method, path, query, headers, body)
     except Exception as err:  # noqa: BLE001 - the audit must never break a request
         service, operation, protocol, params = "?", f"{method} {path}", "?", None
         print(f"[stevedore-local] request audit could not parse {method} {path}: {err!r}", flush=True)
+    if parsed is not None:
+        parsed[:] = [service, operation, protocol, params]
     entry = {"time": time.time(), "caller": caller, "kind": kind, "service": service,
              "operation": operation, "protocol": protocol, "validated": False, "status": None,
              "agent": (headers.get("x-amz-user-agent") or headers.get("user-agent") or "")[:300]}
@@ -312,9 +317,12 @@ def capture(environ: dict[str, Any], start_response: Any, app: Any) -> Any:
     environ["wsgi.input"] = io.BytesIO(body)
     if body:
         environ["CONTENT_LENGTH"] = str(len(body))
+    headers, parsed = _headers(environ), []
     entry = record(environ.get("REQUEST_METHOD", "GET"), path, environ.get("QUERY_STRING", ""),
-                   _headers(environ), body)
+                   headers, body, parsed)
     environ["stevedore.audit_entry"] = entry  # faults.wrap marks the requests it answers
+    if parsed:  # iam_enforce.wrap checks it against the caller's role
+        environ["stevedore.audit_request"] = (*parsed, headers, _signing_region(headers))
     return app(environ, _StatusRecorder(entry, start_response))
 
 

@@ -13,7 +13,8 @@
   (``States.TaskFailed``) when any container exits non-zero or the task never started.
 - A definite JSONPath (``$.Containers[0].ExitCode``) yields the scalar, not ``[3]``.
 - The interpreter's boto3 clients (service integrations, Lambda invokes) send the header
-  ``x-stevedore-caller: states``, so the request audit can tell them from the tests' calls.
+  ``x-stevedore-caller: states``, so the request audit can tell them from the tests' calls, and
+  ``x-stevedore-state-machine: <ARN>``, so the IAM check uses that state machine's role.
 """
 
 from __future__ import annotations
@@ -123,10 +124,38 @@ def _send_task_failure(self: Any):
 _original_boto_client_for = None
 
 
+def _executing_state_machine() -> str | None:
+    """The ARN of the state machine whose execution is creating a client: the nearest caller
+    frame holding the interpreter's ``env`` (every service integration and Lambda invoke
+    creates its client while evaluating a state, Map iterations included)."""
+    import sys
+
+    frame = sys._getframe(2)  # noqa: SLF001 - the interpreter passes no execution to the client
+    while frame is not None:
+        env = frame.f_locals.get("env")
+        states = getattr(env, "states", None)
+        if states is not None:
+            try:
+                return states.context_object.context_object_data["StateMachine"]["Id"]
+            except (AttributeError, KeyError, TypeError):
+                return None
+        frame = frame.f_back
+    return None
+
+
 def boto_client_for(*args: Any, **kwargs: Any) -> Any:
+    from .iam_enforce import STATE_MACHINE_HEADER
     from .request_audit import tag_client
 
-    return tag_client(_original_boto_client_for(*args, **kwargs), "states")
+    client = tag_client(_original_boto_client_for(*args, **kwargs), "states")
+    machine = _executing_state_machine()
+    if machine:  # the IAM check uses the state machine's role
+
+        def add_header(request: Any, **_kwargs: Any) -> None:
+            request.headers[STATE_MACHINE_HEADER] = machine
+
+        client.meta.events.register_first("before-sign.*.*", add_header)
+    return client
 
 
 def _tag_interpreter_clients() -> None:

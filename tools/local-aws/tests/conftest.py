@@ -91,6 +91,17 @@ def emulator(fake_lambda):
     emu.stop()
 
 
+@pytest.fixture(autouse=True)
+def _iam_roles_unloaded(request):
+    """A test that bootstraps the template turns IAM enforcement on for the session's
+    emulator; the next test's hand-made state machines have no role in it."""
+    yield
+    if "emulator" in request.fixturenames:
+        from stevedore_local import iam_enforce
+
+        iam_enforce.ROLES.clear()
+
+
 @pytest.fixture()
 def aws(emulator):
     def client(service: str):

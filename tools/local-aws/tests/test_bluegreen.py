@@ -56,6 +56,13 @@ def bg(aws, fake_lambda):
     events.put_targets(Rule=f"bg-{tag}", Targets=[{"Id": "fn", "Arn": FN + recorder}])
     cluster = f"bg-{tag}"
     ecs.create_cluster(clusterName=cluster)
+    # awsvpc tasks need a network: ECS places every task of the service in it.
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName=f"bg-{tag}", Description="bg",
+                                      VpcId=vpc)["GroupId"]
+    network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
     ns = type("BG", (), {})()
     ns.digests = {}
 
@@ -84,7 +91,7 @@ def bg(aws, fake_lambda):
         ecs.create_service(cluster=cluster, serviceName=name, taskDefinition=ns.td1,
                            desiredCount=2, launchType="FARGATE",
                            deploymentConfiguration=config(hooks, bake),
-                           loadBalancers=LOAD_BALANCERS)
+                           loadBalancers=LOAD_BALANCERS, networkConfiguration=network)
         wait_for(lambda: describe(name)["deployments"][0]["rolloutState"] == "COMPLETED",
                  what="initial deployment")
         return describe(name)

@@ -149,6 +149,16 @@ def test_bootstrap_creates_the_template_resources(moto_url, session):
         assert targets[0]["DeadLetterConfig"] == props["DeadLetterConfig"]
         assert targets[0]["RetryPolicy"] == props["RetryPolicy"]
 
+    # IAM: every function and state machine has its role from the template, loaded into the
+    # emulator; each state machine was created with its own role.
+    assert set(res.roles["functions"]) == set(res.functions.values())
+    assert set(res.roles["state_machines"]) == set(res.state_machines.values())
+    loaded = json.loads(urllib.request.urlopen(f"{moto_url}/_stevedore/iam/roles").read())
+    assert loaded["loaded"] and set(loaded["functions"]) == set(res.functions.values())
+    for lid, arn in res.state_machines.items():
+        assert sfn.describe_state_machine(stateMachineArn=arn)["roleArn"] == \
+            f"arn:aws:iam::{bootstrap.ACCOUNT_ID}:role/unit-{lid}Role"
+
     # One environment for all functions, references resolved.
     assert res.function_env["STEVEDORE_TABLE"] == res.tables["ReleaseTable"]
     assert res.function_env["DEPLOY_STATE_MACHINE_ARN"] == res.state_machines["DeployStateMachine"]
