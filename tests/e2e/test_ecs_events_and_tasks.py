@@ -121,10 +121,11 @@ def test_run_task_failures_are_retried_until_the_migration_starts(stack, seed):
     digest = stack.push_image(app.repository, ci_tag(), layer_seed="ev-nocapacity-1")
     try:
         release = finished_release(stack, app, digest)
+        fired = next(f for f in stack.control("faults") if f["id"] == fault["id"])["fired"]
     finally:
         stack.control("faults/clear", {})  # an unspent fault must not hit the next test's RunTask
+
     assert release["status"] == "SUCCEEDED", f"{release.get('status')}: {release.get('reason')}"
-    fired = next(f for f in stack.control("faults") if f["id"] == fault["id"])["fired"]
     assert fired == 2, "RunTask did not answer failures[] as armed"
     runs = [c for c in ecs_calls(stack, "RunTask") if family_of(c.get("taskDefinition", "")) == app.family]
     assert len(runs) == 1, "the third RunTask started the migration"
