@@ -71,3 +71,20 @@ def run_state_machine(stack: LocalStack, logical_id: str, body: dict[str, Any],
         assert time.monotonic() < deadline, f"{logical_id} execution did not finish in {timeout} s"
         time.sleep(0.5)
     return status
+
+
+def states_entered(stack: LocalStack, app: Any, release: dict[str, Any]) -> list[str]:
+    """The deploy state machine's states the release's execution entered, in order: tells a
+    release completed by its ECS event from one settled by the fallback check."""
+    sfn = stack.client("stepfunctions")
+    [execution] = [ex for ex in stack.executions(app.name)
+                   if ex["input"].get("release_id") == release["release_id"]]
+    names, token = [], None
+    while True:
+        page = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000,
+                                         **({"nextToken": token} if token else {}))
+        names += [e["stateEnteredEventDetails"]["name"] for e in page["events"]
+                  if "stateEnteredEventDetails" in e]
+        token = page.get("nextToken")
+        if not token:
+            return names

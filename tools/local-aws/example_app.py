@@ -245,7 +245,8 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
              app_overrides: dict[str, Any] | None = None,
              config_path: Path | None = None,
              blue_green_stages: set[str] | None = None,
-             extra_containers: list[dict[str, Any]] | None = None) -> ExampleApp:
+             extra_containers: list[dict[str, Any]] | None = None,
+             service_overrides: dict[str, Any] | None = None) -> ExampleApp:
     """Seed one app. `missing_secrets` (env -> ref) are added to staging but not created;
     `staging_overrides` / `migration_overrides` / `app_overrides` replace keys of the staging
     stage's / the migration's / the app's config.
@@ -253,7 +254,9 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
     `blue_green_stages`: these stages' services get an ALB with blue and green target groups
     and `loadBalancers[0].advancedConfiguration` (see `ExampleApp.blue_green`).
     `extra_containers`: container definitions appended to the example task definition (e.g. a
-    sidecar; give each `memoryReservation`, which moto's RunTask needs)."""
+    sidecar; give each `memoryReservation`, which moto's RunTask needs).
+    `service_overrides`: CreateService arguments replacing the seeded ones for every stage's
+    service (a None value removes one: `{"launchType": None, "capacityProviderStrategy": [...]}`)."""
     if config_path is not None:
         config = yaml.safe_load(config_path.read_text())["apps"][app]
     else:
@@ -292,12 +295,14 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
                 container_port)
             extra_args["loadBalancers"] = [blue_green[stage_name]["load_balancer"]]
             deployment_configuration["strategy"] = "ROLLING"
-        ecs.create_service(
+        service_args = dict(
             cluster=stage["cluster"], serviceName=stage["service"], taskDefinition=taskdef_arn,
             desiredCount=2, launchType="FARGATE",
             networkConfiguration={"awsvpcConfiguration": {
                 "subnets": subnets, "securityGroups": groups, "assignPublicIp": "DISABLED"}},
             deploymentConfiguration=deployment_configuration, **extra_args)
+        service_args.update(copy.deepcopy(service_overrides or {}))
+        ecs.create_service(**{k: v for k, v in service_args.items() if v is not None})
         services[stage_name] = stage["service"]
 
     stack.stevedore("config", "apply", str(config_path))

@@ -62,7 +62,12 @@ pub struct ServiceState {
     pub status: String,
     pub task_definition: String,
     pub deployments: Vec<DeploymentState>,
+    /// None on a service that runs on a capacity-provider strategy.
     pub launch_type: Option<String>,
+    /// The service's capacity-provider strategy in Step Functions' (PascalCase) shape, for RunTask.
+    pub capacity_provider_strategy: Option<Value>,
+    /// The Fargate platform version the service runs on (none on EC2).
+    pub platform_version: Option<String>,
     /// The service's awsvpc network configuration in Step Functions' (PascalCase) shape, for RunTask.
     pub network_configuration: Option<Value>,
     /// ECS itself puts the previous revision back when a deployment fails (see
@@ -84,6 +89,8 @@ pub struct DeploymentState {
     pub rollout_state: Option<String>,
     pub rollout_state_reason: Option<String>,
     pub task_definition: String,
+    pub desired_count: i32,
+    pub running_count: i32,
 }
 
 impl ServiceState {
@@ -419,6 +426,21 @@ fn apply_change(
     container
 }
 
+/// `[{"CapacityProvider", "Weight", "Base"}]` of a service on capacity providers, else None.
+fn capacity_provider_strategy(svc: &Service) -> Option<Value> {
+    let items = svc.capacity_provider_strategy();
+    (!items.is_empty()).then(|| {
+        Value::Array(
+            items
+                .iter()
+                .map(|item| {
+                    json!({"CapacityProvider": item.capacity_provider, "Weight": item.weight, "Base": item.base})
+                })
+                .collect(),
+        )
+    })
+}
+
 fn service_state(svc: &Service) -> ServiceState {
     let network_configuration = svc
         .network_configuration
@@ -445,9 +467,13 @@ fn service_state(svc: &Service) -> ServiceState {
                 rollout_state: d.rollout_state.as_ref().map(|r| r.as_str().to_string()),
                 rollout_state_reason: d.rollout_state_reason.clone(),
                 task_definition: d.task_definition.clone().unwrap_or_default(),
+                desired_count: d.desired_count,
+                running_count: d.running_count,
             })
             .collect(),
         launch_type: svc.launch_type.as_ref().map(|l| l.as_str().to_string()),
+        capacity_provider_strategy: capacity_provider_strategy(svc),
+        platform_version: svc.platform_version.clone(),
         network_configuration,
         rolls_back_failures: rolls_back_failures(config),
         deployment_configuration: config.cloned(),

@@ -55,7 +55,27 @@ pub fn migration_outcome(task: &StoppedTask, container: &str) -> Result<i32> {
     };
     match migration.exit_code {
         None => Err(never_started()),
-        Some(0) => Ok(0),
+        Some(0) => {
+            // Step Functions' runTask.sync fails the state when any container exits non-zero,
+            // sidecars included; judged the same here whichever path reports the task.
+            match task
+                .containers
+                .iter()
+                .find(|c| c.exit_code.is_some_and(|code| code != 0))
+            {
+                Some(other) => Err(Error::MigrationFailed(format!(
+                    "the migration command exited 0, but container `{}` of the migration task exited with exit code {} ({})",
+                    other.name,
+                    other.exit_code.unwrap_or_default(),
+                    other
+                        .reason
+                        .as_deref()
+                        .filter(|reason| !reason.is_empty())
+                        .unwrap_or(stopped_reason)
+                ))),
+                None => Ok(0),
+            }
+        }
         Some(code) => {
             let why = migration
                 .reason
@@ -63,7 +83,7 @@ pub fn migration_outcome(task: &StoppedTask, container: &str) -> Result<i32> {
                 .filter(|reason| !reason.is_empty())
                 .unwrap_or(stopped_reason);
             Err(Error::MigrationFailed(format!(
-                "migration command exited with exit code {code} ({why})"
+                "migration command exited with exit code {code} ({why}) in container `{container}`"
             )))
         }
     }
@@ -94,6 +114,19 @@ mod tests {
     }
 
     #[test]
+    fn a_sidecar_exiting_non_zero_fails_the_migration_naming_it() {
+        let mut stopped = task("EssentialContainerExited", Some(0), None);
+        stopped.containers[0].exit_code = Some(2);
+        stopped.containers[0].reason = Some("log router crashed".into());
+        assert_eq!(
+            migration_outcome(&stopped, "web"),
+            Err(Error::MigrationFailed(
+                "the migration command exited 0, but container `sidecar` of the migration task exited with exit code 2 (log router crashed)".into()
+            ))
+        );
+    }
+
+    #[test]
     fn exit_code_zero_succeeds() {
         assert_eq!(
             migration_outcome(&task("EssentialContainerExited", Some(0), None), "web"),
@@ -106,7 +139,7 @@ mod tests {
         assert_eq!(
             migration_outcome(&task("EssentialContainerExited", Some(3), None), "web"),
             Err(Error::MigrationFailed(
-                "migration command exited with exit code 3 (Essential container in task exited)"
+                "migration command exited with exit code 3 (Essential container in task exited) in container `web`"
                     .into()
             ))
         );
@@ -120,7 +153,8 @@ mod tests {
                 "web"
             ),
             Err(Error::MigrationFailed(
-                "migration command exited with exit code 137 (OutOfMemoryError)".into()
+                "migration command exited with exit code 137 (OutOfMemoryError) in container `web`"
+                    .into()
             ))
         );
     }

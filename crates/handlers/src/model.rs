@@ -56,7 +56,17 @@ pub struct MigrationPlan {
     pub container: String,
     pub command: Vec<String>,
     pub timeout_seconds: u64,
-    pub launch_type: String,
+    /// Where the task runs, as the service does: `launch_type` or `capacity_provider_strategy`
+    /// (RunTask takes one or the other), each absent when not used; the state machine picks
+    /// the RunTask state that passes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    /// `[{"CapacityProvider", "Weight", "Base"}]`, PascalCase as Step Functions wants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_strategy: Option<Value>,
+    /// The service's Fargate platform version (none on EC2, where RunTask takes none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
     /// `{"AwsvpcConfiguration": {...}}`, PascalCase as Step Functions' ECS integration wants.
     pub network_configuration: Value,
     /// The task's group, so a timed-out or failed run can be found again (Step Functions

@@ -6,7 +6,8 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 use stevedore_aws::{Ecs, StepFunctions, Store};
 use stevedore_core::ecs_event::{
-    classify_failed_deployment, deployment_outcome, DeploymentOutcome, DeploymentStateChange,
+    classify_failed_deployment, deployment_outcome, parse_service_arn, DeploymentOutcome,
+    DeploymentStateChange, Home, ServiceArn,
 };
 use stevedore_core::Error;
 
@@ -18,8 +19,12 @@ pub struct OnEcsEvent {
     pub store: Store,
     pub ecs: Ecs,
     pub sfn: StepFunctions,
+    pub home: Home,
 }
 
+/// `ctx.home` is the account and region this stack runs in: ECS events of another account or
+/// region (a rule forwarding another bus's events) are not this stack's deployments, whatever
+/// their deployment ids say, and are ignored.
 pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerError> {
     let event: EventBridgeEvent<DeploymentStateChange> = match serde_json::from_value(event) {
         Ok(event) => event,
@@ -28,11 +33,20 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
             return Ok(serde_json::json!({"ignored": e.to_string()}));
         }
     };
+    let service = service_of(&event);
+    if let Some(why) = ctx.home.foreign(
+        event.account.as_deref(),
+        event.region.as_deref(),
+        service.as_ref(),
+    ) {
+        tracing::info!(deployment_id = %event.detail.deployment_id, %why, "ECS event of another account or region; ignored");
+        return Ok(serde_json::json!({"ignored": why}));
+    }
     let detail = &event.detail;
     let finished = match deployment_outcome(detail) {
         DeploymentOutcome::InProgress => {
             tracing::info!(deployment_id = %detail.deployment_id, event = %detail.event_name, "deployment in progress");
-            notice_foreign_deployment(ctx, &event).await?;
+            notice_foreign_deployment(ctx, &event, service.as_ref()).await?;
             return Ok(
                 serde_json::json!({"deployment_id": detail.deployment_id, "outcome": "IN_PROGRESS"}),
             );
@@ -41,16 +55,25 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
         DeploymentOutcome::Failed { reason } => {
             // Whether ECS rolls back is the service's setting (circuit breaker, alarms,
             // strategy). Not knowing it must not restore on top of ECS's own rollback: a
-            // failed read fails the invocation, to be retried.
-            let rolled_back = match service_of(&event) {
-                Some((cluster, service)) => {
-                    match ctx.ecs.describe_service(&cluster, &service).await {
+            // failed read fails the invocation, to be retried. A legacy short service ARN
+            // names no cluster: the waiting release knows it.
+            let cluster = match service.as_ref().and_then(|s| s.cluster.clone()) {
+                Some(cluster) => Some(cluster),
+                None => ctx
+                    .store
+                    .peek_wait(&detail.deployment_id)
+                    .await?
+                    .map(|wait| wait.cluster),
+            };
+            let rolled_back = match (cluster, service.as_ref()) {
+                (Some(cluster), Some(service)) => {
+                    match ctx.ecs.describe_service(&cluster, &service.service).await {
                         Ok(s) => s.rolls_back_failures,
                         Err(Error::ServiceNotFound(_)) => false,
                         Err(e) => return Err(e.into()),
                     }
                 }
-                None => false,
+                _ => false,
             };
             Verdict::Failed(classify_failed_deployment(rolled_back, &reason))
         }
@@ -61,7 +84,7 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
     };
     complete_wait(&ctx.store, &ctx.sfn, &detail.deployment_id, finished).await?;
     // Another deployment's end (an ECS rollback's COMPLETED when ours' FAILED was lost).
-    notice_foreign_deployment(ctx, &event).await?;
+    notice_foreign_deployment(ctx, &event, service.as_ref()).await?;
     Ok(serde_json::json!({"deployment_id": detail.deployment_id, "outcome": outcome}))
 }
 
@@ -71,18 +94,22 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
 async fn notice_foreign_deployment(
     ctx: &OnEcsEvent,
     event: &EventBridgeEvent<DeploymentStateChange>,
+    service: Option<&ServiceArn>,
 ) -> Result<(), Error> {
     let detail = &event.detail;
-    let Some((cluster, service)) = service_of(event) else {
+    // A legacy short ARN names no cluster, so the waiting release cannot be found by service;
+    // its own deployment's events still complete it by deployment id.
+    let Some((cluster, service)) = service.and_then(|s| Some((s.cluster.clone()?, &s.service)))
+    else {
         return Ok(());
     };
-    let Some(waiting_for) = ctx.store.service_wait(&cluster, &service).await? else {
+    let Some(waiting_for) = ctx.store.service_wait(&cluster, service).await? else {
         return Ok(());
     };
     if waiting_for == detail.deployment_id {
         return Ok(());
     }
-    let state = ctx.ecs.describe_service(&cluster, &service).await?;
+    let state = ctx.ecs.describe_service(&cluster, service).await?;
     match foreign_deployment(&state, &waiting_for, detail.reason.as_deref()) {
         Some(finished) => complete_wait(&ctx.store, &ctx.sfn, &waiting_for, finished).await,
         None => {
@@ -92,18 +119,15 @@ async fn notice_foreign_deployment(
     }
 }
 
-/// (cluster, service) from the event's service ARN `arn:aws:ecs:<region>:<account>:service/<cluster>/<service>`.
+/// The service of the event's resources (a long or a legacy short service ARN).
 fn service_of<T: serde::Serialize + serde::de::DeserializeOwned>(
     event: &EventBridgeEvent<T>,
-) -> Option<(String, String)> {
-    let arn = event
+) -> Option<ServiceArn> {
+    event
         .resources
         .as_ref()?
         .iter()
-        .find(|r| r.contains(":service/"))?;
-    let path = arn.split_once(":service/")?.1;
-    let (cluster, service) = path.split_once('/')?;
-    Some((cluster.to_string(), service.to_string()))
+        .find_map(|r| parse_service_arn(r))
 }
 
 #[cfg(test)]
@@ -118,9 +142,22 @@ mod tests {
             "detail": {}
         }))
         .expect("event parses");
-        assert_eq!(
-            service_of(&event),
-            Some(("demo".into(), "backend-staging".into()))
-        );
+        let service = service_of(&event).expect("a service ARN");
+        assert_eq!(service.cluster.as_deref(), Some("demo"));
+        assert_eq!(service.service, "backend-staging");
+        assert_eq!(service.account, "123456789012");
+    }
+
+    #[test]
+    fn understands_a_legacy_short_service_arn() {
+        let event: EventBridgeEvent<Value> = serde_json::from_value(serde_json::json!({
+            "detail-type": "ECS Deployment State Change", "source": "aws.ecs",
+            "resources": ["arn:aws:ecs:us-east-1:123456789012:service/backend-staging"],
+            "detail": {}
+        }))
+        .expect("event parses");
+        let service = service_of(&event).expect("a legacy service ARN");
+        assert_eq!(service.cluster, None);
+        assert_eq!(service.service, "backend-staging");
     }
 }

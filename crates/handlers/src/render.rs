@@ -129,10 +129,9 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
                 container,
                 command: migration.command.clone(),
                 timeout_seconds: migration.timeout_seconds,
-                launch_type: service
-                    .launch_type
-                    .clone()
-                    .unwrap_or_else(|| "FARGATE".into()),
+                launch_type: migration_launch_type(&service),
+                capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+                platform_version: service.platform_version.clone(),
                 network_configuration,
                 group: format!("stevedore:{}", release.release_id),
             })
@@ -181,6 +180,19 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
 
 /// A rollback: the recorded task definition goes back as it is (no render, no migration);
 /// a revision deregistered since is registered again as a new revision.
+/// The service's launch type; none when it runs on a capacity-provider strategy (RunTask
+/// refuses both: "If a capacityProviderStrategy is specified, the launchType parameter must be
+/// omitted", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html).
+/// A service with neither runs on the cluster's default strategy, and so does a RunTask
+/// given neither.
+fn migration_launch_type(service: &stevedore_aws::ecs::ServiceState) -> Option<String> {
+    if service.capacity_provider_strategy.is_some() {
+        None
+    } else {
+        service.launch_type.clone()
+    }
+}
+
 async fn redeploy(
     ctx: &Render,
     release: &ReleaseSpec,

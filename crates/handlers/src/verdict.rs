@@ -13,6 +13,24 @@ pub enum Verdict {
 
 pub fn verdict(service: &ServiceState, deployment_id: &str, task_definition: &str) -> Verdict {
     match service.deployment(deployment_id) {
+        // "The rolloutState of a service is only returned for services that use the rolling
+        // update (ECS) deployment type that aren't behind a Classic Load Balancer."
+        // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html
+        // Without it, the deployment is done when it alone is left and runs all its tasks.
+        Some(d) if d.rollout_state.is_none() => {
+            let alone = service.deployments.len() == 1;
+            if d.status == "PRIMARY" && alone && d.running_count >= d.desired_count {
+                Verdict::Completed
+            } else {
+                Verdict::InProgress(format!(
+                    "deployment {deployment_id} is {} with {} of {} tasks running{} (ECS reports no rollout state for this service)",
+                    d.status,
+                    d.running_count,
+                    d.desired_count,
+                    if alone { "" } else { " beside older deployments" }
+                ))
+            }
+        }
         Some(d) => match d.rollout_state.as_deref() {
             Some("COMPLETED") => Verdict::Completed,
             Some("FAILED") => Verdict::Failed(classify_failed_deployment(
@@ -101,6 +119,8 @@ pub(crate) mod fixtures {
             task_definition: task_definition.into(),
             deployments,
             launch_type: Some("FARGATE".into()),
+            capacity_provider_strategy: None,
+            platform_version: None,
             network_configuration: None,
             rolls_back_failures: rollback,
             deployment_configuration: None,
@@ -116,6 +136,8 @@ pub(crate) mod fixtures {
             rollout_state: Some(rollout.into()),
             rollout_state_reason: Some("tasks failed to start".into()),
             task_definition: td.into(),
+            desired_count: 2,
+            running_count: 2,
         }
     }
 }
@@ -223,6 +245,32 @@ mod tests {
             error_of(foreign_deployment(&completed, "d2", None)),
             "Completed"
         );
+    }
+
+    #[test]
+    fn without_a_rollout_state_the_counts_decide() {
+        // A service behind a Classic Load Balancer: ECS reports no rolloutState.
+        let mut steady = deployment("d1", "unused", "td:2");
+        steady.rollout_state = None;
+        steady.rollout_state_reason = None;
+        let done = service(vec![steady.clone()], "td:2", false);
+        assert_eq!(verdict(&done, "d1", "td:2"), Verdict::Completed);
+
+        let mut starting = steady.clone();
+        starting.running_count = 1;
+        assert!(matches!(
+            verdict(&service(vec![starting], "td:2", false), "d1", "td:2"),
+            Verdict::InProgress(_)
+        ));
+
+        let mut old = deployment("d0", "unused", "td:1");
+        old.status = "ACTIVE".into();
+        old.rollout_state = None;
+        let draining = service(vec![steady, old], "td:2", false);
+        match verdict(&draining, "d1", "td:2") {
+            Verdict::InProgress(state) => assert!(state.contains("older deployments"), "{state}"),
+            other => panic!("expected in progress, got {other:?}"),
+        }
     }
 
     #[test]

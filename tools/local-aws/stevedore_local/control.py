@@ -61,11 +61,17 @@ def task_fate(body: dict[str, Any]) -> dict[str, Any]:
         spec = {"fail_to_start": True}
     elif body.get("hang"):
         spec = {"hang": True}
-    elif "exit_code" in body:
+    elif "exit_code" in body or "container_exit_codes" in body:
         try:
-            spec = {"exit_code": int(body["exit_code"])}
+            spec = {"exit_code": int(body.get("exit_code", 0))}
+            per_container = body.get("container_exit_codes") or {}
+            if not isinstance(per_container, dict):
+                raise TypeError
+            if per_container:
+                spec["container_exit_codes"] = {str(k): int(v) for k, v in per_container.items()}
         except (TypeError, ValueError):
-            raise ControlError(400, "'exit_code' must be an integer")
+            raise ControlError(400, "'exit_code' must be an integer and 'container_exit_codes' "
+                                    "an object of container name -> integer")
     else:
         raise ControlError(400, "give exit_code, fail_to_start, hang or clear")
     with STATE.lock:

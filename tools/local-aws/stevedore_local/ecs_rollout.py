@@ -81,10 +81,21 @@ def circuit_breaker(service: Any) -> tuple[bool, bool]:
     return bool(cb.get("enable")), bool(cb.get("rollback"))
 
 
+def reports_rollout_state(service: Any) -> bool:
+    """"The rolloutState of a service is only returned for services that use the rolling update
+    (ECS) deployment type that aren't behind a Classic Load Balancer."
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html
+    A service behind a Classic Load Balancer names it by ``loadBalancerName``; the emulator also
+    sends no ``ECS Deployment State Change`` events for it: AWS documents these events as changes
+    of a deployment's rollout (ecs_service_deployment_events.html) and says nothing of such
+    services, so the strictest answer (nothing) is what Stevedore must cope with."""
+    return not any(lb.get("loadBalancerName") for lb in (service.load_balancers or []))
+
+
 def new_deployment(service: Any, task_definition: str, reason: str | None = None) -> dict[str, Any]:
     dep_id = new_deployment_id()
     created = now()
-    return {
+    dep = {
         "id": dep_id,
         "status": "PRIMARY",
         "taskDefinition": task_definition,
@@ -97,9 +108,15 @@ def new_deployment(service: Any, task_definition: str, reason: str | None = None
         "launchType": service.launch_type,
         "platformVersion": service.platform_version,
         "networkConfiguration": service.network_configuration or None,
-        "rolloutState": "IN_PROGRESS",
-        "rolloutStateReason": reason or f"ECS deployment {dep_id} in progress.",
     }
+    strategy = getattr(service, "capacity_provider_strategy", None)
+    if strategy:  # a capacity-provider service has no launch type
+        dep.pop("launchType")
+        dep["capacityProviderStrategy"] = strategy
+    if reports_rollout_state(service):
+        dep["rolloutState"] = "IN_PROGRESS"
+        dep["rolloutStateReason"] = reason or f"ECS deployment {dep_id} in progress."
+    return dep
 
 
 def service_event(service: Any, message: str) -> None:
@@ -111,6 +128,8 @@ def service_event(service: Any, message: str) -> None:
 
 def emit(backend: Any, service: Any, event_name: str, dep_id: str, reason: str,
          event_type: str = "INFO") -> None:
+    if not reports_rollout_state(service):
+        return  # see reports_rollout_state
     detail = {"eventType": event_type, "eventName": event_name, "deploymentId": dep_id,
               "updatedAt": iso_z(millis=True), "reason": reason}
     eventbridge.emit("aws.ecs", "ECS Deployment State Change", detail, [service.arn],
@@ -188,8 +207,10 @@ def complete(backend: Any, service: Any, dep: dict[str, Any], rec: dict, send: b
     from . import ecs_service_tasks  # counts derive from its task records
 
     with STATE.lock:
-        dep.update(rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {dep['id']} completed.",
-                   updatedAt=now())
+        dep.update(updatedAt=now())
+        if reports_rollout_state(service):
+            dep.update(rolloutState="COMPLETED",
+                       rolloutStateReason=f"ECS deployment {dep['id']} completed.")
         service.deployments = [dep]
         ecs_service_tasks.retire_others(backend, service, dep)  # any task left of the others
         service_event(service, f"deployment {dep['id']} deployment completed.")

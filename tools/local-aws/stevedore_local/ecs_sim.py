@@ -57,10 +57,36 @@ def create_service(self: Any, cluster_str: str, service_name: str, desired_count
         dep = service.deployments[0]
         dep["id"] = rollout.new_deployment_id()
         dep["taskDefinition"] = td
-        dep["rolloutStateReason"] = f"ECS deployment {dep['id']} in progress."
-        dep["rolloutState"] = "IN_PROGRESS"
+        if rollout.reports_rollout_state(service):
+            dep["rolloutStateReason"] = f"ECS deployment {dep['id']} in progress."
+            dep["rolloutState"] = "IN_PROGRESS"
+        else:
+            dep.pop("rolloutState", None)
+            dep.pop("rolloutStateReason", None)
         rollout.start(self, service, td, _runner(service, initial=True), initial_deployment=dep)
     return service
+
+
+def merged_deployment_configuration(current: dict[str, Any] | None,
+                                    given: dict[str, Any]) -> dict[str, Any]:
+    """UpdateService changes only the parameters it is given: a ``deploymentConfiguration``
+    member left out keeps its value, one given replaces that member whole (a list, even an
+    empty one, or an object such as ``deploymentCircuitBreaker``). moto replaced the whole
+    configuration. "Modifies the parameters of a service" / "Required: No" for each member:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/update-service-parameters.html
+    """
+    merged = copy.deepcopy(current or {})
+    for key, value in given.items():
+        if value is not None:
+            merged[key] = copy.deepcopy(value)
+    # AWS does not say what becomes of a stored linear/canaryConfiguration when the strategy
+    # changes; the request was valid, so the stored result is too: settings only the old
+    # strategy accepts go (Stevedore never relies on either answer, it never re-sends them).
+    for strategy, key in (("LINEAR", "linearConfiguration"), ("CANARY", "canaryConfiguration")):
+        if merged.get("strategy") != strategy:
+            merged.pop(key, None)
+    return merged
 
 
 def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
@@ -69,6 +95,9 @@ def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
     service = self._get_service(cluster_str, props["service"].split("/")[-1])
     _check_deployment_configuration(props.get("deployment_configuration"),
                                     getattr(service, "deployment_configuration", None))
+    if isinstance(props.get("deployment_configuration"), dict):
+        service_properties["deployment_configuration"] = merged_deployment_configuration(
+            getattr(service, "deployment_configuration", None), props["deployment_configuration"])
     before = [copy.deepcopy(d) for d in service.deployments]
     td = _task_definition_arn(self, props.get("task_definition"))
     force = bool(props.get("force_new_deployment"))
@@ -89,12 +118,28 @@ def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
 
 
 def _create_service_response(self: Any):
+    strategy = self._get_param("capacityProviderStrategy")
+    if strategy and self._get_param("launchType"):
+        # "If a capacityProviderStrategy is specified, the launchType parameter must be omitted."
+        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+        from moto.ecs.exceptions import InvalidParameterException
+
+        raise InvalidParameterException(
+            "Specifying both a launch type and capacity provider strategy is not supported. "
+            "Remove one and try again.")
     conf = self._get_param("deploymentConfiguration")
     _check_deployment_configuration(conf)
     result = _orig["create_service_response"](self)
+    service = result.result["service"]
     if conf:
-        service = result.result["service"]
         service.deployment_configuration = conf
+    if strategy:
+        # moto defaulted the launch type to EC2; a capacity-provider service has none.
+        service.launch_type = None
+        service.capacity_provider_strategy = strategy
+        for dep in service.deployments:
+            dep.pop("launchType", None)
+            dep["capacityProviderStrategy"] = strategy
     return result
 
 

@@ -5,7 +5,9 @@
   in a VPC without DNS hostnames (moto gave 500: ENI without a private DNS name).
 - A task goes PENDING -> RUNNING -> STOPPED by wall time (about 1.2 s, env
   ``STEVEDORE_TASK_SECONDS``), whatever describe_tasks is called; fate by family via
-  ``POST /_stevedore/ecs/task-fate``: exit code, fail to start, or hang until StopTask.
+  ``POST /_stevedore/ecs/task-fate``: exit code (per container with ``container_exit_codes``),
+  fail to start, or hang until StopTask.
+- RunTask with both ``launchType`` and ``capacityProviderStrategy`` is refused, as ECS does.
 - Every container of the task definition is reported (moto reported the first only),
   with the command from RunTask's overrides.
 - RunTask / StopTask / RegisterTaskDefinition / CreateService / UpdateService requests
@@ -101,15 +103,17 @@ def _containers(task: Any, task_def: Any, overrides: dict[str, Any]) -> list[Any
 
 
 def _stop(task: Any, stop_code: str, reason: str, exit_code: int | None,
-          container_reason: str | None = None) -> None:
+          container_reason: str | None = None,
+          container_exit_codes: dict[str, int] | None = None) -> None:
     with STATE.lock:
         if task.status == "STOPPED":
             return
         now = _now()
         for c in task.containers:
             c.last_status = "STOPPED"
-            if exit_code is not None:
-                c.exitCode = exit_code
+            code = (container_exit_codes or {}).get(c.name, exit_code)
+            if code is not None:
+                c.exitCode = code
             if container_reason:
                 c.reason = container_reason
         task.stop_code = stop_code
@@ -142,13 +146,21 @@ def _lifecycle(task: Any, fate: dict[str, Any]) -> None:
         return  # until StopTask
     time.sleep(total * 3 / 4)
     _stop(task, "EssentialContainerExited", "Essential container in task exited",
-          int(fate.get("exit_code", 0)))
+          int(fate.get("exit_code", 0)), container_exit_codes=fate.get("container_exit_codes"))
 
 
 def run_task(self: Any, cluster_str: str, task_definition_str: str, count: int,
              overrides: dict[str, Any] | None, started_by: str, tags: Any, launch_type: Any,
              networking_configuration: dict[str, Any] | None = None, group: Any = None,
              platform_version: Any = None, capacity_provider_strategy: Any = None) -> list[Any]:
+    if launch_type and capacity_provider_strategy:
+        # "If a capacityProviderStrategy is specified, the launchType parameter must be omitted."
+        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html
+        from moto.ecs.exceptions import InvalidParameterException
+
+        raise InvalidParameterException(
+            "Specifying both a launch type and capacity provider strategy is not supported. "
+            "Remove one and try again.")
     _fill_security_groups(self, networking_configuration)
     tasks = _orig["run_task"](self, cluster_str, task_definition_str, count, overrides,
                               started_by, tags, launch_type, networking_configuration, group,

@@ -10,6 +10,9 @@ clears them too (they live in ``STATE.faults``).
   ``match`` get that error in the service's JSON error shape (``x-amzn-ErrorType`` header,
   ``{"__type", "message"}`` body, which botocore and the Rust SDK both read) and never reach
   moto. ``wrap`` is the WSGI step doing it, inside the request audit, which records them.
+- RunTask failures: ``{"service": "ecs", "operation": "RunTask", "times": 2, "failures":
+  [{"reason": "Capacity is unavailable at this time. ..."}]}`` answers HTTP 200 with no task
+  and those ``failures`` (each given the task definition as ``arn``), as ECS does.
 - Lambda crash: ``{"lambda": "render", "times": 1, "crash": "Runtime.ExitError",
   "message": "..."}``. The next ``times`` invocations of the function (sync or async, see
   ``lambda_bridge.invoke_remote``) fail as a crashed function does, without calling it.
@@ -93,6 +96,8 @@ def _api_fault(body: dict[str, Any]) -> dict[str, Any]:
     match = body.get("match") or {}
     if not isinstance(match, dict):
         raise FaultError("'match' must be an object of request fields")
+    if "failures" in body:
+        return _run_task_failures(body, service, protocol, operation, match)
     error = body.get("error")
     if not isinstance(error, dict) or not isinstance(error.get("code"), str) \
             or not _CODE.match(error["code"]):
@@ -104,6 +109,37 @@ def _api_fault(body: dict[str, Any]) -> dict[str, Any]:
             "match": match, "error": {"code": error["code"],
                                       "message": str(error.get("message", "")),
                                       "status": status}}
+
+
+def _run_task_failures(body: dict[str, Any], service: str, protocol: str, operation: str,
+                       match: dict[str, Any]) -> dict[str, Any]:
+    """RunTask answering HTTP 200 with no task and ``failures[]`` (``{"reason", "detail"}``), as
+    ECS does when it cannot place the task, e.g. ``Capacity is unavailable at this time...``,
+    ``RESOURCE:MEMORY``, ``AGENT``: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/api_failures_messages.html"""
+    failures = body.get("failures")
+    if service != "ecs" or operation != "RunTask":
+        raise FaultError("'failures' answers are for ecs RunTask")
+    if not isinstance(failures, list) or not failures or not all(
+            isinstance(f, dict) and isinstance(f.get("reason"), str) for f in failures):
+        raise FaultError("'failures' must be a non-empty list of {\"reason\": ..., \"detail\": ...}")
+    return {"kind": "api", "service": service, "protocol": protocol, "operation": operation,
+            "match": match,
+            "failures": [{k: str(v) for k, v in f.items() if k in ("reason", "detail")}
+                         for f in failures]}
+
+
+def _failures_response(fault: dict[str, Any], params: dict[str, Any] | None,
+                       start_response: Any) -> list[bytes]:
+    from .request_audit import service_model
+
+    arn = str((params or {}).get("taskDefinition", ""))
+    failures = [dict(f, arn=arn) for f in fault["failures"]]
+    body = json.dumps({"tasks": [], "failures": failures}).encode()
+    version = service_model(fault["service"]).metadata.get("jsonVersion", "1.1")
+    start_response("200 OK", [
+        ("Content-Type", f"application/x-amz-json-{version}"), ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", str(uuid.uuid4()))])
+    return [body]
 
 
 def _lambda_fault(body: dict[str, Any]) -> dict[str, Any]:
@@ -256,6 +292,8 @@ def wrap(app: Any) -> Any:
         entry = environ.get("stevedore.audit_entry")
         if isinstance(entry, dict):
             entry["fault"] = fault["id"]
+        if "failures" in fault:
+            return _failures_response(fault, params, start_response)
         return _error_response(fault, start_response)
 
     return faulting

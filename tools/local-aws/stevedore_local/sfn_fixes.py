@@ -8,6 +8,9 @@
 - Not changed: ecs:runTask drops ``StartedBy`` from Parameters (it is not among the
   parameters Step Functions supports for ECS) and .sync tasks get startedBy
   "AWS Step Functions", as on AWS.
+- ecs:runTask: failures[] fail the state with ``AmazonECS.Unknown``, ECS errors are
+  ``ECS.AmazonECSException``, ``CapacityProviderStrategy`` is passed on, and .sync fails
+  (``States.TaskFailed``) when any container exits non-zero or the task never started.
 - A definite JSONPath (``$.Containers[0].ExitCode``) yields the scalar, not ``[3]``.
 - The interpreter's boto3 clients (service integrations, Lambda invokes) send the header
   ``x-stevedore-caller: states``, so the request audit can tell them from the tests' calls, and
@@ -190,6 +193,7 @@ def apply() -> None:
     StepFunctionResponse.send_task_failure = _send_task_failure
     StateTaskService._normalise_parameters = _normalise_parameters
     StateTaskService._normalise_response = _normalise_response
+    _patch_ecs_integration()
     _tag_interpreter_clients()
 
     if _original_extract_json is None:
@@ -211,3 +215,117 @@ def apply() -> None:
     for name, m in list(sys.modules.items()):  # every module that imported it by name
         if name.startswith("moto.stepfunctions") and getattr(m, "extract_json", None) is _original_extract_json:
             m.extract_json = extract_json
+
+
+# ------------------------------------------------------------------ ecs:runTask(.sync)
+# Step Functions' RunTask integration takes RunTask's parameters, CapacityProviderStrategy
+# included (moto's list predates it): https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html
+ECS_RUN_TASK_EXTRA_PARAMETERS = {"CapacityProviderStrategy", "EnableECSManagedTags", "Tags",
+                                 "ReferenceId"}
+
+
+def _ecs_failure(env: Any, task: Any, error: str, cause: str) -> Exception:
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent, FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    if error == "States.TaskFailed":
+        name: Any = StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed)
+    else:
+        name = CustomErrorName(error)
+    return FailureEventException(FailureEvent(
+        env=env, error_name=name, event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+            error=error, cause=cause, resource=task._get_sfn_resource(),
+            resourceType=task._get_sfn_resource_type()))))
+
+
+_orig_ecs: dict[str, Any] = {}
+
+
+def _ecs_eval_service_task(self: Any, env: Any, resource_runtime_part: Any,
+                           normalised_parameters: dict, state_credentials: Any) -> None:
+    """"Run a Job or Task Token: If a non-empty Failures field is encountered, the task is failed
+    with an AmazonECS.Unknown error." (connect-ecs.html above); moto indexed Tasks[0] and failed
+    with States.Runtime. An ECS error response is ``ECS.AmazonECSException`` (the name Step
+    Functions reports for ECS's refusals, e.g. no capacity:
+    https://repost.aws/knowledge-center/ecs-fargate-runtask-capacity), its code in the cause."""
+    import json
+
+    from botocore.exceptions import ClientError
+
+    if self._get_boto_service_action() == "run_task":
+        from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+        client = boto_client_for(region=resource_runtime_part.region, service="ecs",
+                                 state_credentials=state_credentials)
+        try:
+            probe = client.run_task(**normalised_parameters)
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+            raise _ecs_failure(env, self, "ECS.AmazonECSException",
+                               f"{err.get('Message', '')} (Service: AmazonECS; Status Code: "
+                               f"{status}; Error Code: {err.get('Code', '')})")
+        failures = probe.get("failures") or []
+        if failures and not probe.get("tasks"):
+            cause = json.dumps({"Failures": [{k[:1].upper() + k[1:]: v for k, v in f.items()}
+                                             for f in failures]})
+            raise _ecs_failure(env, self, "AmazonECS.Unknown", cause)
+        probe.pop("ResponseMetadata", None)
+        self._normalise_response(response=probe, service_action_name="run_task")
+        task = probe["Tasks"][0]
+        described = client.describe_tasks(cluster=task["ClusterArn"], tasks=[task["TaskArn"]])
+        described.pop("ResponseMetadata", None)
+        self._normalise_response(response=described, service_action_name="describe_tasks")
+        env.stack.append(described)
+        return
+    _orig_ecs["eval"](self, env, resource_runtime_part, normalised_parameters, state_credentials)
+
+
+def _ecs_sync_resolver(self: Any, env: Any, resource_runtime_part: Any,
+                       normalised_parameters: dict, state_credentials: Any) -> Any:
+    """.sync fails the state (States.TaskFailed, the described task as the cause) when any
+    container of the stopped task exited non-zero, sidecars included; moto took any STOPPED
+    task as success."""
+    import json
+
+    resolve = _orig_ecs["sync"](self, env, resource_runtime_part, normalised_parameters,
+                                state_credentials)
+
+    def resolver() -> Any:
+        stopped = resolve()
+        if stopped is None:
+            return None
+        codes = [c.get("ExitCode") for c in stopped.get("Containers") or []]
+        never_ran = stopped.get("StopCode") == "TaskFailedToStart"
+        if never_ran or any(code not in (None, 0) for code in codes):
+            raise _ecs_failure(env, self, "States.TaskFailed", json.dumps(stopped, default=str))
+        return stopped
+
+    return resolver
+
+
+def _patch_ecs_integration() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_ecs as ecs,
+    )
+
+    if _orig_ecs:
+        return
+    ecs._SUPPORTED_API_PARAM_BINDINGS["runtask"] |= ECS_RUN_TASK_EXTRA_PARAMETERS
+    _orig_ecs["eval"] = ecs.StateTaskServiceEcs._eval_service_task
+    _orig_ecs["sync"] = ecs.StateTaskServiceEcs._build_sync_resolver
+    ecs.StateTaskServiceEcs._eval_service_task = _ecs_eval_service_task
+    ecs.StateTaskServiceEcs._build_sync_resolver = _ecs_sync_resolver

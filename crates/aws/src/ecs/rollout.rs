@@ -41,7 +41,9 @@ pub struct LifecycleHook {
 /// The configuration to send with UpdateService, or None to leave the service's as it is.
 ///
 /// `own_hook_function` is Stevedore's hook function: its earlier hooks are replaced (blue/green)
-/// or removed (rolling); other hooks are kept.
+/// or removed (rolling); other hooks are kept. UpdateService merges `deploymentConfiguration`
+/// (a member left out keeps its value), so `lifecycleHooks` is always sent as the full list
+/// wanted, an empty one when none is left: leaving it out would keep Stevedore's old hook.
 pub fn deployment_configuration(
     current: Option<&DeploymentConfiguration>,
     plan: &RolloutPlan,
@@ -49,6 +51,13 @@ pub fn deployment_configuration(
 ) -> Option<DeploymentConfiguration> {
     let is_blue_green =
         current.and_then(|c| c.strategy.as_ref()) == Some(&DeploymentStrategy::BlueGreen);
+    let has_own_hook = own_hook_function.is_some_and(|own| {
+        current.is_some_and(|c| {
+            c.lifecycle_hooks()
+                .iter()
+                .any(|h| h.hook_target_arn() == Some(own))
+        })
+    });
     let mut config = current
         .cloned()
         .unwrap_or_else(|| DeploymentConfiguration::builder().build());
@@ -62,7 +71,8 @@ pub fn deployment_configuration(
         })
         .collect();
     match plan {
-        RolloutPlan::Rolling if !is_blue_green => return None,
+        RolloutPlan::Rolling if !is_blue_green && !has_own_hook => return None,
+        RolloutPlan::Rolling if !is_blue_green => {}
         RolloutPlan::Rolling => {
             config.strategy = Some(DeploymentStrategy::Rolling);
             config.bake_time_in_minutes = None;
@@ -82,7 +92,7 @@ pub fn deployment_configuration(
             }
         }
     }
-    config.lifecycle_hooks = (!hooks.is_empty()).then_some(hooks);
+    config.lifecycle_hooks = Some(hooks);
     Some(without_other_strategies_settings(config))
 }
 
@@ -174,7 +184,8 @@ pub fn without_own_hook(
         .filter(|h| h.hook_target_arn() != Some(own_hook_function))
         .cloned()
         .collect();
-    config.lifecycle_hooks = (!kept.is_empty()).then_some(kept);
+    // Sent even when empty: a merged UpdateService keeps a left-out list.
+    config.lifecycle_hooks = Some(kept);
     Some(config)
 }
 

@@ -43,7 +43,8 @@ fn blue_green(with_hook: bool) -> RolloutPlan {
 
 #[test]
 fn rolling_leaves_a_rolling_service_alone() {
-    let config = current(DeploymentStrategy::Rolling);
+    let mut config = current(DeploymentStrategy::Rolling);
+    config.lifecycle_hooks = Some(vec![hook(THEIRS)]);
     assert_eq!(
         deployment_configuration(Some(&config), &RolloutPlan::Rolling, Some(OURS)),
         None
@@ -121,7 +122,7 @@ fn a_restore_drops_only_our_hook_and_keeps_blue_green() {
 fn blue_green_without_a_smoke_test_attaches_no_hook() {
     let sent = deployment_configuration(None, &blue_green(false), Some(OURS)).expect("changed");
     assert_eq!(sent.strategy, Some(DeploymentStrategy::BlueGreen));
-    assert!(sent.lifecycle_hooks.is_none());
+    assert_eq!(sent.lifecycle_hooks, Some(vec![]));
 }
 
 #[test]
@@ -206,4 +207,39 @@ fn names_the_hook_roles_it_may_not_pass() {
     );
     assert!(hooks_to_pass(Some(&config), &["arn:aws:iam::1:role/r"]).is_empty());
     assert!(hooks_to_pass(None, &[]).is_empty());
+}
+
+fn only_ours(strategy: DeploymentStrategy) -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .strategy(strategy)
+        .lifecycle_hooks(hook(OURS))
+        .build()
+}
+
+#[test]
+fn removing_our_only_hook_sends_an_explicit_empty_list() {
+    // UpdateService merges: a left-out `lifecycleHooks` would keep our hook.
+    let restored =
+        without_own_hook(Some(&only_ours(DeploymentStrategy::BlueGreen)), OURS).expect("changed");
+    assert_eq!(restored.lifecycle_hooks, Some(vec![]));
+    let rolled = deployment_configuration(
+        Some(&only_ours(DeploymentStrategy::BlueGreen)),
+        &RolloutPlan::Rolling,
+        Some(OURS),
+    )
+    .expect("changed");
+    assert_eq!(rolled.strategy, Some(DeploymentStrategy::Rolling));
+    assert_eq!(rolled.lifecycle_hooks, Some(vec![]));
+}
+
+#[test]
+fn rolling_removes_our_hook_left_on_a_rolling_service() {
+    let sent = deployment_configuration(
+        Some(&only_ours(DeploymentStrategy::Rolling)),
+        &RolloutPlan::Rolling,
+        Some(OURS),
+    )
+    .expect("our hook must go");
+    assert_eq!(sent.lifecycle_hooks, Some(vec![]));
+    assert_eq!(sent.strategy, Some(DeploymentStrategy::Rolling));
 }

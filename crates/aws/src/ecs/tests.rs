@@ -136,6 +136,8 @@ async fn describe_service_maps_the_service_state() {
                     rollout_state: Some("IN_PROGRESS".into()),
                     rollout_state_reason: Some("ECS deployment ecs-svc/new in progress.".into()),
                     task_definition: NEW_TD.into(),
+                    desired_count: 0,
+                    running_count: 0,
                 },
                 DeploymentState {
                     id: "ecs-svc/old".into(),
@@ -143,9 +145,13 @@ async fn describe_service_maps_the_service_state() {
                     rollout_state: Some("COMPLETED".into()),
                     rollout_state_reason: None,
                     task_definition: OLD_TD.into(),
+                    desired_count: 0,
+                    running_count: 0,
                 },
             ],
             launch_type: Some("FARGATE".into()),
+            capacity_provider_strategy: None,
+            platform_version: None,
             network_configuration: Some(json!({"AwsvpcConfiguration": {
                 "Subnets": ["subnet-a", "subnet-b"],
                 "SecurityGroups": ["sg-1"],
@@ -948,5 +954,30 @@ fn new_revisions_keep_the_current_tags_and_name_the_release() {
     assert_eq!(
         pairs,
         [("team", "payments"), ("stevedore:release", "01JNEW")]
+    );
+}
+
+#[tokio::test]
+async fn a_capacity_provider_service_has_its_strategy_and_no_launch_type() {
+    let mut service = active_service();
+    service.launch_type = None;
+    service.platform_version = Some("1.4.0".into());
+    service.capacity_provider_strategy = Some(vec![
+        aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+            .capacity_provider("FARGATE_SPOT")
+            .weight(3)
+            .base(1)
+            .build()
+            .unwrap(),
+    ]);
+    let state = ecs(&[services_answer(service)])
+        .describe_service(CLUSTER, SERVICE)
+        .await
+        .unwrap();
+    assert_eq!(state.launch_type, None);
+    assert_eq!(state.platform_version.as_deref(), Some("1.4.0"));
+    assert_eq!(
+        state.capacity_provider_strategy,
+        Some(json!([{"CapacityProvider": "FARGATE_SPOT", "Weight": 3, "Base": 1}]))
     );
 }

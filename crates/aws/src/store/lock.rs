@@ -374,6 +374,25 @@ impl Store {
         }))
     }
 
+    /// The parked wait of a deployment, left in place (who waits, on which cluster).
+    pub async fn peek_wait(&self, deployment_id: &str) -> Result<Option<DeploymentWait>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                format!("DEPLOYMENT#{deployment_id}"),
+                "WAIT".into(),
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem(deployment wait)", e))?;
+        out.item
+            .map(|item| decode("deployment wait", item))
+            .transpose()
+    }
+
     /// Removes and returns the parked token: exactly one caller gets it, so a token is
     /// completed once even when an event and the fallback check race.
     pub async fn take_wait(&self, deployment_id: &str) -> Result<Option<DeploymentWait>> {
