@@ -119,6 +119,7 @@ def bg(aws, fake_lambda):
 
     ns.td1 = register(_digest())
     ns.ecs, ns.cluster, ns.register, ns.hook, ns.config = ecs, cluster, register, hook, config
+    ns.network = network
     ns.create, ns.describe, ns.deploy, ns.settled, ns.events_for = (
         create, describe, deploy, settled, events_for)
     return ns

@@ -13,7 +13,7 @@ ALARMS = {"alarmNames": ["web-5xx", "web-latency"], "enable": True, "rollback": 
 def _create(bg, name, conf):
     bg.ecs.create_service(cluster=bg.cluster, serviceName=name, taskDefinition=bg.td1,
                           desiredCount=2, launchType="FARGATE", deploymentConfiguration=conf,
-                          loadBalancers=LOAD_BALANCERS)
+                          loadBalancers=LOAD_BALANCERS, networkConfiguration=bg.network)
     wait_for(lambda: bg.describe(name)["deployments"][0]["rolloutState"] == "COMPLETED",
              what="initial deployment")
     return bg.describe(name)
