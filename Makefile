@@ -10,13 +10,13 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Offline, credential-free settings for the linters that insist on a region.
 LINT_ENV := AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=lint AWS_SECRET_ACCESS_KEY=lint SAM_CLI_TELEMETRY=0
 
-.PHONY: demo test build lint lint-rust lint-template unit unit-rust unit-emulator e2e tools clean
+.PHONY: demo test build package lint lint-rust lint-template unit unit-rust unit-emulator e2e tools clean
 .PHONY: fuzz fuzz-smoke fuzz-build
 
 demo: tools build
 	$(PY) tools/demo.py
 
-test: tools lint unit fuzz-smoke e2e
+test: tools lint unit fuzz-smoke package e2e
 	@echo "make test: all checks passed"
 
 tools: $(VENV)/.installed .venv-sam/.installed node_modules/.installed
@@ -37,6 +37,13 @@ node_modules/.installed: package.json package-lock.json
 
 build:
 	cargo build --workspace --bins
+
+# The release build `sam build` runs (cargo lambda build --release --arm64, one bootstrap per
+# function of template.yaml), zipped as SAM ships it; fails on a missing zip or one over
+# 10 MB. Without the aarch64 standard library (rustup's download server is out of reach
+# here) it says so and checks the x86_64 release build instead. See tools/package.py.
+package: tools
+	$(PY) tools/package.py
 
 lint: lint-rust lint-template
 

@@ -15,6 +15,15 @@ pub enum StartOutcome {
     AlreadyExists,
 }
 
+/// What DescribeExecution tells of an execution that ended: its input and, for a failure,
+/// the error and cause (each `None` when Step Functions has none).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExecutionEnd {
+    pub input: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
 pub struct StepFunctions {
     client: Client,
 }
@@ -67,6 +76,25 @@ impl StepFunctions {
             .await
         {
             Ok(out) => Ok(Some(out.status.as_str().to_string())),
+            Err(e) if code_and_message(&e).0 == "ExecutionDoesNotExist" => Ok(None),
+            Err(e) => Err(classify("DescribeExecution", e)),
+        }
+    }
+
+    /// The input, error and cause of an execution; `None` when no execution has that ARN.
+    pub async fn execution_end(&self, execution_arn: &str) -> Result<Option<ExecutionEnd>> {
+        match self
+            .client
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(ExecutionEnd {
+                input: out.input,
+                error: out.error,
+                cause: out.cause,
+            })),
             Err(e) if code_and_message(&e).0 == "ExecutionDoesNotExist" => Ok(None),
             Err(e) => Err(classify("DescribeExecution", e)),
         }
@@ -156,6 +184,47 @@ mod tests {
             }
         );
         assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn execution_end_reads_input_error_and_cause() {
+        use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+        use aws_sdk_sfn::types::ExecutionStatus;
+        let rule = mock!(Client::describe_execution)
+            .match_requests(|r| r.execution_arn() == Some(EXECUTION))
+            .then_output(|| {
+                DescribeExecutionOutput::builder()
+                    .execution_arn(EXECUTION)
+                    .state_machine_arn(MACHINE)
+                    .status(ExecutionStatus::Aborted)
+                    .start_date(DateTime::from_secs(1_700_000_000))
+                    .input(INPUT)
+                    .error("Operator")
+                    .cause("wrong branch")
+                    .build()
+                    .unwrap()
+            });
+        let end = sfn(&rule).execution_end(EXECUTION).await.unwrap();
+        assert_eq!(
+            end,
+            Some(ExecutionEnd {
+                input: Some(INPUT.into()),
+                error: Some("Operator".into()),
+                cause: Some("wrong branch".into()),
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn execution_end_of_an_unknown_execution_is_none() {
+        let rule = mock!(Client::describe_execution)
+            .sequence()
+            .http_status(
+                400,
+                Some(error_body("ExecutionDoesNotExist", "no such execution")),
+            )
+            .build();
+        assert_eq!(sfn(&rule).execution_end(EXECUTION).await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -4,6 +4,12 @@
 //! https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html); a rule sends the
 //! deploy state machine's ABORTED / FAILED / TIMED_OUT ones here, and this records the
 //! release's end and frees its lock and its place in line.
+//!
+//! The event's documented examples carry the execution's `input` (left out, with
+//! `inputDetails.included: false`, when input and output together pass 248 KB) but no
+//! `error` or `cause`; the page says the detail holds what DescribeExecution answers. So the
+//! error and cause are used when the event has them and read with DescribeExecution when it
+//! does not, as is an input the event left out (the sample is `events/sfn-execution-*.json`).
 
 use serde::Deserialize;
 use stevedore_aws::store::FinishOutcome;
@@ -22,15 +28,34 @@ pub struct ExecutionStatusChange {
     /// The execution's input, as a JSON string.
     #[serde(default)]
     pub input: Option<String>,
+    /// Whether `input` was left out (too large for the event).
+    #[serde(default)]
+    pub input_details: Option<PayloadDetails>,
     #[serde(default)]
     pub error: Option<String>,
     #[serde(default)]
     pub cause: Option<String>,
 }
 
-pub async fn handle(ctx: &Record, change: ExecutionStatusChange) -> Result<Recorded, Error> {
+/// `inputDetails` / `outputDetails`: whether the payload is in the event.
+#[derive(Debug, Deserialize)]
+pub struct PayloadDetails {
+    #[serde(default)]
+    pub included: bool,
+}
+
+impl ExecutionStatusChange {
+    /// The error and cause are not in the documented event, and the input may be left out:
+    /// either way DescribeExecution has them.
+    fn needs_describe(&self) -> bool {
+        self.input.is_none() || (self.error.is_none() && self.cause.is_none())
+    }
+}
+
+pub async fn handle(ctx: &Record, mut change: ExecutionStatusChange) -> Result<Recorded, Error> {
+    let (execution_arn, ended_as) = (change.execution_arn.clone(), change.status.clone());
     let ignored = |why: &str| {
-        tracing::info!(execution_arn = %change.execution_arn, status = %change.status, why, "execution end ignored");
+        tracing::info!(%execution_arn, status = %ended_as, why, "execution end ignored");
         Ok(Recorded {
             status: "IGNORED".into(),
             lock_released: false,
@@ -41,6 +66,13 @@ pub async fn handle(ctx: &Record, change: ExecutionStatusChange) -> Result<Recor
         "FAILED" | "TIMED_OUT" => ReleaseStatus::Failed,
         _ => return ignored("not an abnormal end"),
     };
+    if change.needs_describe() {
+        if let Some(end) = ctx.sfn.execution_end(&change.execution_arn).await? {
+            change.input = change.input.or(end.input);
+            change.error = change.error.or(end.error);
+            change.cause = change.cause.or(end.cause);
+        }
+    }
     let Some(release) = change
         .input
         .as_deref()

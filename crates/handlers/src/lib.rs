@@ -4,7 +4,7 @@
 pub mod approve;
 mod build_migration;
 pub mod deploy;
-mod execution_ended;
+pub mod execution_ended;
 pub mod lifecycle_hook;
 pub mod migrate;
 pub mod on_ecs_event;

@@ -1,5 +1,8 @@
 //! Every sample in `events/` is the input of a function or of the deploy state machine;
-//! these tests keep the samples and the request types in step.
+//! these tests keep the samples and the request types in step. The AWS events (ECR, ECS,
+//! Step Functions, the lifecycle hook payload) are shaped as AWS's documentation shows them
+//! (`events/README.md` cites the pages), and are parsed here with the very types the
+//! functions use.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::de::DeserializeOwned;
@@ -8,6 +11,7 @@ use stevedore_core::ecs_event::{deployment_outcome, DeploymentOutcome, Deploymen
 use stevedore_core::smoke::{HookContext, SMOKE_TEST_STAGE};
 use stevedore_handlers::approve::{ApproveRequest, Decision};
 use stevedore_handlers::deploy::DeployRequest;
+use stevedore_handlers::execution_ended::ExecutionStatusChange;
 use stevedore_handlers::lifecycle_hook::HookInvocation as LifecycleHookInvocation;
 use stevedore_handlers::migrate::MigrateRequest;
 use stevedore_handlers::promote::PromoteRequest;
@@ -25,29 +29,96 @@ fn sample<T: DeserializeOwned>(name: &str) -> T {
 #[test]
 fn ecr_push_sample_is_a_deployable_push() {
     let event: EventBridgeEvent<EcrImageAction> = sample("ecr-push.json");
+    assert_eq!(event.detail_type, "ECR Image Action");
+    assert_eq!(event.source, "aws.ecr");
+    assert_eq!(event.account.as_deref(), Some("123456789012"));
     match decide_push(&event.detail) {
         PushDecision::Deploy {
-            repository, tag, ..
+            repository,
+            tag,
+            digest,
         } => {
             assert_eq!(repository, "backend");
             assert_eq!(tag, "develop-1a2b3c4");
+            assert!(digest.starts_with("sha256:5f0b5b1c"), "{digest}");
         }
         PushDecision::Ignore(why) => panic!("sample push ignored: {why}"),
     }
 }
 
+fn ecs_sample(name: &str) -> EventBridgeEvent<DeploymentStateChange> {
+    let event: EventBridgeEvent<DeploymentStateChange> = sample(name);
+    assert_eq!(event.detail_type, "ECS Deployment State Change");
+    assert_eq!(event.source, "aws.ecs");
+    assert_eq!(
+        event.resources.as_deref(),
+        Some(&["arn:aws:ecs:us-east-1:123456789012:service/demo/backend-staging".to_string()][..])
+    );
+    event
+}
+
 #[test]
-fn ecs_samples_complete_and_fail() {
-    let done: EventBridgeEvent<DeploymentStateChange> = sample("ecs-deployment-completed.json");
+fn ecs_samples_progress_complete_fail_and_roll_back() {
+    let started = ecs_sample("ecs-deployment-in-progress.json");
+    assert_eq!(started.detail.event_type, "INFO");
+    assert_eq!(started.detail.deployment_id, "ecs-svc/1234567890123456789");
+    assert_eq!(
+        deployment_outcome(&started.detail),
+        DeploymentOutcome::InProgress
+    );
+    let done = ecs_sample("ecs-deployment-completed.json");
     assert_eq!(
         deployment_outcome(&done.detail),
         DeploymentOutcome::Completed
     );
-    let failed: EventBridgeEvent<DeploymentStateChange> = sample("ecs-deployment-failed.json");
-    assert!(matches!(
+    let failed = ecs_sample("ecs-deployment-failed.json");
+    assert_eq!(failed.detail.event_type, "ERROR");
+    assert_eq!(
         deployment_outcome(&failed.detail),
-        DeploymentOutcome::Failed { .. }
+        DeploymentOutcome::Failed {
+            reason: "ECS deployment circuit breaker: tasks failed to start.".into()
+        }
+    );
+    // ECS documents a circuit-breaker rollback as a new deployment IN_PROGRESS whose reason
+    // names the deployment it rolls back to (there is no separate rollback event name).
+    let rollback = ecs_sample("ecs-deployment-rollback.json");
+    assert_eq!(rollback.detail.event_name, "SERVICE_DEPLOYMENT_IN_PROGRESS");
+    assert_ne!(rollback.detail.deployment_id, failed.detail.deployment_id);
+    assert_eq!(
+        deployment_outcome(&rollback.detail),
+        DeploymentOutcome::InProgress
+    );
+    assert!(rollback.detail.reason.as_deref().is_some_and(
+        |r| r.starts_with("ECS deployment circuit breaker: rolling back to deploymentId ")
     ));
+}
+
+#[test]
+fn step_functions_samples_are_abnormal_ends_of_a_release() {
+    let release: ReleaseSpec = sample("deploy-input.json");
+    for (name, status) in [
+        ("sfn-execution-failed.json", "FAILED"),
+        ("sfn-execution-aborted.json", "ABORTED"),
+    ] {
+        // As record parses it: the event by its detail-type, then its detail.
+        let event: serde_json::Value = sample(name);
+        assert_eq!(
+            event["detail-type"],
+            "Step Functions Execution Status Change"
+        );
+        assert_eq!(event["source"], "aws.states");
+        let change: ExecutionStatusChange =
+            serde_json::from_value(event["detail"].clone()).expect("a status change");
+        assert_eq!(change.status, status);
+        assert!(change.execution_arn.ends_with(&release.release_id));
+        assert!(change.input_details.is_some_and(|d| d.included));
+        // As documented, the event carries no error or cause (the function reads them with
+        // DescribeExecution); the input is the release itself.
+        assert_eq!((change.error, change.cause), (None, None));
+        let input: ReleaseSpec =
+            serde_json::from_str(change.input.as_deref().expect("input")).expect("a release");
+        assert_eq!(input, release);
+    }
 }
 
 #[test]
@@ -77,6 +148,10 @@ fn state_machine_and_function_samples_parse() {
     }
     let hook: LifecycleHookInvocation = sample("deployment-hook.json");
     assert_eq!(hook.lifecycle_stage.as_deref(), Some(SMOKE_TEST_STAGE));
+    assert_eq!(
+        hook.execution_id.as_deref(),
+        Some("4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d")
+    );
     let context: HookContext =
         serde_json::from_value(hook.hook_details.expect("hookDetails")).expect("a HookContext");
     assert_eq!(context.stage, "production");

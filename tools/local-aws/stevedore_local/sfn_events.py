@@ -1,10 +1,13 @@
 """Step Functions "Execution Status Change" events, which moto's interpreter never emits.
 
 AWS sends one to the default bus whenever a standard execution starts or ends (RUNNING,
-SUCCEEDED, FAILED, TIMED_OUT, ABORTED), best effort, with `source: aws.states` and a
-`detail` holding executionArn, stateMachineArn, name, status, startDate, stopDate (epoch
-milliseconds), input, output, error and cause:
+SUCCEEDED, FAILED, TIMED_OUT, ABORTED), best effort, with `source: aws.states`. Its `detail`
+is shaped as the page's examples show it (and as events/sfn-execution-*.json are):
+executionArn, stateMachineArn, name, status, startDate, stopDate (epoch milliseconds),
+input, inputDetails, output, outputDetails; no error or cause (a reader gets those from
+DescribeExecution). Input and output are left out (`included: false`) past 248 KB:
 https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
+("EventBridge payloads", "Step Functions event examples")
 
 The ends are emitted here when the interpreter reflects an execution's final status; the
 control API can switch them off (`POST /_stevedore/sfn/status-events {"enabled": false}`)
@@ -33,8 +36,21 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def detail(execution: Any, stopped: Any = None) -> dict[str, Any]:
+# "If the combined escaped input and escaped output sent to EventBridge exceeds 248KB, then
+# the input will be excluded. Similarly, if the escaped output exceeds 248KB, then the output
+# will be excluded." (the page above, "EventBridge payloads")
+PAYLOAD_LIMIT = 248 * 1024
+
+
+def _escaped_len(text: str | None) -> int:
+    return len(json.dumps(text)) if text is not None else 0
+
+
+def detail(execution: Any) -> dict[str, Any]:
     status = execution.exec_status.value if execution.exec_status else "RUNNING"
+    input_, output = _text(execution.input_data), _text(execution.output)
+    output_kept = _escaped_len(output) <= PAYLOAD_LIMIT
+    input_kept = _escaped_len(input_) + (_escaped_len(output) if output_kept else 0) <= PAYLOAD_LIMIT
     return {
         "executionArn": execution.exec_arn,
         "stateMachineArn": execution.state_machine.arn,
@@ -42,14 +58,14 @@ def detail(execution: Any, stopped: Any = None) -> dict[str, Any]:
         "status": status,
         "startDate": _epoch_ms(execution.start_date),
         "stopDate": _epoch_ms(execution.stop_date),
-        "input": _text(execution.input_data),
-        "output": _text(execution.output),
-        "error": execution.error or getattr(stopped, "error", None),
-        "cause": execution.cause or getattr(stopped, "cause", None),
+        "input": input_ if input_kept else None,
+        "inputDetails": {"included": input_kept},
+        "output": output if output_kept else None,
+        "outputDetails": {"included": output_kept} if output is not None else None,
     }
 
 
-def _emit_end(execution: Any, stopped: Any = None) -> None:
+def _emit_end(execution: Any) -> None:
     """One end event per execution (a stopped one is reported when it is stopped, not again
     when its interpreter thread notices)."""
     if getattr(execution, "_stevedore_end_emitted", False):
@@ -57,18 +73,13 @@ def _emit_end(execution: Any, stopped: Any = None) -> None:
     execution._stevedore_end_emitted = True
     if not getattr(STATE, "sfn_status_events", True):
         return
-    eventbridge.emit("aws.states", DETAIL_TYPE, detail(execution, stopped), [execution.exec_arn],
+    eventbridge.emit("aws.states", DETAIL_TYPE, detail(execution), [execution.exec_arn],
                      account=execution.account_id, region=execution.region_name)
 
 
 def _reflect_and_emit(self: Any) -> None:
     _original_reflect(self)
-    execution = self.execution
-    try:
-        stopped = execution.exec_worker.env.program_state()
-    except Exception:  # noqa: BLE001
-        stopped = None
-    _emit_end(execution, stopped)
+    _emit_end(self.execution)
 
 
 def _stop_execution(self: Any):

@@ -1,0 +1,100 @@
+"""`make package`: the release build `sam build` runs, for every function, and a size check.
+
+For each function of template.yaml built with `BuildMethod: rust-cargolambda`, SAM runs
+`cargo lambda build --release --arm64 --bin <Binary>` at the CodeUri (the workspace root)
+and ships `target/lambda/<Binary>/bootstrap`, zipped. This runs the same build for all of
+them at once (one dependency build, shared) with `--output-format zip`, so each function's
+zip is `target/lambda/<Binary>/bootstrap.zip`, holding `bootstrap` at its root as SAM's
+does, then fails if a zip is missing or larger than MAX_ZIP_BYTES.
+
+The arm64 build needs Rust's standard library for aarch64-unknown-linux-gnu, which rustup
+installs (`rustup target add aarch64-unknown-linux-gnu`). Where it is not installed, and
+cannot be (rustup's download server is out of reach), this says so plainly and builds for
+x86_64 instead, so the size check still covers every function's release build.
+
+Usage: python tools/package.py   (run from the repository root; cargo-lambda and zig on PATH)
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_ZIP_BYTES = 10 * 1024 * 1024
+ARM64_TARGET = "aarch64-unknown-linux-gnu"
+
+
+def functions(template: Path) -> list[str]:
+    """The `Binary` of every function SAM builds with cargo-lambda."""
+    parsed, problems = decode(str(template))
+    if problems or parsed is None:
+        raise SystemExit(f"cannot read {template}: {problems}")
+    binaries = []
+    for name, resource in parsed["Resources"].items():
+        metadata = resource.get("Metadata") or {}
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        if metadata.get("BuildMethod") != "rust-cargolambda":
+            raise SystemExit(f"{name}: BuildMethod {metadata.get('BuildMethod')!r} is not "
+                             "rust-cargolambda; `make package` builds only that")
+        binary = (metadata.get("BuildProperties") or {}).get("Binary")
+        if not binary:
+            raise SystemExit(f"{name}: no BuildProperties.Binary")
+        binaries.append(str(binary))
+    if not binaries:
+        raise SystemExit(f"{template} has no functions")
+    return binaries
+
+
+def arm64_installed() -> bool:
+    out = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True,
+                         text=True, check=False)
+    return ARM64_TARGET in out.stdout.split()
+
+
+def main() -> int:
+    binaries = functions(ROOT / "template.yaml")
+    if arm64_installed():
+        arch_flag, arch = "--arm64", "arm64"
+    else:
+        arch_flag, arch = "--x86-64", "x86_64"
+        print(f"make package: arm64 SKIPPED: the Rust standard library for {ARM64_TARGET} is "
+              f"not installed (`rustup target add {ARM64_TARGET}` installs it where rustup's "
+              "download server is reachable; no package registry this machine reaches has one "
+              "for this rustc). Building the same release for x86_64 instead, with the same "
+              "size check.", flush=True)
+    lambda_dir = ROOT / "target" / "lambda"
+    for binary in binaries:  # no zip from an earlier run may pass for this one's
+        shutil.rmtree(lambda_dir / binary, ignore_errors=True)
+    command = ["cargo", "lambda", "build", "--release", arch_flag, "--output-format", "zip"]
+    for binary in binaries:
+        command += ["--bin", binary]
+    print("make package:", " ".join(command), flush=True)
+    subprocess.run(command, cwd=ROOT, check=True)
+
+    failures = []
+    for binary in binaries:
+        zip_path = lambda_dir / binary / "bootstrap.zip"
+        if not zip_path.is_file():
+            failures.append(f"{binary}: {zip_path.relative_to(ROOT)} is missing")
+            continue
+        size = zip_path.stat().st_size
+        verdict = "ok" if size <= MAX_ZIP_BYTES else f"OVER {MAX_ZIP_BYTES} bytes"
+        print(f"  {binary:<16} {arch:<6} {size / 1024 / 1024:6.2f} MB  {verdict}")
+        if size > MAX_ZIP_BYTES:
+            failures.append(f"{binary}: {size} bytes, over the {MAX_ZIP_BYTES}-byte limit")
+    if failures:
+        print("make package FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    print(f"make package: {len(binaries)} function zips ({arch}) under "
+          f"{MAX_ZIP_BYTES // (1024 * 1024)} MB each")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
