@@ -68,6 +68,17 @@ impl StepFunctions {
     /// An execution's status (`RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`,
     /// ...); `None` when no execution has that ARN.
     pub async fn execution_status(&self, execution_arn: &str) -> Result<Option<String>> {
+        Ok(self
+            .describe_execution(execution_arn)
+            .await?
+            .map(|out| out.status.as_str().to_string()))
+    }
+
+    /// DescribeExecution; `None` when no execution has that ARN.
+    async fn describe_execution(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Option<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput>> {
         match self
             .client
             .describe_execution()
@@ -75,7 +86,7 @@ impl StepFunctions {
             .send()
             .await
         {
-            Ok(out) => Ok(Some(out.status.as_str().to_string())),
+            Ok(out) => Ok(Some(out)),
             Err(e) if code_and_message(&e).0 == "ExecutionDoesNotExist" => Ok(None),
             Err(e) => Err(classify("DescribeExecution", e)),
         }
@@ -83,21 +94,14 @@ impl StepFunctions {
 
     /// The input, error and cause of an execution; `None` when no execution has that ARN.
     pub async fn execution_end(&self, execution_arn: &str) -> Result<Option<ExecutionEnd>> {
-        match self
-            .client
-            .describe_execution()
-            .execution_arn(execution_arn)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(Some(ExecutionEnd {
+        Ok(self
+            .describe_execution(execution_arn)
+            .await?
+            .map(|out| ExecutionEnd {
                 input: out.input,
                 error: out.error,
                 cause: out.cause,
-            })),
-            Err(e) if code_and_message(&e).0 == "ExecutionDoesNotExist" => Ok(None),
-            Err(e) => Err(classify("DescribeExecution", e)),
-        }
+            }))
     }
 
     pub async fn send_task_success(

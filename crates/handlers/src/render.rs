@@ -68,14 +68,15 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         .ecs
         .describe_service(&stage.cluster, &stage.service)
         .await?;
+    // Both a redeploy and a new render are refused before anything changes.
+    check_rollout(
+        &release.stage,
+        &stage.service,
+        &service,
+        &rollout_spec(&stage),
+        &ctx.hook,
+    )?;
     if let Some(task_definition) = &release.redeploy_task_definition_arn {
-        check_rollout(
-            &release.stage,
-            &stage.service,
-            &service,
-            &rollout_spec(&stage),
-            &ctx.hook,
-        )?;
         return Ok(redeploy(
             ctx,
             release,
@@ -85,13 +86,6 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         )
         .await?);
     }
-    check_rollout(
-        &release.stage,
-        &stage.service,
-        &service,
-        &rollout_spec(&stage),
-        &ctx.hook,
-    )?;
     let current = ctx
         .ecs
         .describe_task_definition(&service.task_definition)
