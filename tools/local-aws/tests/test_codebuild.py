@@ -66,7 +66,6 @@ def test_start_build_sync_succeeds_with_the_build_description(aws, control):
                                                 "States": {"Migrate": _migration_state()}},
                          _input(project))
     assert desc["status"] == "SUCCEEDED", desc
-    assert time.time() - started < 15
     build = json.loads(desc["output"])["migration"]["Build"]
     assert build["BuildStatus"] == "SUCCEEDED" and build["CurrentPhase"] == "COMPLETED"
     assert build["BuildComplete"] is True and build["BuildNumber"] == 1
@@ -86,7 +85,8 @@ def test_start_build_sync_succeeds_with_the_build_description(aws, control):
     assert all(p["PhaseStatus"] == "SUCCEEDED" for p in build["Phases"][:-1])
     # epoch milliseconds, written as a float (AWS writes 1.6E12): readers must accept that
     assert isinstance(build["StartTime"], float) and build["EndTime"] >= build["StartTime"]
-    assert abs(build["StartTime"] / 1000 - started) < 10
+    # epoch milliseconds of this run (not seconds, not another clock)
+    assert started - 1 <= build["StartTime"] / 1000 <= time.time() + 1
 
     listed = control.get(f"codebuild/builds?project={project}")
     assert [b["id"] for b in listed] == [build["Id"]]
@@ -142,7 +142,7 @@ def test_hanging_build_times_out_then_stop_build_stops_it(aws, control):
         "TimedOut": {"Type": "Pass", "End": True}}}, _input(project, timeout=2))
     assert desc["status"] == "SUCCEEDED", desc
     assert json.loads(desc["output"])["error"]["Error"] == "States.Timeout"
-    assert 2 <= time.time() - started < 10
+    assert time.time() - started >= 2  # the state's timeout, not an early stop
 
     codebuild = aws("codebuild")
     build_id = control.get(f"codebuild/builds?project={project}")[0]["id"]
