@@ -40,8 +40,8 @@ build:
 
 # The release build `sam build` runs (cargo lambda build --release --arm64, one bootstrap per
 # function of template.yaml), zipped as SAM ships it; fails on a missing zip or one over
-# 10 MB. Without the aarch64 standard library (rustup's download server is out of reach
-# here) it says so and checks the x86_64 release build instead. See tools/package.py.
+# 10 MB. Without the aarch64 standard library it asks rustup for it; where rustup cannot
+# get it, it says so and checks the x86_64 release build instead. See tools/package.py.
 package: tools
 	$(PY) tools/package.py
 

@@ -7,10 +7,10 @@ them at once (one dependency build, shared) with `--output-format zip`, so each 
 zip is `target/lambda/<Binary>/bootstrap.zip`, holding `bootstrap` at its root as SAM's
 does, then fails if a zip is missing or larger than MAX_ZIP_BYTES.
 
-The arm64 build needs Rust's standard library for aarch64-unknown-linux-gnu, which rustup
-installs (`rustup target add aarch64-unknown-linux-gnu`). Where it is not installed, and
-cannot be (rustup's download server is out of reach), this says so plainly and builds for
-x86_64 instead, so the size check still covers every function's release build.
+The arm64 build needs Rust's standard library for aarch64-unknown-linux-gnu. When it is not
+installed this asks rustup for it (`rustup target add`, bounded by ADD_TARGET_SECONDS);
+where that cannot work (rustup's download server out of reach), it says so plainly and
+builds for x86_64 instead, so the size check still covers every function's release build.
 
 Usage: python tools/package.py   (run from the repository root; cargo-lambda and zig on PATH)
 """
@@ -27,6 +27,7 @@ from cfnlint.decode import decode
 ROOT = Path(__file__).resolve().parents[1]
 MAX_ZIP_BYTES = 10 * 1024 * 1024
 ARM64_TARGET = "aarch64-unknown-linux-gnu"
+ADD_TARGET_SECONDS = 600
 
 
 def functions(template: Path) -> list[str]:
@@ -57,16 +58,27 @@ def arm64_installed() -> bool:
     return ARM64_TARGET in out.stdout.split()
 
 
+def add_arm64_target() -> bool:
+    """Ask rustup for the aarch64 standard library; False when it cannot get it in time."""
+    print(f"make package: installing the Rust standard library for {ARM64_TARGET} "
+          f"(`rustup target add`, at most {ADD_TARGET_SECONDS} s)", flush=True)
+    try:
+        subprocess.run(["rustup", "target", "add", ARM64_TARGET], check=False,
+                       timeout=ADD_TARGET_SECONDS)
+    except (subprocess.TimeoutExpired, OSError) as err:
+        print(f"make package: rustup target add did not finish: {err}", flush=True)
+    return arm64_installed()
+
+
 def main() -> int:
     binaries = functions(ROOT / "template.yaml")
-    if arm64_installed():
+    if arm64_installed() or add_arm64_target():
         arch_flag, arch = "--arm64", "arm64"
     else:
         arch_flag, arch = "--x86-64", "x86_64"
         print(f"make package: arm64 SKIPPED: the Rust standard library for {ARM64_TARGET} is "
-              f"not installed (`rustup target add {ARM64_TARGET}` installs it where rustup's "
-              "download server is reachable; no package registry this machine reaches has one "
-              "for this rustc). Building the same release for x86_64 instead, with the same "
+              f"not installed and `rustup target add {ARM64_TARGET}` could not install it (is "
+              "rustup's download server reachable from here?). Building the same release for x86_64 instead, with the same "
               "size check.", flush=True)
     lambda_dir = ROOT / "target" / "lambda"
     for binary in binaries:  # no zip from an earlier run may pass for this one's
