@@ -46,7 +46,9 @@ def test_an_event_the_function_keeps_failing_on_lands_in_the_queue_and_is_reconc
     app = seed("crashed-push", migration=False)
     tag = ci_tag()
     # The first attempt and Lambda's two retries all crash.
-    stack.control("faults", {"lambda": "on-push", "times": 3, "crash": "Runtime.ExitError"})
+    # Only this push's event crashes: another on-push invocation must not use up the crashes.
+    stack.control("faults", {"lambda": "on-push", "times": 3, "crash": "Runtime.ExitError",
+                             "match": {"detail": {"image-tag": tag}}})
     digest = stack.push_image(app.repository, tag, layer_seed="crashed-push-1")
     sqs = stack.client("sqs")
     url = sqs.get_queue_url(QueueName=stack.resources.queues["AsyncInvokeFailureQueue"])["QueueUrl"]

@@ -14,8 +14,10 @@ clears them too (they live in ``STATE.faults``).
   [{"reason": "Capacity is unavailable at this time. ..."}]}`` answers HTTP 200 with no task
   and those ``failures`` (each given the task definition as ``arn``), as ECS does.
 - Lambda crash: ``{"lambda": "render", "times": 1, "crash": "Runtime.ExitError",
-  "message": "..."}``. The next ``times`` invocations of the function (sync or async, see
-  ``lambda_bridge.invoke_remote``) fail as a crashed function does, without calling it.
+  "message": "...", "match"?: {"detail": {"image-tag": "v1"}}}``. The next ``times``
+  invocations of the function (sync or async, see ``lambda_bridge.invoke_remote``) whose JSON
+  payload contains ``match`` (nested objects match as subsets) fail as a crashed function
+  does, without calling it.
 """
 
 from __future__ import annotations
@@ -157,8 +159,19 @@ def _lambda_fault(body: dict[str, Any]) -> dict[str, Any]:
     timeout = body.get("timeout_seconds", 3)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise FaultError("'timeout_seconds' must be a positive number")
+    match = body.get("match") or {}
+    if not isinstance(match, dict):
+        raise FaultError("'match' must be an object the payload contains")
     return {"kind": "lambda", "lambda": function_name(name), "crash": crash,
-            "message": message, "timeout_seconds": timeout}
+            "message": message, "timeout_seconds": timeout, "match": match}
+
+
+def _contains(value: Any, wanted: Any) -> bool:
+    """Whether `value` has everything `wanted` has (objects as subsets, the rest equal)."""
+    if isinstance(wanted, dict):
+        return isinstance(value, dict) and all(
+            k in value and _contains(value[k], v) for k, v in wanted.items())
+    return value == wanted
 
 
 def _view(fault: dict[str, Any]) -> dict[str, Any]:
@@ -300,9 +313,14 @@ def wrap(app: Any) -> Any:
 
 
 # ------------------------------------------------------------------ Lambda crashes
-def lambda_crash(name: str) -> bytes | None:
-    """The error payload of a crash armed for this function (counted as fired), or None."""
-    fault = _take(lambda f: f["kind"] == "lambda" and f["lambda"] == name)
+def lambda_crash(name: str, payload: bytes | None = None) -> bytes | None:
+    """The error payload of a crash armed for this invocation (counted as fired), or None."""
+    try:
+        event = json.loads(payload) if payload else None
+    except ValueError:
+        event = None
+    fault = _take(lambda f: f["kind"] == "lambda" and f["lambda"] == name
+                  and _contains(event, f.get("match") or {}))
     if fault is None:
         return None
     request_id = str(uuid.uuid4())

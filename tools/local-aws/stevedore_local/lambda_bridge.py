@@ -41,7 +41,7 @@ def invoke_remote(name_or_arn: str, payload: bytes | str | None) -> tuple[int, b
     if isinstance(payload, str):
         payload = payload.encode("utf-8")
     name = function_name(name_or_arn)
-    crash = faults.lambda_crash(name)
+    crash = faults.lambda_crash(name, payload)
     if crash is not None:  # an armed crash: the function is not called
         return 500, crash
     url = f"{STATE.lambda_url.rstrip('/')}/2015-03-31/functions/{name}/invocations"

@@ -230,6 +230,19 @@ def test_lambda_timeout_sync_and_async(aws, control, fake_lambda):
     assert "FunctionError" not in lam.invoke(FunctionName="echo", Payload=b"{}")
 
 
+def test_lambda_crash_with_match_fires_only_for_payloads_that_contain_it(aws, control,
+                                                                         fake_lambda):
+    control.post("faults", {"lambda": "echo", "times": 1, "crash": "Runtime.ExitError",
+                            "match": {"detail": {"image-tag": "v2"}}})
+    lam = aws("lambda")
+    other = b'{"detail": {"image-tag": "v1", "repository-name": "web"}}'
+    assert "FunctionError" not in lam.invoke(FunctionName="echo", Payload=other)
+    assert control.get("faults")[0]["fired"] == 0
+    wanted = b'{"detail": {"image-tag": "v2", "repository-name": "web"}}'
+    assert lam.invoke(FunctionName="echo", Payload=wanted)["FunctionError"] == "Unhandled"
+    assert control.get("faults")[0]["fired"] == 1
+
+
 def test_listing_counts_and_reset_clears(control, raw):
     a = control.post("faults", {"service": "stepfunctions", "operation": "ListStateMachines",
                                 "times": None, "error": {"code": "ThrottlingException",
@@ -256,6 +269,7 @@ def test_listing_counts_and_reset_clears(control, raw):
     {"service": "ecs", "operation": "ListClusters", "error": {"code": "X", "status": 200}},
     {"service": "ecs", "operation": "ListClusters", "times": 0, "error": {"code": "X"}},
     {"lambda": "", "crash": "Runtime.ExitError"},
+    {"lambda": "echo", "crash": "Runtime.ExitError", "match": ["detail"]},
 ])
 def test_bad_fault_definitions_are_rejected(control, body):
     with pytest.raises(urllib.error.HTTPError) as err:
