@@ -134,14 +134,17 @@ fn service_of<T: serde::Serialize + serde::de::DeserializeOwned>(
 mod tests {
     use super::*;
 
+    fn event_naming(resource: &str) -> EventBridgeEvent<Value> {
+        serde_json::from_value(serde_json::json!({
+            "detail-type": "ECS Deployment State Change", "source": "aws.ecs",
+            "resources": [resource], "detail": {}
+        }))
+        .expect("event parses")
+    }
+
     #[test]
     fn reads_cluster_and_service_from_the_event_resources() {
-        let event: EventBridgeEvent<Value> = serde_json::from_value(serde_json::json!({
-            "detail-type": "ECS Deployment State Change", "source": "aws.ecs",
-            "resources": ["arn:aws:ecs:us-east-1:123456789012:service/demo/backend-staging"],
-            "detail": {}
-        }))
-        .expect("event parses");
+        let event = event_naming("arn:aws:ecs:us-east-1:123456789012:service/demo/backend-staging");
         let service = service_of(&event).expect("a service ARN");
         assert_eq!(service.cluster.as_deref(), Some("demo"));
         assert_eq!(service.service, "backend-staging");
@@ -150,12 +153,7 @@ mod tests {
 
     #[test]
     fn understands_a_legacy_short_service_arn() {
-        let event: EventBridgeEvent<Value> = serde_json::from_value(serde_json::json!({
-            "detail-type": "ECS Deployment State Change", "source": "aws.ecs",
-            "resources": ["arn:aws:ecs:us-east-1:123456789012:service/backend-staging"],
-            "detail": {}
-        }))
-        .expect("event parses");
+        let event = event_naming("arn:aws:ecs:us-east-1:123456789012:service/backend-staging");
         let service = service_of(&event).expect("a legacy service ARN");
         assert_eq!(service.cluster, None);
         assert_eq!(service.service, "backend-staging");
