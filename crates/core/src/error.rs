@@ -51,6 +51,10 @@ pub enum Error {
     /// Stevedore may not pass (`iam:PassRole`): it fails before anything changes.
     #[error("{0}")]
     HookRoleNotPassable(String),
+    /// A schedule or rule a stage names (`schedules:`) does not exist, or has no ECS target
+    /// running one of the app's task definition families.
+    #[error("{0}")]
+    ScheduleNotFound(String),
     /// A person rejected the release at its approval gate.
     #[error("{0}")]
     ApprovalRejected(String),
