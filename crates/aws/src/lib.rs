@@ -7,6 +7,7 @@ pub mod error;
 pub mod secrets;
 pub mod sfn;
 pub mod ssm;
+pub mod schedules;
 pub mod store;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ pub use ecs::Ecs;
 pub use secrets::SecretsManager;
 pub use sfn::StepFunctions;
 pub use ssm::ParameterStore;
+pub use schedules::Schedules;
 pub use store::Store;
 
 /// Loads the standard AWS configuration once per process (region, credentials and

@@ -119,6 +119,53 @@ impl StepFunctions {
         Ok(())
     }
 
+    /// Like [`Self::send_task_success`], but a token whose task already ended (another
+    /// deployment of the same group completed or failed it first, or it timed out) is
+    /// `Ok(false)`: "TaskTimedOut: the task token has either expired or the task associated
+    /// with the token has already been closed" and InvalidToken
+    /// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html).
+    pub async fn send_task_success_if_open(
+        &self,
+        task_token: &str,
+        output: &serde_json::Value,
+    ) -> Result<bool> {
+        match self
+            .client
+            .send_task_success()
+            .task_token(task_token)
+            .output(output.to_string())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_closed_token(&code_and_message(&e).0) => Ok(false),
+            Err(e) => Err(classify("SendTaskSuccess", e)),
+        }
+    }
+
+    /// [`Self::send_task_failure`] that treats an already closed token as `Ok(false)`.
+    pub async fn send_task_failure_if_open(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<bool> {
+        let cause: String = cause.chars().take(MAX_CAUSE).collect();
+        match self
+            .client
+            .send_task_failure()
+            .task_token(task_token)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_closed_token(&code_and_message(&e).0) => Ok(false),
+            Err(e) => Err(classify("SendTaskFailure", e)),
+        }
+    }
+
     pub async fn send_task_failure(
         &self,
         task_token: &str,
@@ -136,6 +183,11 @@ impl StepFunctions {
             .map_err(|e| classify("SendTaskFailure", e))?;
         Ok(())
     }
+}
+
+/// Error codes of a task token that can no longer be completed.
+fn is_closed_token(code: &str) -> bool {
+    matches!(code, "TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist")
 }
 
 #[cfg(test)]

@@ -57,6 +57,18 @@ pub struct DeploymentWait {
     pub cluster: String,
     pub service: String,
     pub expires_at: i64,
+    /// A multi-service release's deployments waited for together with this one (this one
+    /// included): the token succeeds when the last of them completed, and fails with the
+    /// first that failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<String>,
+    /// Which of the release's `services` entries this deployment moves (multi-service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_index: Option<usize>,
+    /// A group member's end, once known: `COMPLETED` or `FAILED` (the item stays, so the
+    /// last member to complete can tell a failed sibling from a completed one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<String>,
 }
 
 /// Which release: (app, stage, release id).
@@ -336,6 +348,7 @@ impl Store {
 
 mod apps;
 mod fence;
+mod group_wait;
 mod lock;
 mod releases;
 mod service_claim;

@@ -15,10 +15,13 @@ fn services_of(config: &stevedore_core::AppConfig, app: &str) -> Vec<(ServiceId,
     config
         .stages
         .iter()
-        .filter_map(|(stage, settings)| {
-            service_identity(&settings.cluster, &settings.service)
-                .ok()
+        .flat_map(|(stage, settings)| {
+            settings
+                .services()
+                .into_iter()
+                .filter_map(|service| service_identity(&settings.cluster, service.service).ok())
                 .map(|id| (id, format!("{app}/{stage}")))
+                .collect::<Vec<_>>()
         })
         .collect()
 }

@@ -89,6 +89,41 @@ impl Error {
         <Error as strum::VariantNames>::VARIANTS.contains(&error_type)
     }
 
+    /// The same error with `prefix` before its message (e.g. which service of several it is
+    /// about); the variant, so the state machine's handling, is unchanged.
+    pub fn prefixed(self, prefix: &str) -> Error {
+        use Error::*;
+        let p = |message: String| format!("{prefix}{message}");
+        match self {
+            InvalidInput(m) => InvalidInput(p(m)),
+            InvalidConfig(m) => InvalidConfig(p(m)),
+            ServiceNotFound(m) => ServiceNotFound(p(m)),
+            ContainerNotFound(m) => ContainerNotFound(p(m)),
+            SecretNotFound(m) => SecretNotFound(p(m)),
+            TaskDefinitionRejected(m) => TaskDefinitionRejected(p(m)),
+            MigrationFailed(m) => MigrationFailed(p(m)),
+            MigrationDidNotStart(m) => MigrationDidNotStart(p(m)),
+            MigrationTimedOut(m) => MigrationTimedOut(p(m)),
+            DeploymentFailed(m) => DeploymentFailed(p(m)),
+            DeploymentRolledBack(m) => DeploymentRolledBack(p(m)),
+            DeploymentTimedOut(m) => DeploymentTimedOut(p(m)),
+            DeploymentReplaced(m) => DeploymentReplaced(p(m)),
+            RestoreFailed(m) => RestoreFailed(p(m)),
+            BlueGreenNotConfigured(m) => BlueGreenNotConfigured(p(m)),
+            HookRoleNotPassable(m) => HookRoleNotPassable(p(m)),
+            ScheduleNotFound(m) => ScheduleNotFound(p(m)),
+            ApprovalRejected(m) => ApprovalRejected(p(m)),
+            ApprovalTimedOut(m) => ApprovalTimedOut(p(m)),
+            LockLost(m) => LockLost(p(m)),
+            Superseded(m) => Superseded(p(m)),
+            LockHeld(m) => LockHeld(p(m)),
+            Throttled(m) => Throttled(p(m)),
+            TransientAws(m) => TransientAws(p(m)),
+            AwsError(m) => AwsError(p(m)),
+            other @ (AppNotFound(_) | StageNotFound { .. }) => other,
+        }
+    }
+
     /// Whether the state machine retries this error with backoff (see docs/architecture.md).
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -141,6 +176,13 @@ mod tests {
             stage_missing.to_string(),
             "app `backend` has no stage `prod` in its stevedore.yaml"
         );
+    }
+
+    #[test]
+    fn a_prefix_keeps_the_error_type() {
+        let error = Error::DeploymentRolledBack("circuit breaker".into()).prefixed("service `worker`: ");
+        assert_eq!(error.error_type(), "DeploymentRolledBack");
+        assert_eq!(error.to_string(), "service `worker`: circuit breaker");
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct Deploy {
     pub store: Store,
     pub ecs: Ecs,
     pub sfn: StepFunctions,
+    /// The stage's schedules and rules, repointed after the services.
+    pub schedules: stevedore_aws::Schedules,
     /// Stevedore's blue/green lifecycle hook function, and the role ECS invokes it with.
     pub hook: HookTarget,
 }
@@ -32,6 +34,24 @@ pub struct StartedDeployment {
     pub service: String,
     pub task_definition_arn: String,
     pub deploy_timeout_seconds: u64,
+    /// Multi-service: every deployment started together (this one first), waited for as
+    /// one; empty for a stage of one service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch: Vec<ServiceDeployment>,
+    /// Multi-service, `rollout: sequential`: services are left to start after this batch.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more_to_start: bool,
+}
+
+/// One deployment of a multi-service batch; `index` is the service's place in the release's
+/// `services`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDeployment {
+    pub index: usize,
+    pub deployment_id: String,
+    pub cluster: String,
+    pub service: String,
+    pub task_definition_arn: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +77,12 @@ pub enum DeployRequest {
         release: ReleaseSpec,
         render: RenderOutput,
         error: StateError,
+    },
+    /// Every service completed: point the stage's schedules at the new revisions.
+    PointSchedules {
+        release: ReleaseSpec,
+        render: RenderOutput,
+        execution_arn: String,
     },
     /// ECS failed the deployment without rolling back, or never finished it: put the
     /// previous task definition back, so the service is left running a good one.
@@ -86,15 +112,29 @@ pub enum DeployResponse {
         #[serde(skip_serializing_if = "Option::is_none")]
         deployment: Option<StartedDeployment>,
     },
-    /// The previous task definition is going back as `deployment`; `reason` is why.
+    /// The previous task definition is going back as `restore` (none when nothing of the
+    /// release was live any more); `reason` is why, `error_type` what the release ends as.
     Restoring {
-        restore: StartedDeployment,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        restore: Option<StartedDeployment>,
         reason: String,
+        error_type: String,
+    },
+    /// How many schedules now run the new revisions.
+    Pointed {
+        schedules_pointed: usize,
     },
 }
 
 pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployResponse, HandlerError> {
     match request {
+        DeployRequest::Start {
+            release,
+            render,
+            execution_arn,
+        } if !render.services.is_empty() => Ok(DeployResponse::Started(
+            crate::deploy_services::start_batch(ctx, &release, &render, &execution_arn).await?,
+        )),
         DeployRequest::Start {
             release,
             render,
@@ -150,7 +190,17 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 service: render.service,
                 task_definition_arn: render.task_definition_arn,
                 deploy_timeout_seconds: render.deploy_timeout_seconds,
+                batch: Vec::new(),
+                more_to_start: false,
             }))
+        }
+        DeployRequest::Wait {
+            task_token,
+            release,
+            deployment,
+        } if !deployment.batch.is_empty() => {
+            crate::deploy_services::wait_batch(ctx, &release, &deployment, task_token).await?;
+            Ok(DeployResponse::Parked { parked: true })
         }
         DeployRequest::Wait {
             task_token,
@@ -166,6 +216,9 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 cluster: deployment.cluster.clone(),
                 service: deployment.service.clone(),
                 expires_at,
+                group: Vec::new(),
+                service_index: None,
+                done: None,
             };
             ctx.store.put_wait(&deployment.deployment_id, &wait).await?;
             // ECS may have finished before the token was parked; its event then found nothing.
@@ -184,6 +237,12 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 }
             }
             Ok(DeployResponse::Parked { parked: true })
+        }
+        DeployRequest::Check {
+            release,
+            deployment,
+        } if !deployment.batch.is_empty() => {
+            Ok(crate::deploy_services::check_batch(ctx, &release, &deployment).await?)
         }
         DeployRequest::Check {
             release,
@@ -215,6 +274,11 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
             render,
             error,
         } => Ok(crate::recovery::reconcile_release(ctx, &release, &render, &error).await?),
+        DeployRequest::PointSchedules {
+            release,
+            render,
+            execution_arn,
+        } => Ok(crate::schedules::point_schedules(ctx, &release, &render, &execution_arn).await?),
         DeployRequest::Restore {
             release,
             render,
@@ -234,6 +298,17 @@ pub(crate) async fn complete_wait(
     deployment_id: &str,
     finished: Verdict,
 ) -> Result<(), Error> {
+    if let Some(wait) = store.peek_wait(deployment_id).await? {
+        if !wait.group.is_empty() {
+            return crate::deploy_services::complete_group_member(
+                store,
+                sfn,
+                deployment_id,
+                finished,
+            )
+            .await;
+        }
+    }
     let Some(wait) = store.take_wait(deployment_id).await? else {
         tracing::info!(%deployment_id, "no waiting release for this deployment (not ours, or already completed)");
         return Ok(());
@@ -328,6 +403,9 @@ mod tests {
             approval_required: false,
             approval_timeout_seconds: 60,
             rollout,
+            services: Vec::new(),
+            rollout_order: Default::default(),
+            schedules: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod approve;
 mod build_migration;
 pub mod deploy;
+mod deploy_services;
 pub mod execution_ended;
 pub mod lifecycle_hook;
 pub mod migrate;
@@ -14,19 +15,25 @@ mod reconcile;
 mod reconcile_pushes;
 pub mod record;
 mod recovery;
+mod recovery_services;
 pub mod render;
+mod render_services;
 pub mod retry;
 pub mod rollback;
 mod rollout_check;
 
 mod model;
 mod runtime;
+mod schedules;
 pub mod smoke_probe;
 mod stage_lock;
 mod starter;
 mod verdict;
 
-pub use model::{BuildMigrationPlan, MigrationPlan, RenderOutput, RolloutSpec, StateError};
+pub use model::{
+    BuildMigrationPlan, MigrationPlan, RenderOutput, RolloutSpec, ScheduleRender, ServiceRender,
+    StateError,
+};
 pub use rollout_check::HookTarget;
 pub use runtime::{init_tracing, now, required_env, HandlerError};
 pub use starter::ByExecution;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use stevedore_core::config::{SmokeTest, Strategy};
+use stevedore_core::config::{RolloutOrder, ScheduleRef, SmokeTest, Strategy};
 
 /// What render hands to the rest of the state machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,38 @@ pub struct RenderOutput {
     /// How the service rolls the release out.
     #[serde(default)]
     pub rollout: RolloutSpec,
+    /// A multi-service stage's services, in the listed order (the fields above are the one
+    /// whose revision runs the migration); empty for a stage of one service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceRender>,
+    #[serde(default, skip_serializing_if = "is_parallel")]
+    pub rollout_order: RolloutOrder,
+    /// Schedules pointed at the new revisions once every service completed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleRender>,
+}
+
+fn is_parallel(order: &RolloutOrder) -> bool {
+    *order == RolloutOrder::Parallel
+}
+
+/// One service of a multi-service release: its new and previous revisions and its rollout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceRender {
+    pub cluster: String,
+    pub service: String,
+    pub task_definition_arn: String,
+    pub previous_task_definition_arn: String,
+    #[serde(default)]
+    pub rollout: RolloutSpec,
+}
+
+/// A schedule or rule whose ECS target moves to `task_definition_arn` after the services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleRender {
+    pub target: ScheduleRef,
+    pub task_definition_arn: String,
+    pub previous_task_definition_arn: String,
 }
 
 fn default_approval_timeout() -> u64 {

@@ -183,6 +183,7 @@ pub(crate) async fn release_push(
             trigger: Trigger::Push,
             source_release_id: None,
             redeploy_task_definition_arn: None,
+            redeploy_services: Default::default(),
         };
         match start_release(
             &ctx.store,

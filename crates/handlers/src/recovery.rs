@@ -22,6 +22,9 @@ pub(crate) async fn reconcile_release(
     render: &RenderOutput,
     error: &StateError,
 ) -> Result<DeployResponse, Error> {
+    if !render.services.is_empty() {
+        return crate::recovery_services::reconcile_services(ctx, release, render, error).await;
+    }
     let (_, why) = reason_for_failure(&error.error, &error.cause);
     let service = ctx
         .ecs
@@ -38,6 +41,8 @@ pub(crate) async fn reconcile_release(
         service: render.service.clone(),
         task_definition_arn: render.task_definition_arn.clone(),
         deploy_timeout_seconds: render.deploy_timeout_seconds,
+        batch: Vec::new(),
+        more_to_start: false,
     };
     let (outcome, deployment) = match reconcile(
         &service,
@@ -101,6 +106,10 @@ pub(crate) async fn restore_previous(
     error: &StateError,
     execution_arn: &str,
 ) -> Result<DeployResponse, Error> {
+    if !render.services.is_empty() {
+        return crate::recovery_services::restore_services(ctx, release, render, error, execution_arn)
+            .await;
+    }
     let (_, why) = reason_for_failure(&error.error, &error.cause);
     // A release that lost the stage must not put its predecessor back over a newer one.
     let lease = Lease::for_deployment(render.deploy_timeout_seconds);
@@ -131,12 +140,15 @@ pub(crate) async fn restore_previous(
         reason: format!(
             "{why}; Stevedore restored the previous task definition {previous} (deployment {restore_id})"
         ),
-        restore: StartedDeployment {
+        restore: Some(StartedDeployment {
             deployment_id: restore_id,
             cluster: render.cluster.clone(),
             service: render.service.clone(),
             task_definition_arn: previous.clone(),
             deploy_timeout_seconds: render.deploy_timeout_seconds,
-        },
+            batch: Vec::new(),
+            more_to_start: false,
+        }),
+        error_type: "DeploymentRolledBack".into(),
     })
 }

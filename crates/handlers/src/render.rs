@@ -26,6 +26,8 @@ pub struct Render {
     pub ecs: Ecs,
     pub secrets: SecretsManager,
     pub parameters: ParameterStore,
+    /// The stage's schedules and rules (read only: render checks them).
+    pub schedules: stevedore_aws::Schedules,
     /// Secrets must live in the region the service runs in (Stevedore's own); parameter
     /// ARNs are built from the account and region.
     pub region: String,
@@ -64,14 +66,18 @@ pub(crate) async fn load_stage(
 pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput, HandlerError> {
     let release = &request.release;
     let (app, stage) = load_stage(&ctx.store, &release.app, &release.stage).await?;
+    if stage.is_multi_service() {
+        return Ok(crate::render_services::render_services(ctx, release, &app, &stage).await?);
+    }
+    let service_name = stage.first_service().to_string();
     let service = ctx
         .ecs
-        .describe_service(&stage.cluster, &stage.service)
+        .describe_service(&stage.cluster, &service_name)
         .await?;
     // Both a redeploy and a new render are refused before anything changes.
     check_rollout(
         &release.stage,
-        &stage.service,
+        &service_name,
         &service,
         &rollout_spec(&stage),
         &ctx.hook,
@@ -93,44 +99,8 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
     let summaries = container_summaries(&current.definition);
     let resolved = resolve_secrets(ctx, release, &stage).await?;
     let changes = plan_render(&app, &stage, &summaries, &release.image_uri, &resolved)?;
-    let build_migration = app
-        .migration
-        .as_ref()
-        .filter(|m| m.runner == MigrationRunner::Codebuild)
-        .map(|m| BuildMigrationPlan {
-            project: m.project.clone().unwrap_or_default(),
-            image_uri: release.image_uri.clone(),
-            timeout_seconds: m.timeout_seconds,
-        });
-    let migration = match &app.migration {
-        None => None,
-        Some(migration) if migration.runner == MigrationRunner::Codebuild => None,
-        Some(migration) => {
-            let targets = target_containers(&app, &summaries, &release.image_uri)?;
-            let container = migration_container(&app, &targets).ok_or_else(|| {
-                Error::ContainerNotFound(format!(
-                    "app `{}`: no container to run the migration in; set `migration.container`",
-                    release.app
-                ))
-            })?;
-            let network_configuration = service.network_configuration.clone().ok_or_else(|| {
-                Error::InvalidConfig(format!(
-                    "service `{}` has no awsvpc network configuration, which the migration task needs",
-                    stage.service
-                ))
-            })?;
-            Some(MigrationPlan {
-                container,
-                command: migration.command.clone(),
-                timeout_seconds: migration.timeout_seconds,
-                launch_type: migration_launch_type(&service),
-                capacity_provider_strategy: service.capacity_provider_strategy.clone(),
-                platform_version: service.platform_version.clone(),
-                network_configuration,
-                group: format!("stevedore:{}", release.release_id),
-            })
-        }
-    };
+    let (migration, build_migration) =
+        plan_migration(&app, release, &service_name, &service, &summaries)?;
     let task_definition_arn = ctx
         .ecs
         .register_rendered(
@@ -162,14 +132,67 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         task_definition_arn,
         previous_task_definition_arn: service.task_definition,
         cluster: stage.cluster,
-        service: stage.service,
+        service: service_name,
         deploy_timeout_seconds: stage.deploy_timeout_seconds,
         migration,
         build_migration,
         approval_required: stage.approval == Approval::Required,
         approval_timeout_seconds: stage.approval_timeout_seconds,
         rollout,
+        services: Vec::new(),
+        rollout_order: Default::default(),
+        schedules: Vec::new(),
     })
+}
+
+
+/// The release's migration, as the state machine runs it: a one-off task from the new
+/// revision of `service_name` (placed and networked as that service is), or a CodeBuild build.
+pub(crate) fn plan_migration(
+    app: &AppConfig,
+    release: &ReleaseSpec,
+    service_name: &str,
+    service: &stevedore_aws::ecs::ServiceState,
+    summaries: &[stevedore_core::render::ContainerSummary],
+) -> Result<(Option<MigrationPlan>, Option<BuildMigrationPlan>), Error> {
+    let build_migration = app
+        .migration
+        .as_ref()
+        .filter(|m| m.runner == MigrationRunner::Codebuild)
+        .map(|m| BuildMigrationPlan {
+            project: m.project.clone().unwrap_or_default(),
+            image_uri: release.image_uri.clone(),
+            timeout_seconds: m.timeout_seconds,
+        });
+    let migration = match &app.migration {
+        None => None,
+        Some(migration) if migration.runner == MigrationRunner::Codebuild => None,
+        Some(migration) => {
+            let targets = target_containers(app, summaries, &release.image_uri)?;
+            let container = migration_container(app, &targets).ok_or_else(|| {
+                Error::ContainerNotFound(format!(
+                    "app `{}`: no container to run the migration in; set `migration.container`",
+                    release.app
+                ))
+            })?;
+            let network_configuration = service.network_configuration.clone().ok_or_else(|| {
+                Error::InvalidConfig(format!(
+                    "service `{service_name}` has no awsvpc network configuration, which the migration task needs"
+                ))
+            })?;
+            Some(MigrationPlan {
+                container,
+                command: migration.command.clone(),
+                timeout_seconds: migration.timeout_seconds,
+                launch_type: migration_launch_type(service),
+                capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+                platform_version: service.platform_version.clone(),
+                network_configuration,
+                group: format!("stevedore:{}", release.release_id),
+            })
+        }
+    };
+    Ok((migration, build_migration))
 }
 
 /// A rollback: the recorded task definition goes back as it is (no render, no migration);
@@ -179,7 +202,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
 /// omitted", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html).
 /// A service with neither runs on the cluster's default strategy, and so does a RunTask
 /// given neither.
-fn migration_launch_type(service: &stevedore_aws::ecs::ServiceState) -> Option<String> {
+pub(crate) fn migration_launch_type(service: &stevedore_aws::ecs::ServiceState) -> Option<String> {
     if service.capacity_provider_strategy.is_some() {
         None
     } else {
@@ -194,22 +217,7 @@ async fn redeploy(
     previous: &str,
     task_definition: &str,
 ) -> Result<RenderOutput, Error> {
-    let described = ctx.ecs.describe_task_definition(task_definition).await?;
-    let task_definition_arn = if described.is_inactive() {
-        let arn = ctx
-            .ecs
-            .register_rendered(
-                &described.definition,
-                &described.tags,
-                &[],
-                &release.release_id,
-            )
-            .await?;
-        tracing::info!(release_id = %release.release_id, deregistered = %task_definition, %arn, "task definition registered again");
-        arn
-    } else {
-        task_definition.to_string()
-    };
+    let task_definition_arn = active_task_definition(ctx, release, task_definition).await?;
     ctx.store
         .set_release_fields(
             &release.app,
@@ -226,7 +234,7 @@ async fn redeploy(
         task_definition_arn,
         previous_task_definition_arn: previous.to_string(),
         cluster: stage.cluster.clone(),
-        service: stage.service.clone(),
+        service: stage.first_service().to_string(),
         deploy_timeout_seconds: stage.deploy_timeout_seconds,
         migration: None,
         build_migration: None,
@@ -235,10 +243,37 @@ async fn redeploy(
         approval_timeout_seconds: stage.approval_timeout_seconds,
         // …but it goes out the stage's way (blue/green with its smoke test included).
         rollout: rollout_spec(stage),
+        services: Vec::new(),
+        rollout_order: Default::default(),
+        schedules: Vec::new(),
     })
 }
 
-fn rollout_spec(stage: &StageConfig) -> RolloutSpec {
+/// `task_definition` as a rollback can deploy it: itself, or, when it was deregistered since,
+/// the same definition registered again as a new revision.
+pub(crate) async fn active_task_definition(
+    ctx: &Render,
+    release: &ReleaseSpec,
+    task_definition: &str,
+) -> Result<String, Error> {
+    let described = ctx.ecs.describe_task_definition(task_definition).await?;
+    if !described.is_inactive() {
+        return Ok(task_definition.to_string());
+    }
+    let arn = ctx
+        .ecs
+        .register_rendered(
+            &described.definition,
+            &described.tags,
+            &[],
+            &release.release_id,
+        )
+        .await?;
+    tracing::info!(release_id = %release.release_id, deregistered = %task_definition, %arn, "task definition registered again");
+    Ok(arn)
+}
+
+pub(crate) fn rollout_spec(stage: &StageConfig) -> RolloutSpec {
     RolloutSpec {
         strategy: stage.strategy,
         bake_minutes: stage.bake_minutes,
@@ -248,7 +283,7 @@ fn rollout_spec(stage: &StageConfig) -> RolloutSpec {
 
 /// env var → `valueFrom` for every secret of the stage; every missing or wrong secret is
 /// named at once.
-async fn resolve_secrets(
+pub(crate) async fn resolve_secrets(
     ctx: &Render,
     release: &ReleaseSpec,
     stage: &StageConfig,
@@ -334,6 +369,7 @@ mod tests {
             trigger: Trigger::Push,
             source_release_id: None,
             redeploy_task_definition_arn: None,
+            redeploy_services: Default::default(),
         }
     }
 
@@ -361,6 +397,7 @@ mod tests {
                 rules
             )),
             parameters: ParameterStore::new(mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [])),
+            schedules: stevedore_aws::Schedules::from_sdk(&sdk),
             region: REGION.into(),
             account: "123456789012".into(),
             hook: HookTarget {

@@ -143,6 +143,7 @@ mod tests {
             trigger: Trigger::Push,
             source_release_id: None,
             redeploy_task_definition_arn: None,
+            redeploy_services: Default::default(),
         };
         let mut release = Release::new_pending(spec, chrono::DateTime::UNIX_EPOCH);
         release.status = status;

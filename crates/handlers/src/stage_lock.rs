@@ -120,6 +120,12 @@ async fn validate(
         }
     };
     validate_release_image(release, execution, &repository)?;
+    if release.redeploy_task_definition_arn.is_none() && !release.redeploy_services.is_empty() {
+        return Err(Error::InvalidInput(
+            "redeploy_services is only accepted with redeploy_task_definition_arn (a rollback)"
+                .into(),
+        ));
+    }
     if let Some(redeploy) = &release.redeploy_task_definition_arn {
         let invalid = || {
             Error::InvalidInput(format!(
@@ -134,6 +140,11 @@ async fn validate(
             .is_some_and(|r| {
                 r.status == ReleaseStatus::Succeeded
                     && r.task_definition_arn.as_deref() == Some(redeploy.as_str())
+                    && release.redeploy_services.iter().all(|(service, arn)| {
+                        r.services
+                            .iter()
+                            .any(|s| s.service == *service && s.task_definition_arn == *arn)
+                    })
             });
         if !proven {
             return Err(invalid());

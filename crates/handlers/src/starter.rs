@@ -112,6 +112,16 @@ pub(crate) async fn start_from(
         stage: stage.to_string(),
         trigger,
         source_release_id: Some(source.spec.release_id.clone()),
+        // A rollback of a multi-service stage puts back each service's own revision.
+        redeploy_services: if redeploy_task_definition_arn.is_some() {
+            source
+                .services
+                .iter()
+                .map(|s| (s.service.clone(), s.task_definition_arn.clone()))
+                .collect()
+        } else {
+            Default::default()
+        },
         redeploy_task_definition_arn,
         ..source.spec.clone()
     };

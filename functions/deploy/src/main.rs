@@ -1,7 +1,7 @@
 //! Lambda `deploy`: see `stevedore_handlers::deploy` for what it does.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use stevedore_aws::{load_sdk_config, Ecs, StepFunctions, Store};
+use stevedore_aws::{load_sdk_config, Ecs, Schedules, StepFunctions, Store};
 use stevedore_handlers::deploy::{handle, Deploy, DeployRequest, HookTarget};
 use stevedore_handlers::{init_tracing, required_env};
 
@@ -19,6 +19,7 @@ async fn main() -> Result<(), Error> {
         store: Store::from_sdk(&sdk, table),
         ecs: Ecs::from_sdk(&sdk),
         sfn: StepFunctions::from_sdk(&sdk),
+        schedules: Schedules::from_sdk(&sdk),
         hook,
     };
     let ctx = &ctx;

@@ -1,7 +1,7 @@
 //! Lambda `render`: see `stevedore_handlers::render` for what it does.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use stevedore_aws::{load_sdk_config, Ecs, ParameterStore, SecretsManager, Store};
+use stevedore_aws::{load_sdk_config, Ecs, ParameterStore, Schedules, SecretsManager, Store};
 use stevedore_handlers::render::{handle, Render, RenderRequest};
 use stevedore_handlers::{init_tracing, required_env, HookTarget};
 
@@ -18,6 +18,7 @@ async fn main() -> Result<(), Error> {
         ecs: Ecs::from_sdk(&sdk),
         secrets: SecretsManager::from_sdk(&sdk),
         parameters: ParameterStore::from_sdk(&sdk),
+        schedules: Schedules::from_sdk(&sdk),
         region,
         account,
         hook: HookTarget {

@@ -127,6 +127,47 @@ impl Store {
         }
     }
 
+    /// Sets fields of the release's `index`-th entry of `list` (`services` or `schedules`),
+    /// which render wrote; an index past the list's end changes nothing and is an error.
+    pub async fn set_entry_fields(
+        &self,
+        release: ReleaseKey<'_>,
+        list: &str,
+        index: usize,
+        fields: &[(&str, AttributeValue)],
+    ) -> Result<()> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(release_key(release)))
+            .expression_attribute_names("#list", list)
+            .expression_attribute_values(":index", n(index as i64));
+        let mut sets = Vec::new();
+        for (i, (name, value)) in fields.iter().enumerate() {
+            sets.push(format!("#list[{index}].#f{i} = :v{i}"));
+            request = request
+                .expression_attribute_names(format!("#f{i}"), *name)
+                .expression_attribute_values(format!(":v{i}"), bounded(name, value.clone()));
+        }
+        match request
+            .condition_expression("attribute_exists(PK) AND size(#list) > :index")
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_check_failure(&e) => Err(Error::InvalidInput(format!(
+                "release {} of {}/{} has no {list}[{index}]",
+                release.release_id, release.app, release.stage
+            ))),
+            Err(e) => Err(classify("UpdateItem(release entry)", e)),
+        }
+    }
+
     /// Appends `item` to the release's list attribute `list`, keeping the first entry and the
     /// latest ones (`MAX_LIST_ITEMS` in all), counts it in the number attribute `count`, and
     /// sets `fields`, in one write. The write only lands if `count` is still what was read

@@ -74,6 +74,7 @@ pub(super) fn pending_release(release_id: &str) -> Release {
             trigger: Trigger::Push,
             source_release_id: None,
             redeploy_task_definition_arn: None,
+            redeploy_services: Default::default(),
         },
         chrono::Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
     )

@@ -5,6 +5,7 @@
 
 mod locate;
 mod service_id;
+mod services;
 mod strategy;
 mod validate;
 
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::secret::SecretRef;
 
 pub use service_id::{service_identity, stages_by_service};
+pub use services::{RolloutOrder, ScheduleConfig, ScheduleRef, ServiceConfig, StageService};
 pub use strategy::{SmokeTest, Strategy, MAX_BAKE_MINUTES};
 pub use validate::{is_valid_env_name, is_valid_name, is_valid_repository_name};
 
@@ -92,7 +94,22 @@ pub enum MigrationRunner {
 #[serde(deny_unknown_fields)]
 pub struct StageConfig {
     pub cluster: String,
-    pub service: String,
+    /// The stage's one ECS service (name or ARN); a stage of several names them in
+    /// `services` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Several ECS services released together: one migration, then all of them or none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceConfig>,
+    /// `parallel` (default) or `sequential` (in the listed order) rollout of `services`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub rollout: RolloutOrder,
+    /// The service whose new revision runs the migration; default the first one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_service: Option<String>,
+    /// Schedules and rules pointed at the new revision once every service succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleConfig>,
     /// Globs; a pushed tag matching any of them deploys to this stage automatically.
     /// Empty means the stage is only deployed by promotion.
     #[serde(default)]
@@ -142,6 +159,10 @@ pub enum Approval {
     #[default]
     None,
     Required,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 fn default_migration_timeout() -> u64 {

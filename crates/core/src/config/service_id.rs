@@ -77,17 +77,23 @@ pub fn stages_by_service(
     let mut owners: BTreeMap<(String, String), String> = BTreeMap::new();
     for (app, config) in &file.apps {
         for (stage, settings) in &config.stages {
-            let path = format!("apps.{app}.stages.{stage}");
-            let Ok(id) = service_identity(&settings.cluster, &settings.service) else {
-                continue; // reported by validation, located
-            };
-            if let Some(first) = owners.get(&id) {
-                return Err(format!(
-                    "{path}: deploys ECS service `{}` of cluster `{}`, which {first} deploys already; one stage per service (each stage has its own deploy lock)",
-                    id.1, id.0
-                ));
+            let stage_path = format!("apps.{app}.stages.{stage}");
+            for service in settings.services() {
+                let Ok(id) = service_identity(&settings.cluster, service.service) else {
+                    continue; // reported by validation, located
+                };
+                let path = format!("{stage_path}.{}", service.field);
+                if let Some(first) = owners.get(&id) {
+                    if *first == stage_path {
+                        continue; // listed twice in one stage: validation names it
+                    }
+                    return Err(format!(
+                        "{path}: deploys ECS service `{}` of cluster `{}`, which {first} deploys already; one stage per service (each stage has its own deploy lock)",
+                        id.1, id.0
+                    ));
+                }
+                owners.insert(id, stage_path.clone());
             }
-            owners.insert(id, path);
         }
     }
     Ok(owners)

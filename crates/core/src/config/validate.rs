@@ -116,9 +116,9 @@ fn name_rule_message(kind: &str, name: &str) -> String {
 }
 
 /// A failed check: (path, message).
-type CheckResult = Result<(), (String, String)>;
+pub(super) type CheckResult = Result<(), (String, String)>;
 
-fn validate_containers(containers: &[String], path: &str) -> CheckResult {
+pub(super) fn validate_containers(containers: &[String], path: &str) -> CheckResult {
     if containers.is_empty() {
         return Err((
             path.to_string(),
@@ -234,12 +234,7 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
     if stage.cluster.is_empty() {
         return Err((format!("{path}.cluster"), "must not be empty".into()));
     }
-    if stage.service.is_empty() {
-        return Err((format!("{path}.service"), "must not be empty".into()));
-    }
-    if let Err((field, message)) = super::service_identity(&stage.cluster, &stage.service) {
-        return Err((format!("{path}.{field}"), message));
-    }
+    super::services::validate_services(stage, path)?;
     for (index, pattern) in stage.tags.iter().enumerate() {
         let tag_path = format!("{path}.tags[{index}]");
         if pattern.is_empty() {
@@ -273,7 +268,31 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
             ),
         ));
     }
-    validate_strategy(stage, path)?;
+    validate_strategy(
+        &Rollout {
+            strategy: stage.strategy,
+            bake_minutes: stage.bake_minutes,
+            smoke_test: stage.smoke_test.as_ref(),
+        },
+        stage.deploy_timeout_seconds,
+        path,
+        path,
+    )?;
+    for service in stage.services() {
+        if service.field == "service" {
+            continue; // the stage's own settings, checked above
+        }
+        validate_strategy(
+            &Rollout {
+                strategy: service.strategy,
+                bake_minutes: service.bake_minutes,
+                smoke_test: service.smoke_test,
+            },
+            stage.deploy_timeout_seconds,
+            &format!("{path}.{}", service.field),
+            path,
+        )?;
+    }
     for name in stage.environment.keys() {
         if !is_valid_env_name(name) {
             return Err((
@@ -299,7 +318,21 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
     Ok(())
 }
 
-fn validate_strategy(stage: &StageConfig, path: &str) -> CheckResult {
+/// One rollout's settings: a stage's, or one of its services' effective ones.
+pub(super) struct Rollout<'a> {
+    pub strategy: Strategy,
+    pub bake_minutes: Option<u32>,
+    pub smoke_test: Option<&'a super::SmokeTest>,
+}
+
+/// `path` locates the rollout's own fields; a `deploy_timeout_seconds` too short for them is
+/// the stage's (`stage_path`).
+fn validate_strategy(
+    stage: &Rollout<'_>,
+    deploy_timeout_seconds: u64,
+    path: &str,
+    stage_path: &str,
+) -> CheckResult {
     if stage.strategy == Strategy::Rolling {
         for (field, set) in [
             ("bake_minutes", stage.bake_minutes.is_some()),
@@ -322,18 +355,17 @@ fn validate_strategy(stage: &StageConfig, path: &str) -> CheckResult {
         ));
     }
     let mut longest = u64::from(bake_minutes) * 60;
-    if let Some(smoke_test) = &stage.smoke_test {
+    if let Some(smoke_test) = stage.smoke_test {
         smoke_test
             .check()
             .map_err(|(field, message)| (format!("{path}.smoke_test.{field}"), message))?;
         longest += smoke_test.longest_seconds();
     }
-    if stage.deploy_timeout_seconds <= longest {
+    if deploy_timeout_seconds <= longest {
         return Err((
-            format!("{path}.deploy_timeout_seconds"),
+            format!("{stage_path}.deploy_timeout_seconds"),
             format!(
-                "{} s leaves no time to roll out: bake_minutes and the smoke test alone can take {longest} s; raise it above that",
-                stage.deploy_timeout_seconds
+                "{deploy_timeout_seconds} s leaves no time to roll out: bake_minutes and the smoke test alone can take {longest} s; raise it above that"
             ),
         ));
     }

@@ -181,6 +181,7 @@ mod tests {
             trigger: Trigger::Push,
             source_release_id: None,
             redeploy_task_definition_arn: None,
+            redeploy_services: Default::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod failure;
 pub mod input;
+mod services;
 mod status;
 
 #[cfg(test)]
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use failure::reason_for_failure;
+pub use services::{service_status, ScheduleRecord, ServiceRecord};
 pub use status::{Phase, ReleaseStatus, Trigger};
 
 /// A release id: a ULID whose timestamp is when the image was pushed (`push_time_ms`; for
@@ -91,6 +93,9 @@ pub struct ReleaseSpec {
     /// For rollback: the task definition to put back as it is (no render, no migration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redeploy_task_definition_arn: Option<String>,
+    /// For rollback of a multi-service stage: service name → the task definition to put back.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub redeploy_services: std::collections::BTreeMap<String, String>,
 }
 
 /// The release item. Key attributes use the table's names (`PK`, `SK`, `GSI1PK`, `GSI1SK`);
@@ -155,6 +160,12 @@ pub struct Release {
     pub smoke_checks: Vec<crate::smoke::SmokeCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_check_count: Option<u64>,
+    /// A multi-service stage's services (in rollout order) and schedules; empty for a stage
+    /// of one service, whose fields above say it all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleRecord>,
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_at: Option<String>,
@@ -200,6 +211,8 @@ impl Release {
             approval_requested_at: None,
             approval_decision: None,
             approval_decided_at: None,
+            services: Vec::new(),
+            schedules: Vec::new(),
             pending_at: Some(created_at.clone()),
             created_at,
             lock_acquired_at: None,

@@ -120,6 +120,7 @@ fn spec(release_id: &str, app: &str, stage: &str) -> ReleaseSpec {
         trigger: Trigger::Push,
         source_release_id: None,
         redeploy_task_definition_arn: None,
+        redeploy_services: Default::default(),
     }
 }
 

@@ -456,6 +456,9 @@ fn wait() -> DeploymentWait {
         cluster: "demo".into(),
         service: "backend-staging".into(),
         expires_at: 1_700_003_600,
+        group: Vec::new(),
+        service_index: None,
+        done: None,
     }
 }
 
