@@ -4,10 +4,10 @@ pub mod codebuild;
 pub mod ecr;
 pub mod ecs;
 pub mod error;
+pub mod schedules;
 pub mod secrets;
 pub mod sfn;
 pub mod ssm;
-pub mod schedules;
 pub mod store;
 
 #[cfg(test)]
@@ -16,10 +16,10 @@ mod test_support;
 pub use codebuild::CodeBuild;
 pub use ecr::Ecr;
 pub use ecs::Ecs;
+pub use schedules::Schedules;
 pub use secrets::SecretsManager;
 pub use sfn::StepFunctions;
 pub use ssm::ParameterStore;
-pub use schedules::Schedules;
 pub use store::Store;
 
 /// Loads the standard AWS configuration once per process (region, credentials and

@@ -180,7 +180,8 @@ mod tests {
 
     #[test]
     fn a_prefix_keeps_the_error_type() {
-        let error = Error::DeploymentRolledBack("circuit breaker".into()).prefixed("service `worker`: ");
+        let error =
+            Error::DeploymentRolledBack("circuit breaker".into()).prefixed("service `worker`: ");
         assert_eq!(error.error_type(), "DeploymentRolledBack");
         assert_eq!(error.to_string(), "service `worker`: circuit breaker");
     }

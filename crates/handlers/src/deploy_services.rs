@@ -79,7 +79,9 @@ pub(crate) async fn start_batch(
         .store
         .get_release(&release.app, &release.stage, &release.release_id)
         .await?
-        .ok_or_else(|| Error::InvalidInput(format!("release {} has no record", release.release_id)))?;
+        .ok_or_else(|| {
+            Error::InvalidInput(format!("release {} has no record", release.release_id))
+        })?;
     if record.services.len() != render.services.len() {
         return Err(Error::InvalidInput(format!(
             "release {} records {} services, render {}",
@@ -231,8 +233,7 @@ pub(crate) async fn wait_batch(
         match verdict(&service, &member.deployment_id, &member.task_definition_arn) {
             Verdict::InProgress(_) => {}
             finished => {
-                complete_group_member(&ctx.store, &ctx.sfn, &member.deployment_id, finished)
-                    .await?
+                complete_group_member(&ctx.store, &ctx.sfn, &member.deployment_id, finished).await?
             }
         }
     }
@@ -274,7 +275,10 @@ pub(crate) async fn complete_group_member(
                 }
             }
             let output = serde_json::json!({"status": "COMPLETED", "deployment_ids": wait.group});
-            if sfn.send_task_success_if_open(&wait.task_token, &output).await? {
+            if sfn
+                .send_task_success_if_open(&wait.task_token, &output)
+                .await?
+            {
                 tracing::info!(release_id = %wait.release_id, "every service of the batch completed");
             }
         }
@@ -287,8 +291,7 @@ pub(crate) async fn complete_group_member(
                     Error::DeploymentRolledBack(_) => service_status::ROLLED_BACK,
                     _ => service_status::FAILED,
                 };
-                set_service_status(store, release, index, status, Some(&error.to_string()))
-                    .await?;
+                set_service_status(store, release, index, status, Some(&error.to_string())).await?;
             }
             sfn.send_task_failure_if_open(&wait.task_token, error.error_type(), &error.to_string())
                 .await?;

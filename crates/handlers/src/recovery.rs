@@ -107,8 +107,14 @@ pub(crate) async fn restore_previous(
     execution_arn: &str,
 ) -> Result<DeployResponse, Error> {
     if !render.services.is_empty() {
-        return crate::recovery_services::restore_services(ctx, release, render, error, execution_arn)
-            .await;
+        return crate::recovery_services::restore_services(
+            ctx,
+            release,
+            render,
+            error,
+            execution_arn,
+        )
+        .await;
     }
     let (_, why) = reason_for_failure(&error.error, &error.cause);
     // A release that lost the stage must not put its predecessor back over a newer one.

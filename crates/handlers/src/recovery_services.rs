@@ -23,12 +23,21 @@ fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
 }
 
 /// The release's deployment id of each service, as recorded (none for a service not started).
-async fn recorded_deployments(ctx: &Deploy, release: &ReleaseSpec) -> Result<Vec<Option<String>>, Error> {
+async fn recorded_deployments(
+    ctx: &Deploy,
+    release: &ReleaseSpec,
+) -> Result<Vec<Option<String>>, Error> {
     Ok(ctx
         .store
         .get_release(&release.app, &release.stage, &release.release_id)
         .await?
-        .map(|record| record.services.into_iter().map(|s| s.deployment_id).collect())
+        .map(|record| {
+            record
+                .services
+                .into_iter()
+                .map(|s| s.deployment_id)
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -47,8 +56,7 @@ pub(crate) async fn restore_services(
     let lease = Lease::for_deployment(render.deploy_timeout_seconds);
     fence(&ctx.store, release, execution_arn, lease, false).await?;
     let recorded = recorded_deployments(ctx, release).await?;
-    let schedules_restored =
-        crate::schedules::restore_schedules(ctx, release, render).await?;
+    let schedules_restored = crate::schedules::restore_schedules(ctx, release, render).await?;
     let mut batch = Vec::new();
     for (index, service) in render.services.iter().enumerate() {
         let state = ctx
@@ -157,9 +165,15 @@ pub(crate) async fn reconcile_services(
                 verdict: Verdict::Failed(failure),
                 ..
             } => {
-                let failure = explained(&ctx.store, &release.app, &release.stage, &release.release_id, failure)
-                    .await
-                    .prefixed(&format!("service `{}`: ", service.service));
+                let failure = explained(
+                    &ctx.store,
+                    &release.app,
+                    &release.stage,
+                    &release.release_id,
+                    failure,
+                )
+                .await
+                .prefixed(&format!("service `{}`: ", service.service));
                 tracing::warn!(release_id = %release.release_id, %why, %failure, "reconciled: ECS failed a service's deployment");
                 return Err(failure);
             }

@@ -145,7 +145,6 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
     })
 }
 
-
 /// The release's migration, as the state machine runs it: a one-off task from the new
 /// revision of `service_name` (placed and networked as that service is), or a CodeBuild build.
 pub(crate) fn plan_migration(

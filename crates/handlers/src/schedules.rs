@@ -46,10 +46,13 @@ pub(crate) async fn plan_schedules(
         .collect();
     let mut planned = Vec::with_capacity(stage.schedules.len());
     for entry in &stage.schedules {
-        let schedule = entry
-            .target()
-            .map_err(|(field, message)| Error::InvalidConfig(format!("schedules: {field}: {message}")))?;
-        let running = ctx.schedules.ecs_task_definitions(target(&schedule)).await?;
+        let schedule = entry.target().map_err(|(field, message)| {
+            Error::InvalidConfig(format!("schedules: {field}: {message}"))
+        })?;
+        let running = ctx
+            .schedules
+            .ecs_task_definitions(target(&schedule))
+            .await?;
         let Some((previous, new)) = running
             .iter()
             .find_map(|arn| by_family.get(family_of(arn)).map(|new| (arn, *new)))
@@ -117,7 +120,10 @@ pub(crate) async fn restore_schedules(
             continue;
         }
         ctx.schedules
-            .point(target(&schedule.target), &schedule.previous_task_definition_arn)
+            .point(
+                target(&schedule.target),
+                &schedule.previous_task_definition_arn,
+            )
             .await?;
         ctx.store
             .set_entry_fields(

@@ -148,8 +148,16 @@ impl StageConfig {
                     service: &entry.service,
                     containers: entry.containers.as_deref(),
                     strategy: entry.strategy.unwrap_or(self.strategy),
-                    bake_minutes: if own { entry.bake_minutes } else { entry.bake_minutes.or(self.bake_minutes) },
-                    smoke_test: if own { entry.smoke_test.as_ref() } else { entry.smoke_test.as_ref().or(self.smoke_test.as_ref()) },
+                    bake_minutes: if own {
+                        entry.bake_minutes
+                    } else {
+                        entry.bake_minutes.or(self.bake_minutes)
+                    },
+                    smoke_test: if own {
+                        entry.smoke_test.as_ref()
+                    } else {
+                        entry.smoke_test.as_ref().or(self.smoke_test.as_ref())
+                    },
                     field: format!("services[{index}]"),
                 }
             })
@@ -190,13 +198,15 @@ pub(super) fn validate_services(stage: &StageConfig, path: &str) -> super::valid
         (Some(_), false) => {
             return fail(
                 "services".into(),
-                "a stage names its one `service:` or lists several under `services:`, not both".into(),
+                "a stage names its one `service:` or lists several under `services:`, not both"
+                    .into(),
             )
         }
         (None, true) => {
             return fail(
                 "service".into(),
-                "is missing: name the stage's ECS service, or list several under `services:`".into(),
+                "is missing: name the stage's ECS service, or list several under `services:`"
+                    .into(),
             )
         }
         _ => {}
@@ -223,7 +233,10 @@ pub(super) fn validate_services(stage: &StageConfig, path: &str) -> super::valid
             );
         }
         if let Some(containers) = service.containers {
-            super::validate::validate_containers(containers, &format!("{path}.{}.containers", service.field))?;
+            super::validate::validate_containers(
+                containers,
+                &format!("{path}.{}.containers", service.field),
+            )?;
         }
         seen.push((id, service.field.clone()));
     }
@@ -232,7 +245,10 @@ pub(super) fn validate_services(stage: &StageConfig, path: &str) -> super::valid
         if !names.contains(&wanted.as_str()) {
             return fail(
                 "migration_service".into(),
-                format!("`{wanted}` is not one of the stage's services ({})", names.join(", ")),
+                format!(
+                    "`{wanted}` is not one of the stage's services ({})",
+                    names.join(", ")
+                ),
             );
         }
     }
@@ -244,14 +260,20 @@ pub(super) fn validate_services(stage: &StageConfig, path: &str) -> super::valid
             Err((field, message)) => return fail(format!("{entry_path}.{field}"), message),
         };
         let names = match &target {
-            ScheduleRef::Schedule { name, group } => [("schedule", name, false), ("group", group, false)],
-            ScheduleRef::Rule { name, event_bus } => [("rule", name, false), ("event_bus", event_bus, true)],
+            ScheduleRef::Schedule { name, group } => {
+                [("schedule", name, false), ("group", group, false)]
+            }
+            ScheduleRef::Rule { name, event_bus } => {
+                [("rule", name, false), ("event_bus", event_bus, true)]
+            }
         };
         for (field, value, slash) in names {
             if !is_valid_schedule_name(value, slash) {
                 return fail(
                     format!("{entry_path}.{field}"),
-                    format!("{value:?} is not a valid name (1-64 letters, digits, `.`, `-` and `_`)"),
+                    format!(
+                        "{value:?} is not a valid name (1-64 letters, digits, `.`, `-` and `_`)"
+                    ),
                 );
             }
         }
@@ -262,3 +284,7 @@ pub(super) fn validate_services(stage: &StageConfig, path: &str) -> super::valid
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "services_tests.rs"]
+mod tests;
