@@ -41,8 +41,12 @@ def deployment_fate(body: dict[str, Any]) -> dict[str, Any]:
         key = "default"
     elif body.get("digest"):
         key = _normalise_digest(str(body["digest"]))
+        # One image, several services: `family` narrows the fate to the services whose task
+        # definition is of that family (a worker failing while the web service is healthy).
+        if body.get("family"):
+            key = f"{body['family']}/{key}"
     else:
-        raise ControlError(400, "give 'digest' or 'default': true")
+        raise ControlError(400, "give 'digest' (optionally with 'family') or 'default': true")
     with STATE.lock:
         STATE.deployment_fates[key] = fate
     return {"ok": True, "key": key, "fate": fate}

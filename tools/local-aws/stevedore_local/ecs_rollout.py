@@ -65,13 +65,15 @@ def fate_for(backend: Any, task_definition_arn: str) -> str:
     try:
         td = backend.describe_task_definition(task_definition_arn)
         images = [cd.get("image") or "" for cd in td.container_definitions]
+        family = td.family
     except Exception:  # noqa: BLE001
-        images = []
+        images, family = [], None
     with STATE.lock:
         for image in images:
             for digest in DIGEST.findall(image):
-                if digest in STATE.deployment_fates:
-                    return STATE.deployment_fates[digest]
+                for key in (f"{family}/{digest}", digest):
+                    if key in STATE.deployment_fates:
+                        return STATE.deployment_fates[key]
         return STATE.deployment_fates.get("default", "healthy")
 
 
