@@ -315,7 +315,16 @@ pub(crate) async fn check_batch(
             .describe_service(&member.cluster, &member.service)
             .await?;
         match verdict(&service, &member.deployment_id, &member.task_definition_arn) {
-            Verdict::Completed => {}
+            Verdict::Completed => {
+                set_service_status(
+                    &ctx.store,
+                    key(release),
+                    member.index,
+                    service_status::COMPLETED,
+                    None,
+                )
+                .await?
+            }
             Verdict::Failed(error) => {
                 let error = explained(
                     &ctx.store,
