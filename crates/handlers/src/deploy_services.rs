@@ -6,8 +6,7 @@
 use stevedore_aws::ecs::deployment_configuration;
 use stevedore_aws::store::{attr_s, DeploymentWait, ReleaseKey};
 use stevedore_aws::{StepFunctions, Store};
-use stevedore_core::config::RolloutOrder;
-use stevedore_core::release::service_status;
+use stevedore_core::release::{service_status, services_to_start};
 use stevedore_core::smoke::HookContext;
 use stevedore_core::Error;
 
@@ -108,12 +107,17 @@ pub(crate) async fn start_batch(
             })
         })
         .collect();
-    let to_start: Vec<usize> = match render.rollout_order {
-        // A sequential release starts the next service only when none is rolling out.
-        RolloutOrder::Sequential if !batch.is_empty() => Vec::new(),
-        RolloutOrder::Sequential => not_started.iter().take(1).copied().collect(),
-        RolloutOrder::Parallel => not_started.clone(),
-    };
+    let started: Vec<bool> = record
+        .services
+        .iter()
+        .map(|s| s.deployment_id.is_some())
+        .collect();
+    let rolling: Vec<bool> = record
+        .services
+        .iter()
+        .map(|s| s.status == service_status::IN_PROGRESS)
+        .collect();
+    let to_start = services_to_start(render.rollout_order, &started, &rolling);
     let lease = Lease::for_deployment(render.deploy_timeout_seconds);
     if !to_start.is_empty() {
         // Only the stage's lock holder may change a service; the lease now covers the rollout.

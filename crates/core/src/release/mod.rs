@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use failure::reason_for_failure;
-pub use services::{service_status, ScheduleRecord, ServiceRecord};
+pub use services::{service_status, services_to_start, ScheduleRecord, ServiceRecord};
 pub use status::{Phase, ReleaseStatus, Trigger};
 
 /// A release id: a ULID whose timestamp is when the image was pushed (`push_time_ms`; for

@@ -54,3 +54,63 @@ pub mod service_status {
     pub const RESTORED: &str = "RESTORED";
     pub const POINTED: &str = "POINTED";
 }
+
+/// Which services the next deploy step starts: for `parallel`, every one not started yet;
+/// for `sequential`, the first not started, and only when none is rolling out (so each
+/// starts after the one before completed). `started[i]` says whether service `i` got its
+/// UpdateService, `rolling[i]` whether its deployment is still in progress.
+pub fn services_to_start(
+    order: crate::config::RolloutOrder,
+    started: &[bool],
+    rolling: &[bool],
+) -> Vec<usize> {
+    let not_started = started
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !**s)
+        .map(|(i, _)| i);
+    match order {
+        crate::config::RolloutOrder::Parallel => not_started.collect(),
+        crate::config::RolloutOrder::Sequential if rolling.iter().any(|r| *r) => Vec::new(),
+        crate::config::RolloutOrder::Sequential => not_started.take(1).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::services_to_start;
+    use crate::config::RolloutOrder::{Parallel, Sequential};
+
+    #[test]
+    fn parallel_starts_every_service_not_started() {
+        assert_eq!(
+            services_to_start(Parallel, &[false, false, false], &[false; 3]),
+            vec![0, 1, 2]
+        );
+        // A retried start skips the ones whose UpdateService was sent.
+        assert_eq!(
+            services_to_start(Parallel, &[true, false, false], &[true, false, false]),
+            vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn sequential_starts_the_next_only_when_none_rolls_out() {
+        assert_eq!(
+            services_to_start(Sequential, &[false, false], &[false, false]),
+            vec![0]
+        );
+        assert_eq!(
+            services_to_start(Sequential, &[true, false], &[true, false]),
+            Vec::<usize>::new()
+        );
+        assert_eq!(
+            services_to_start(Sequential, &[true, false], &[false, false]),
+            vec![1]
+        );
+        assert_eq!(
+            services_to_start(Sequential, &[true, true], &[false, false]),
+            Vec::<usize>::new()
+        );
+    }
+}
