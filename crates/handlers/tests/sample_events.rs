@@ -159,6 +159,26 @@ fn state_machine_and_function_samples_parse() {
         sample::<DeployRequest>("deploy-start.json"),
         DeployRequest::Start { .. }
     ));
+    // A multi-service stage: every service, the rollout order and the schedules travel in
+    // `render`; the schedules move once every service completed.
+    let DeployRequest::Start { render, .. } = sample::<DeployRequest>("deploy-start-services.json")
+    else {
+        panic!("deploy-start-services.json is a start");
+    };
+    assert_eq!(render.services.len(), 2);
+    assert_eq!(render.services[1].service, "backend-worker-staging");
+    assert_eq!(
+        render.rollout_order,
+        stevedore_core::config::RolloutOrder::Sequential
+    );
+    assert_eq!(
+        render.schedules[0].target.to_string(),
+        "schedule default/backend-nightly-staging"
+    );
+    assert!(matches!(
+        sample::<DeployRequest>("deploy-point-schedules.json"),
+        DeployRequest::PointSchedules { .. }
+    ));
     assert!(matches!(
         sample::<DeployRequest>("deploy-wait.json"),
         DeployRequest::Wait { .. }
