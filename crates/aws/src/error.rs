@@ -47,14 +47,24 @@ where
     R: std::fmt::Debug,
 {
     let (code, message) = code_and_message(&err);
-    let text = format!("{operation} failed: {code}: {message}");
     match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            Error::TransientAws(text)
+            Error::TransientAws(format!("{operation} failed: {code}: {message}"))
         }
-        _ if THROTTLING_CODES.contains(&code.as_str()) => Error::Throttled(text),
-        _ if TRANSIENT_CODES.contains(&code.as_str()) => Error::TransientAws(text),
-        _ => Error::AwsError(text),
+        _ => classify_code(operation, &code, &message),
+    }
+}
+
+/// Classifies an error code a service reported (in an error response, or per entry of a batch
+/// answer such as PutTargets' FailedEntries) like [`classify`] does.
+pub fn classify_code(operation: &str, code: &str, message: &str) -> Error {
+    let text = format!("{operation} failed: {code}: {message}");
+    if THROTTLING_CODES.contains(&code) {
+        Error::Throttled(text)
+    } else if TRANSIENT_CODES.contains(&code) {
+        Error::TransientAws(text)
+    } else {
+        Error::AwsError(text)
     }
 }
 
