@@ -20,7 +20,7 @@ def apply_patches() -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
 
     from . import (codebuild_sim, dynamodb_atomic, ecr_events, ecs_service_api, ecs_sim, ecs_tasks,
-                   eventbridge, lambda_bridge, sfn_codebuild, sfn_events, sfn_fixes)
+                   eventbridge, lambda_bridge, scheduler_fixes, sfn_codebuild, sfn_events, sfn_fixes)
 
     lambda_bridge.apply()
     eventbridge.apply()
@@ -33,6 +33,7 @@ def apply_patches() -> None:
     ecs_sim.apply()
     ecs_service_api.apply()  # after ecs_tasks and ecs_sim: wraps what they installed
     dynamodb_atomic.apply()
+    scheduler_fixes.apply()
     _patched = True
 
 

@@ -29,6 +29,8 @@ guess. Sources (Service Authorization Reference, "Actions" and "Resource types" 
 - Lambda: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
   (the Invoke operation is the lambda:InvokeFunction action on ``function``).
 - EventBridge: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+  (rule targets: iam_schedules.py)
+- EventBridge Scheduler (schedules): iam_schedules.py
 - iam:PassRole (``role``, iam:PassedToService), implied by any request that hands a role to a
   service: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
 """
@@ -43,6 +45,7 @@ from .iam_ecs import (_ecs_describe_services, _ecs_list_tasks, _ecs_register_tas
 from .iam_policy import UNKNOWN
 from .iam_request import (GLOBAL_KNOWN, Authorization, Lookup, Mapper, Where, _star, pass_role,
                           request_context)
+from .iam_schedules import MAPPERS as SCHEDULE_MAPPERS
 
 __all__ = ["GLOBAL_KNOWN", "Authorization", "Lookup", "Where", "authorizations", "pass_role",
            "request_context", "expression_attributes"]
@@ -249,6 +252,7 @@ MAPPERS: dict[tuple[str, str], Mapper] = {
     ("codebuild", "ListBuildsForProject"): _codebuild("ListBuildsForProject"),
     ("lambda", "Invoke"): _lambda_invoke,
     ("events", "PutEvents"): _events_put,
+    **SCHEDULE_MAPPERS,
 }
 
 
