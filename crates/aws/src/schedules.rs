@@ -173,7 +173,10 @@ impl Schedules {
             .group_name(schedule.group_name.as_deref().unwrap_or(group))
             .set_schedule_expression(schedule.schedule_expression)
             .set_schedule_expression_timezone(schedule.schedule_expression_timezone)
-            .set_start_date(schedule.start_date)
+            // A start date already past means what no start date means (the schedule runs
+            // from now on); AWS refuses a past StartDate on CreateSchedule and documents
+            // nothing for UpdateSchedule, so a past one is not sent back.
+            .set_start_date(schedule.start_date.filter(|start| !is_past(start)))
             .set_end_date(schedule.end_date)
             .set_description(schedule.description)
             .set_state(schedule.state)
@@ -321,3 +324,8 @@ fn failed_entries(
 
 #[cfg(test)]
 mod tests;
+
+/// Whether `date` lies before now.
+fn is_past(date: &aws_smithy_types::DateTime) -> bool {
+    std::time::SystemTime::try_from(*date).is_ok_and(|at| at < std::time::SystemTime::now())
+}

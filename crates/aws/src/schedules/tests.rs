@@ -97,6 +97,9 @@ fn schedule_target(task_definition: &str) -> Target {
         .expect("target")
 }
 
+/// In 2096: a start date still to come goes back as it was.
+const START_DATE: i64 = 4_100_000_000;
+
 fn schedule(target: Target) -> GetScheduleOutput {
     GetScheduleOutput::builder()
         .arn("arn:aws:scheduler:us-east-1:123456789012:schedule/jobs/nightly-report")
@@ -104,8 +107,8 @@ fn schedule(target: Target) -> GetScheduleOutput {
         .group_name("jobs")
         .schedule_expression("cron(0 3 * * ? *)")
         .schedule_expression_timezone("Europe/Berlin")
-        .start_date(DateTime::from_secs(1_700_000_000))
-        .end_date(DateTime::from_secs(1_900_000_000))
+        .start_date(DateTime::from_secs(START_DATE))
+        .end_date(DateTime::from_secs(4_200_000_000))
         .description("the nightly report")
         .state(ScheduleState::Disabled)
         .kms_key_arn("arn:aws:kms:us-east-1:123456789012:key/k")
@@ -152,32 +155,7 @@ async fn a_schedule_runs_its_ecs_targets_task_definition() {
 
 #[tokio::test]
 async fn pointing_a_schedule_sends_back_every_field_but_the_task_definition() {
-    let seen = captured::<UpdateScheduleInput>();
-    let log = seen.clone();
-    let update =
-        mock!(aws_sdk_scheduler::Client::update_schedule).then_compute_output(move |input| {
-            log.lock().unwrap().push(input.clone());
-            UpdateScheduleOutput::builder()
-                .schedule_arn(
-                    "arn:aws:scheduler:us-east-1:123456789012:schedule/jobs/nightly-report",
-                )
-                .build()
-                .expect("output")
-        });
-    let pointed = schedules(&[get_schedule(schedule_target(OLD_TD)), update], &[])
-        .point(SCHEDULE, NEW_TD)
-        .await
-        .unwrap();
-    assert_eq!(
-        pointed,
-        [PointedTarget {
-            target_id: None,
-            previous_task_definition_arn: OLD_TD.into()
-        }]
-    );
-
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 1);
+    let seen = point_and_capture(schedule(schedule_target(OLD_TD))).await;
     let sent = &seen[0];
     let before = schedule(schedule_target(OLD_TD));
     assert_eq!(sent.name(), Some("nightly-report"));
@@ -197,6 +175,47 @@ async fn pointing_a_schedule_sends_back_every_field_but_the_task_definition() {
     // The whole target (role, input, retry policy, dead-letter queue, every ECS parameter)
     // is the one read, with the new revision.
     assert_eq!(sent.target, Some(schedule_target(NEW_TD)));
+}
+
+#[tokio::test]
+async fn a_start_date_already_past_is_not_sent_back() {
+    let mut past = schedule(schedule_target(OLD_TD));
+    past.start_date = Some(DateTime::from_secs(1_700_000_000));
+    let seen = point_and_capture(past).await;
+    assert_eq!(seen[0].start_date, None);
+    assert!(seen[0].end_date.is_some(), "the end date still goes back");
+}
+
+/// Points the schedule GetSchedule answers with `read` at NEW_TD; the UpdateSchedule sent.
+async fn point_and_capture(read: GetScheduleOutput) -> Vec<UpdateScheduleInput> {
+    let seen = captured::<UpdateScheduleInput>();
+    let log = seen.clone();
+    let update =
+        mock!(aws_sdk_scheduler::Client::update_schedule).then_compute_output(move |input| {
+            log.lock().unwrap().push(input.clone());
+            UpdateScheduleOutput::builder()
+                .schedule_arn(
+                    "arn:aws:scheduler:us-east-1:123456789012:schedule/jobs/nightly-report",
+                )
+                .build()
+                .expect("output")
+        });
+    let answer = mock!(aws_sdk_scheduler::Client::get_schedule).then_output(move || read.clone());
+    let pointed = schedules(&[answer, update], &[])
+        .point(SCHEDULE, NEW_TD)
+        .await
+        .unwrap();
+    assert_eq!(
+        pointed,
+        [PointedTarget {
+            target_id: None,
+            previous_task_definition_arn: OLD_TD.into()
+        }]
+    );
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    seen.clone()
 }
 
 #[tokio::test]
