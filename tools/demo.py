@@ -2,8 +2,12 @@
 """`make demo`: one release of the example app, end to end, on this machine.
 
 Starts the local stack (emulated AWS + the real function binaries), seeds the example app
-from examples/, pushes an image tagged like a CI build, prints each phase of the release as
-it is recorded, then `stevedore history backend`. Exits 0 only if the release SUCCEEDED.
+from examples/ as it is (staging runs two services, web and worker, and a nightly schedule
+of the worker), pushes an image tagged like a CI build, prints each phase of the one release
+that moves them all as it is recorded (the services' and the schedule's too), then per
+service its task definition, deployment and status, the schedule's target as EventBridge
+Scheduler now has it, and `stevedore history backend`. Exits 0 only if the release SUCCEEDED
+and every service and schedule runs the release's revisions.
 
     .venv/bin/python tools/demo.py [--no-build] [--timeout 300]
 """
@@ -22,7 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "local-aws"))
 
-from example_app import EXAMPLE_APP, EXAMPLE_CONFIG, seed_app  # noqa: E402
+from example_app import (EXAMPLE_APP, EXAMPLE_CONFIG, ExampleApp,  # noqa: E402
+                         rule_task_definition, schedule_task_definition, seed_app)
 from stack import TERMINAL, LocalStack  # noqa: E402
 
 STAGE = "staging"
@@ -38,13 +43,29 @@ def as_datetime(value: Any) -> datetime | None:
         return None
 
 
-def phases(release: dict[str, Any]) -> list[tuple[datetime, str]]:
-    """(when, phase) for every `*_at` attribute, oldest first."""
+def _timed(item: dict[str, Any], label: str = "") -> list[tuple[datetime, str]]:
     out = []
-    for key, value in release.items():
+    for key, value in item.items():
         when = as_datetime(value) if key.endswith("_at") else None
         if when is not None:
-            out.append((when, key[: -len("_at")]))
+            out.append((when, f"{label}{key[: -len('_at')]}"))
+    return out
+
+
+def target_name(target: dict[str, Any]) -> str:
+    """A recorded schedule target (`{"kind": "schedule", "name", "group"}` or a rule's)."""
+    where = target.get("group") or target.get("event_bus") or "default"
+    return f"{target.get('kind', 'schedule')} {where}/{target.get('name')}"
+
+
+def phases(release: dict[str, Any]) -> list[tuple[datetime, str]]:
+    """(when, phase) for every `*_at` attribute of the release, of each of its services
+    (`backend-worker-staging: started`) and of each schedule, oldest first."""
+    out = _timed(release)
+    for service in release.get("services") or []:
+        out += _timed(service, f"{service.get('service')}: ")
+    for schedule in release.get("schedules") or []:
+        out += _timed(schedule, f"{target_name(schedule.get('target') or {})}: ")
     return sorted(out)
 
 
@@ -68,10 +89,52 @@ def follow_release(stack: LocalStack, digest: str, timeout: float) -> dict[str, 
     return None
 
 
+def revision(arn: Any) -> str:
+    return str(arn).rsplit("/", 1)[-1] if arn else "-"
+
+
+def report_services(stack: LocalStack, app: ExampleApp, release: dict[str, Any]) -> bool:
+    """Per service: the release's task definition, deployment and status, and what ECS runs
+    now; per schedule: the revision its ECS target runs now. True when all of them run the
+    release's revisions."""
+    ecs = stack.client("ecs")
+    cluster = app.stage(STAGE)["cluster"]
+    names = app.stage_services[STAGE]
+    # A stage of one service records on the release itself; a release that failed before it
+    # recorded its services (at render) changed none of them.
+    one = len(names) == 1
+    recorded = release.get("services") or [{
+        "service": name, "task_definition_arn": release.get("task_definition_arn") if one else None,
+        "deployment_id": release.get("deployment_id") if one else None,
+        "status": release.get("status") if one else "not recorded"} for name in names]
+    consistent = True
+    for service in recorded:
+        running = ecs.describe_services(cluster=cluster, services=[service["service"]])
+        now = running["services"][0]["taskDefinition"] if running["services"] else None
+        print(f"  service {service['service']}: task definition "
+              f"{revision(service.get('task_definition_arn'))}, deployment "
+              f"{service.get('deployment_id') or '-'}, {service.get('status')}"
+              f" (ECS runs {revision(now)})")
+        consistent &= now == service.get("task_definition_arn")
+    for schedule in release.get("schedules") or []:
+        target = schedule.get("target") or {}
+        if target.get("kind") == "rule":
+            now = rule_task_definition(stack, target["name"], target.get("event_bus", "default"))
+        else:
+            now = schedule_task_definition(stack, target["name"], target.get("group", "default"))
+        print(f"  {target_name(target)}: target {revision(now)} "
+              f"(was {revision(schedule.get('previous_task_definition_arn'))}), "
+              f"{schedule.get('status')}")
+        consistent &= now == schedule.get("task_definition_arn")
+    return consistent
+
+
 def run(args: argparse.Namespace) -> int:
     with LocalStack(build=not args.no_build) as stack:
         print(f"demo: seeding app `{EXAMPLE_APP}` from examples/{EXAMPLE_CONFIG.name}")
         app = seed_app(stack, EXAMPLE_APP, config_path=EXAMPLE_CONFIG)
+        print(f"demo: {EXAMPLE_APP}/{STAGE} runs {', '.join(app.stage_services[STAGE])}"
+              + (f" and schedule {app.schedules[STAGE]}" if STAGE in app.schedules else ""))
         tag = f"develop-{secrets.token_hex(4)[:7]}"
         digest = stack.push_image(app.repository, tag, layer_seed=tag)
         print(f"demo: pushed {app.repository}:{tag} ({digest})")
@@ -82,10 +145,14 @@ def run(args: argparse.Namespace) -> int:
             print(stack.diagnose(EXAMPLE_APP, STAGE, seen, args.timeout), file=sys.stderr)
             return 1
         print(f"demo: {release['status']}" + (f": {release['reason']}" if release.get("reason") else ""))
+        consistent = report_services(stack, app, release)
         print(f"\n$ stevedore history {EXAMPLE_APP}")
         history = stack.stevedore("history", EXAMPLE_APP, check=False)
         print(history.stdout.rstrip() or history.stderr.rstrip())
-        return 0 if release["status"] == "SUCCEEDED" else 1
+        if release["status"] == "SUCCEEDED" and not consistent:
+            print("demo: the release SUCCEEDED but a service or schedule does not run its "
+                  "revision (see above)", file=sys.stderr)
+        return 0 if release["status"] == "SUCCEEDED" and consistent else 1
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:

@@ -11,6 +11,11 @@ Stages named in `blue_green_stages` get what ECS's native blue/green deployments
 internal ALB with blue and green target groups, a production and a test listener each with a
 forwarding rule, and the service's `loadBalancers[0].advancedConfiguration` naming them
 (deploymentConfiguration `strategy: ROLLING`: Stevedore switches it to BLUE_GREEN at deploy).
+
+The example's stages each release two services (web, worker) and a nightly schedule
+(example_services.py). By default an app gets the single-service variant every test used
+before (one `service:` per stage, app-level `containers`); `multi_service=True` gives the
+example as it is, renamed per app.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from typing import Any
 
 import yaml
 
+import example_services
+from example_services import (rename_services, rule_task_definition,  # noqa: F401 (re-exported)
+                              schedule_task_definition, single_service_variant,
+                              stage_service_entries)
 from stack import ACCOUNT_ID, REGION, REPO_ROOT, LocalStack
 
 EXAMPLES = REPO_ROOT / "examples"
@@ -88,7 +97,7 @@ class ExampleApp:
     repository: str
     cluster: str
     family: str
-    services: dict[str, str]                 # stage -> service name
+    services: dict[str, str]                 # stage -> (first) service name
     secrets: dict[str, str]                  # secret name -> full ARN (created ones)
     config: dict[str, Any]                   # the app's part of stevedore.yaml, as applied
     config_path: Path
@@ -98,6 +107,11 @@ class ExampleApp:
     extra: dict[str, Any] = field(default_factory=dict)
     # stage -> create_blue_green_load_balancer's answer (blue/green stages only)
     blue_green: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # stage -> every service of the stage, in the listed order (one for a `service:` stage)
+    stage_services: dict[str, list[str]] = field(default_factory=dict)
+    worker_family: str | None = None              # the worker's family, when seeded
+    worker_task_definition_arn: str | None = None  # the worker's revision before any release
+    schedules: dict[str, str] = field(default_factory=dict)  # stage -> schedule (or rule) name
 
     def stage(self, stage: str) -> dict[str, Any]:
         return self.config["stages"][stage]
@@ -107,17 +121,26 @@ def app_config(app: str, *, migration: bool = True,
                missing_secrets: dict[str, str] | None = None,
                staging_overrides: dict[str, Any] | None = None,
                migration_overrides: dict[str, Any] | None = None,
-               app_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """examples/stevedore.yaml's `backend`, renamed to `app` (repository, services, secrets)."""
+               app_overrides: dict[str, Any] | None = None,
+               multi_service: bool = False) -> dict[str, Any]:
+    """examples/stevedore.yaml's `backend`, renamed to `app` (repository, services, secrets).
+    `multi_service`: each stage's `services` (`<app>-<stage>`, `<app>-worker-<stage>`) and
+    `schedules` (`<app>-nightly-<stage>`); otherwise one `service: <app>-<stage>` per stage and
+    the app's `containers: [web]`, as the example was before it had several services."""
     example = yaml.safe_load(EXAMPLE_CONFIG.read_text())["apps"][EXAMPLE_APP]
     config = copy.deepcopy(example)
+    if not multi_service:
+        config = single_service_variant(config)
     config["repository"] = app
     if not migration:
         config.pop("migration", None)
     elif migration_overrides:
         config["migration"].update(migration_overrides)
     for stage_name, stage in config["stages"].items():
-        stage["service"] = f"{app}-{stage_name}"
+        if multi_service:
+            rename_services(stage, EXAMPLE_APP, app)
+        else:
+            stage["service"] = f"{app}-{stage_name}"
         stage["secrets"] = {env: ref.replace(f"/{EXAMPLE_APP}/", f"/{app}/")
                             for env, ref in (stage.get("secrets") or {}).items()}
     if missing_secrets:
@@ -246,24 +269,28 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
              config_path: Path | None = None,
              blue_green_stages: set[str] | None = None,
              extra_containers: list[dict[str, Any]] | None = None,
-             service_overrides: dict[str, Any] | None = None) -> ExampleApp:
+             service_overrides: dict[str, Any] | None = None,
+             multi_service: bool = False) -> ExampleApp:
     """Seed one app. `missing_secrets` (env -> ref) are added to staging but not created;
     `staging_overrides` / `migration_overrides` / `app_overrides` replace keys of the staging
     stage's / the migration's / the app's config.
     `config_path`: apply this file as is (the demo applies examples/stevedore.yaml itself).
-    `blue_green_stages`: these stages' services get an ALB with blue and green target groups
-    and `loadBalancers[0].advancedConfiguration` (see `ExampleApp.blue_green`).
+    `blue_green_stages`: these stages' web services get an ALB with blue and green target
+    groups and `loadBalancers[0].advancedConfiguration` (see `ExampleApp.blue_green`).
     `extra_containers`: container definitions appended to the example task definition (e.g. a
     sidecar; give each `memoryReservation`, which moto's RunTask needs).
-    `service_overrides`: CreateService arguments replacing the seeded ones for every stage's
-    service (a None value removes one: `{"launchType": None, "capacityProviderStrategy": [...]}`)."""
+    `service_overrides`: CreateService arguments replacing the seeded ones for every service
+    (a None value removes one: `{"launchType": None, "capacityProviderStrategy": [...]}`).
+    `multi_service`: the example's stages as they are (see `app_config`): a service whose
+    containers are the worker's runs family `<app>-worker` (desiredCount 1, no load balancer),
+    and each stage's schedules (or rules) run that family nightly."""
     if config_path is not None:
         config = yaml.safe_load(config_path.read_text())["apps"][app]
     else:
         config = app_config(app, migration=migration, missing_secrets=missing_secrets,
                             staging_overrides=staging_overrides,
                             migration_overrides=migration_overrides,
-                            app_overrides=app_overrides)
+                            app_overrides=app_overrides, multi_service=multi_service)
         config_path = stack.run_dir / f"{app}.stevedore.yaml"
         config_path.write_text(yaml.safe_dump({"apps": {app: config}}, sort_keys=False))
     ecs, ecr = stack.client("ecs"), stack.client("ecr")
@@ -276,34 +303,41 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
     initial_digest = stack.push_image(config["repository"], INITIAL_TAG, layer_seed=f"{app}-initial")
     subnets, groups = ensure_network(stack)
     clusters = {s["cluster"] for s in config["stages"].values()}
+    cluster_arns = {}
     for cluster in sorted(clusters):
-        ecs.create_cluster(clusterName=cluster)  # idempotent: apps may share a cluster
+        # idempotent: apps may share a cluster
+        cluster_arns[cluster] = ecs.create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
     secrets = create_secrets(stack, config, skip=set(missing_secrets or {}))
     create_parameters(stack, config, skip=set(missing_secrets or {}))
     taskdef_arn = register_initial_task_definition(stack, app, extra_containers)
+    worker_arn = None
+    if any(example_services.runs_worker(entry) for stage in config["stages"].values()
+           for entry in stage_service_entries(stage)):
+        worker_arn = example_services.register_worker_task_definition(
+            ecs, app, stack.registry(), INITIAL_TAG)
 
-    services, blue_green = {}, {}
+    services, stage_services, blue_green, schedules = {}, {}, {}, {}
     for stage_name, stage in config["stages"].items():
-        deployment_configuration = {
-            "deploymentCircuitBreaker": {"enable": circuit_breaker, "rollback": circuit_breaker},
-            "maximumPercent": 200, "minimumHealthyPercent": 100}
-        extra_args: dict[str, Any] = {}
-        if stage_name in blue_green_stages:
-            container_name, container_port = _web_container()
-            blue_green[stage_name] = create_blue_green_load_balancer(
-                stack.client, f"{app}/{stage_name}", subnets, groups, container_name,
-                container_port)
-            extra_args["loadBalancers"] = [blue_green[stage_name]["load_balancer"]]
-            deployment_configuration["strategy"] = "ROLLING"
-        service_args = dict(
-            cluster=stage["cluster"], serviceName=stage["service"], taskDefinition=taskdef_arn,
-            desiredCount=2, launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {
-                "subnets": subnets, "securityGroups": groups, "assignPublicIp": "DISABLED"}},
-            deploymentConfiguration=deployment_configuration, **extra_args)
-        service_args.update(copy.deepcopy(service_overrides or {}))
-        ecs.create_service(**{k: v for k, v in service_args.items() if v is not None})
-        services[stage_name] = stage["service"]
+        stage_services[stage_name] = []
+        for entry in stage_service_entries(stage):
+            worker = example_services.runs_worker(entry)
+            extra_args: dict[str, Any] = {}
+            if stage_name in blue_green_stages and not worker:
+                container_name, container_port = _web_container()
+                blue_green[stage_name] = create_blue_green_load_balancer(
+                    stack.client, f"{app}/{stage_name}", subnets, groups, container_name,
+                    container_port)
+                extra_args["loadBalancers"] = [blue_green[stage_name]["load_balancer"]]
+            _create_service(ecs, stage["cluster"], entry["service"],
+                            worker_arn if worker else taskdef_arn, subnets, groups,
+                            circuit_breaker, desired_count=1 if worker else 2,
+                            extra_args=extra_args, overrides=service_overrides)
+            stage_services[stage_name].append(entry["service"])
+        services[stage_name] = stage_services[stage_name][0]
+        for entry in stage.get("schedules") or []:
+            schedules[stage_name] = example_services.seed_schedule(
+                stack.client, app, entry, cluster_arns[stage["cluster"]],
+                worker_arn or taskdef_arn, subnets, groups)
 
     stack.stevedore("config", "apply", str(config_path))
     return ExampleApp(
@@ -311,8 +345,30 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
         family=app, services=services, secrets=secrets, config=config,
         config_path=config_path, task_definition_arn=taskdef_arn, initial_digest=initial_digest,
         migration_command=(config.get("migration") or {}).get("command"),
-        blue_green=blue_green,
+        blue_green=blue_green, stage_services=stage_services,
+        worker_family=example_services.worker_family(app) if worker_arn else None,
+        worker_task_definition_arn=worker_arn, schedules=schedules,
     )
+
+
+def _create_service(ecs: Any, cluster: str, name: str, taskdef_arn: str, subnets: list[str],
+                    groups: list[str], circuit_breaker: bool, *, desired_count: int,
+                    extra_args: dict[str, Any], overrides: dict[str, Any] | None) -> None:
+    """A FARGATE service in the local network; with `loadBalancers` (blue/green) its
+    deploymentConfiguration says `strategy: ROLLING` (Stevedore switches it at deploy)."""
+    deployment_configuration = {
+        "deploymentCircuitBreaker": {"enable": circuit_breaker, "rollback": circuit_breaker},
+        "maximumPercent": 200, "minimumHealthyPercent": 100}
+    if "loadBalancers" in extra_args:
+        deployment_configuration["strategy"] = "ROLLING"
+    service_args = dict(
+        cluster=cluster, serviceName=name, taskDefinition=taskdef_arn,
+        desiredCount=desired_count, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": subnets, "securityGroups": groups, "assignPublicIp": "DISABLED"}},
+        deploymentConfiguration=deployment_configuration, **extra_args)
+    service_args.update(copy.deepcopy(overrides or {}))
+    ecs.create_service(**{k: v for k, v in service_args.items() if v is not None})
 
 
 def service_task_definition(stack: LocalStack, app: ExampleApp, stage: str) -> str:

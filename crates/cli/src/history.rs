@@ -1,8 +1,9 @@
-//! `stevedore history`: a stage's releases as a table (or JSON).
+//! `stevedore history`: a stage's releases as a table (or JSON). A release that moved several
+//! services lists each of them, and each schedule it pointed, under its row.
 
 use anyhow::{bail, Result};
 use stevedore_aws::Store;
-use stevedore_core::release::Release;
+use stevedore_core::release::{Release, ScheduleRecord, ServiceRecord};
 
 pub async fn print(
     store: &Store,
@@ -22,6 +23,7 @@ pub async fn print(
     for stage in &stages {
         releases.extend(store.list_releases(app, stage, limit).await?);
     }
+    let releases = without_task_tokens(releases);
     if json {
         println!("{}", serde_json::to_string_pretty(&releases)?);
         return Ok(());
@@ -30,18 +32,82 @@ pub async fn print(
     Ok(())
 }
 
+/// The approval gate's task token completes the parked execution (approves the release) for
+/// whoever holds it: history shows that a release waits (`approval_requested_at`), never the
+/// token itself.
+fn without_task_tokens(mut releases: Vec<Release>) -> Vec<Release> {
+    for release in &mut releases {
+        release.approval_task_token = None;
+    }
+    releases
+}
+
 fn short_digest(digest: &str) -> String {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     format!("sha256:{}", hex.chars().take(12).collect::<String>())
 }
 
 fn revision(arn: Option<&str>) -> String {
-    arn.and_then(|a| a.rsplit('/').next())
+    arn.filter(|a| !a.is_empty())
+        .and_then(|a| a.rsplit('/').next())
         .unwrap_or("-")
         .to_string()
 }
 
-/// The history table; a release without a reason shows `-`.
+/// `backend:7 -> backend:8`: what ran before the release, and the revision it moves to.
+fn moved(previous: &str, new: &str) -> String {
+    format!("{} -> {}", revision(Some(previous)), revision(Some(new)))
+}
+
+/// One indented line per service and per schedule of a multi-service release (kind, name,
+/// previous -> new revision, status, and a service's reason), aligned within the release;
+/// none for a release of one service.
+fn parts(services: &[ServiceRecord], schedules: &[ScheduleRecord]) -> Vec<String> {
+    let mut cells: Vec<[String; 5]> = services
+        .iter()
+        .map(|s| {
+            [
+                "service".to_string(),
+                s.service.clone(),
+                moved(&s.previous_task_definition_arn, &s.task_definition_arn),
+                s.status.clone(),
+                s.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    cells.extend(schedules.iter().map(|s| {
+        let target = s.target.to_string();
+        let (kind, name) = target.split_once(' ').unwrap_or(("schedule", &target));
+        [
+            kind.to_string(),
+            name.to_string(),
+            moved(&s.previous_task_definition_arn, &s.task_definition_arn),
+            s.status.clone(),
+            String::new(),
+        ]
+    }));
+    let mut widths = [0usize; 5];
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row.iter()) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    cells
+        .iter()
+        .map(|row| {
+            let text = row
+                .iter()
+                .zip(widths.iter())
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ");
+            format!("  {}", text.trim_end())
+        })
+        .collect()
+}
+
+/// The history table; a release without a reason shows `-`. A multi-service release's row is
+/// followed by its services and schedules (see `parts`).
 pub fn table(releases: &[Release]) -> String {
     let header = [
         "STAGE",
@@ -85,8 +151,9 @@ pub fn table(releases: &[Release]) -> String {
             .to_string()
     };
     let mut out = vec![line(header.to_vec())];
-    for row in &rows {
+    for (row, release) in rows.iter().zip(releases) {
         out.push(line(row.iter().map(String::as_str).collect()));
+        out.extend(parts(&release.services, &release.schedules));
     }
     if rows.is_empty() {
         out.push("(no releases yet)".into());
@@ -97,6 +164,7 @@ pub fn table(releases: &[Release]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stevedore_core::config::ScheduleRef;
     use stevedore_core::release::{ReleaseSpec, ReleaseStatus, Trigger};
 
     fn release(status: ReleaseStatus, reason: Option<&str>) -> Release {
@@ -139,6 +207,105 @@ mod tests {
         assert!(lines[1].contains("sha256:abababababab") && lines[1].contains("backend:7"));
         assert!(lines[1].ends_with('-'), "no reason shows as -: {text}");
         assert!(lines[2].ends_with("exit code 3"));
+    }
+
+    fn service(name: &str, family: &str, status: &str, reason: Option<&str>) -> ServiceRecord {
+        ServiceRecord {
+            cluster: "demo".into(),
+            service: name.into(),
+            task_definition_arn: format!("arn:aws:ecs:us-east-1:1:task-definition/{family}:8"),
+            previous_task_definition_arn: format!(
+                "arn:aws:ecs:us-east-1:1:task-definition/{family}:7"
+            ),
+            status: status.into(),
+            deployment_id: Some("ecs-svc/1".into()),
+            restore_deployment_id: None,
+            reason: reason.map(str::to_string),
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn a_multi_service_release_lists_its_services_and_schedules() {
+        let mut multi = release(
+            ReleaseStatus::RolledBack,
+            Some("service backend-worker-staging: deployment rolled back by ECS"),
+        );
+        multi.services = vec![
+            service("backend-staging", "backend", "RESTORED", None),
+            service(
+                "backend-worker-staging",
+                "backend-worker",
+                "ROLLED_BACK",
+                Some("tasks failed health checks"),
+            ),
+        ];
+        multi.schedules = vec![ScheduleRecord {
+            target: ScheduleRef::Schedule {
+                name: "backend-nightly-staging".into(),
+                group: "default".into(),
+            },
+            task_definition_arn: "arn:aws:ecs:us-east-1:1:task-definition/backend-worker:8".into(),
+            previous_task_definition_arn:
+                "arn:aws:ecs:us-east-1:1:task-definition/backend-worker:7".into(),
+            status: "PENDING".into(),
+            pointed_at: None,
+        }];
+        let text = table(&[multi, release(ReleaseStatus::Succeeded, None)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            6,
+            "header, release, 2 services, 1 schedule, release:\n{text}"
+        );
+        assert!(lines[1].starts_with("staging") && lines[1].contains("ROLLED_BACK"));
+        assert!(lines[5].starts_with("staging") && lines[5].contains("SUCCEEDED"));
+        let service_lines = &lines[2..5];
+        for line in service_lines {
+            assert!(line.starts_with("  "), "indented under its release: {text}");
+        }
+        assert!(
+            service_lines[0].contains("service   backend-staging"),
+            "{text}"
+        );
+        assert!(
+            service_lines[0].contains("backend:7 -> backend:8"),
+            "{text}"
+        );
+        assert!(service_lines[0].trim_end().ends_with("RESTORED"), "{text}");
+        assert!(service_lines[1].contains("backend-worker:7 -> backend-worker:8"));
+        assert!(
+            service_lines[1].ends_with("ROLLED_BACK  tasks failed health checks"),
+            "{text}"
+        );
+        assert!(
+            service_lines[2].contains("schedule  default/backend-nightly-staging"),
+            "{text}"
+        );
+        assert!(service_lines[2].ends_with("PENDING"), "{text}");
+        // Aligned within the release: every status starts in the same column.
+        let column = |line: &str, word: &str| line.find(word).expect(word);
+        assert_eq!(
+            column(service_lines[0], "RESTORED"),
+            column(service_lines[1], "ROLLED_BACK")
+        );
+        assert_eq!(
+            column(service_lines[1], "ROLLED_BACK"),
+            column(service_lines[2], "PENDING")
+        );
+    }
+
+    #[test]
+    fn history_never_carries_the_approval_task_token() {
+        let mut parked = release(ReleaseStatus::InProgress, None);
+        parked.approval_task_token = Some("AQB8-secret-token".into());
+        parked.approval_requested_at = Some("2026-01-01T00:00:00.000Z".into());
+        let shown = without_task_tokens(vec![parked]);
+        let json = serde_json::to_string_pretty(&shown).unwrap();
+        assert!(!json.contains("AQB8-secret-token") && !json.contains("approval_task_token"));
+        assert!(json.contains("approval_requested_at"), "{json}");
+        assert!(!table(&shown).contains("AQB8-secret-token"));
     }
 
     #[test]
