@@ -11,6 +11,7 @@ import yaml
 from conftest import wait_for
 
 import example_app
+import example_services
 from stack import MANIFEST_MEDIA_TYPE, manifest_for
 
 
@@ -187,3 +188,25 @@ def test_single_service_variant_is_the_example_before_services():
         rest = {k: v for k, v in multi["stages"][stage].items()
                 if k not in ("services", "schedules")}
         assert single == rest
+
+
+def test_example_files_are_valid_requests():
+    """examples/*.json are what `aws ... --cli-input-json` sends: each validates against the
+    operation's input shape in botocore's service model."""
+    import boto3
+    from botocore.model import ServiceModel
+    from botocore.validate import validate_parameters
+
+    session = boto3.session.Session(region_name="us-east-1")
+    for service, operation, path in (
+            ("ecs", "RegisterTaskDefinition", example_app.EXAMPLE_TASKDEF),
+            ("ecs", "RegisterTaskDefinition", example_services.EXAMPLE_WORKER_TASKDEF),
+            ("scheduler", "CreateSchedule", example_services.EXAMPLE_SCHEDULE)):
+        model = session._loader.load_service_model(service, "service-2")
+        shape = ServiceModel(model).operation_model(operation).input_shape
+        validate_parameters(json.loads(path.read_text()), shape)  # raises when invalid
+    schedule = json.loads(example_services.EXAMPLE_SCHEDULE.read_text())
+    overrides = json.loads(schedule["Target"]["Input"])
+    worker = json.loads(example_services.EXAMPLE_WORKER_TASKDEF.read_text())
+    names = {c["name"] for c in worker["containerDefinitions"]}
+    assert {o["name"] for o in overrides["containerOverrides"]} <= names
