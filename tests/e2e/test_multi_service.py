@@ -104,7 +104,7 @@ def test_a_failed_migration_changes_no_service_and_no_schedule(stack, seed):
 
     release = finished_release(stack, app, digest)
     assert release["status"] == "FAILED", f"{release.get('status')}: {release.get('reason')}"
-    assert "MigrationFailed" in release["reason"]
+    assert "exit code 1" in release["reason"], release["reason"]
     assert _updates(stack, web) == [] and _updates(stack, worker) == []
     assert [s["status"] for s in release["services"]] == ["PENDING", "PENDING"]
     _assert_nothing_moved(stack, app, before)
@@ -123,7 +123,7 @@ def test_an_unhealthy_worker_puts_the_web_service_back(stack, seed):
     services = {s["service"]: s for s in release["services"]}
     # ECS's circuit breaker rolled the worker back; Stevedore put the web service back.
     assert services[worker]["status"] == "ROLLED_BACK", services[worker]
-    assert services[web]["status"] == "RESTORED", services[web]
+    assert services[web]["status"] == "RESTORED", (release["reason"], release["services"])
     assert services[web]["restore_deployment_id"].startswith("ecs-svc/")
     assert [u["taskDefinition"] for u in _updates(stack, web)][-1] == before["web"]
     assert len(_updates(stack, worker)) == 1, "the worker was rolled back by ECS, not a second time"
@@ -152,7 +152,7 @@ def test_a_missing_schedule_fails_before_anything_changes(stack, seed):
 
     release = finished_release(stack, app, digest)
     assert release["status"] == "FAILED", f"{release.get('status')}: {release.get('reason')}"
-    assert "ScheduleNotFound" in release["reason"] and app.schedules[STAGE] in release["reason"]
+    assert app.schedules[STAGE] in release["reason"], release["reason"]
     assert _updates(stack, web) == [] and _updates(stack, worker) == []
     assert _migrations(stack, app, pushed_at) == [], "render fails before the migration"
     assert _running(stack, app, web) == before["web"]

@@ -69,6 +69,10 @@ pub struct DeploymentWait {
     /// last member to complete can tell a failed sibling from a completed one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done: Option<String>,
+    /// The deployment puts the service's previous task definition back (a failed release's
+    /// restore): its end is recorded as RESTORED, not COMPLETED.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restoring: bool,
 }
 
 /// Which release: (app, stage, release id).

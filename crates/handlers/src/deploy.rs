@@ -52,6 +52,9 @@ pub struct ServiceDeployment {
     pub cluster: String,
     pub service: String,
     pub task_definition_arn: String,
+    /// A restore of the service's previous task definition, not the release's rollout.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restoring: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,6 +222,7 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 group: Vec::new(),
                 service_index: None,
                 done: None,
+                restoring: false,
             };
             ctx.store.put_wait(&deployment.deployment_id, &wait).await?;
             // ECS may have finished before the token was parked; its event then found nothing.

@@ -104,6 +104,7 @@ pub(crate) async fn start_batch(
                 cluster: s.cluster.clone(),
                 service: s.service.clone(),
                 task_definition_arn: s.task_definition_arn.clone(),
+                restoring: false,
             })
         })
         .collect();
@@ -180,6 +181,7 @@ pub(crate) async fn start_batch(
             cluster: service.cluster.clone(),
             service: service.service.clone(),
             task_definition_arn: service.task_definition_arn.clone(),
+            restoring: false,
         });
     }
     let Some(first) = batch.first().cloned() else {
@@ -226,6 +228,7 @@ pub(crate) async fn wait_batch(
             group: group.clone(),
             service_index: Some(member.index),
             done: None,
+            restoring: member.restoring,
         };
         ctx.store.put_wait(&member.deployment_id, &wait).await?;
     }
@@ -269,7 +272,12 @@ pub(crate) async fn complete_group_member(
     match finished {
         Verdict::Completed => {
             if let Some(index) = wait.service_index {
-                set_service_status(store, release, index, service_status::COMPLETED, None).await?;
+                let status = if wait.restoring {
+                    service_status::RESTORED
+                } else {
+                    service_status::COMPLETED
+                };
+                set_service_status(store, release, index, status, None).await?;
             }
             for other in wait.group.iter().filter(|id| *id != deployment_id) {
                 let sibling = store.peek_wait(other).await?.and_then(|w| w.done);
@@ -292,6 +300,7 @@ pub(crate) async fn complete_group_member(
                 .prefixed(&format!("service `{}`: ", wait.service));
             if let Some(index) = wait.service_index {
                 let status = match error {
+                    _ if wait.restoring => service_status::RESTORE_FAILED,
                     Error::DeploymentRolledBack(_) => service_status::ROLLED_BACK,
                     _ => service_status::FAILED,
                 };

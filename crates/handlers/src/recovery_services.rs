@@ -90,7 +90,7 @@ pub(crate) async fn restore_services(
                 index,
                 &[
                     ("restore_deployment_id", attr_s(&restore_id)),
-                    ("status", attr_s(service_status::RESTORED)),
+                    ("status", attr_s(service_status::RESTORING)),
                     (
                         "reason",
                         attr_s(format!(
@@ -108,6 +108,7 @@ pub(crate) async fn restore_services(
             cluster: service.cluster.clone(),
             service: service.service.clone(),
             task_definition_arn: service.previous_task_definition_arn.clone(),
+            restoring: true,
         });
     }
     let restored: Vec<String> = batch
@@ -189,6 +190,7 @@ pub(crate) async fn reconcile_services(
                     cluster: service.cluster.clone(),
                     service: service.service.clone(),
                     task_definition_arn: service.task_definition_arn.clone(),
+                    restoring: false,
                 });
             }
             Reconciled::NotStarted => not_started.push(service.service.clone()),

@@ -57,17 +57,26 @@ pub(crate) async fn render_services(
         )?;
         states.push(state);
     }
-    let rollback = release.redeploy_task_definition_arn.is_some();
-    let new_revisions = if rollback {
-        redeploy_revisions(ctx, release, &services).await?
-    } else {
-        render_revisions(ctx, release, app, stage, &services, &states).await?
-    };
     let migration_index = stage
         .migration_service
         .as_deref()
         .and_then(|wanted| services.iter().position(|s| s.service == wanted))
         .unwrap_or(0);
+    let rollback = release.redeploy_task_definition_arn.is_some();
+    let new_revisions = if rollback {
+        redeploy_revisions(ctx, release, &services).await?
+    } else {
+        render_revisions(
+            ctx,
+            release,
+            app,
+            stage,
+            &services,
+            &states,
+            migration_index,
+        )
+        .await?
+    };
     let (migration, build_migration) = if !rollback {
         let state = &states[migration_index];
         let current = ctx
@@ -137,12 +146,13 @@ async fn render_revisions(
     stage: &StageConfig,
     services: &[StageService<'_>],
     states: &[ServiceState],
+    migration_index: usize,
 ) -> Result<Vec<String>, Error> {
     let resolved = resolve_secrets(ctx, release, stage).await?;
     let mut plans = Vec::new();
     let mut family_index: BTreeMap<String, usize> = BTreeMap::new();
     let mut service_family = Vec::with_capacity(services.len());
-    for (service, state) in services.iter().zip(states) {
+    for (index, (service, state)) in services.iter().zip(states).enumerate() {
         let family = family_of(&state.task_definition).to_string();
         if let Some(index) = family_index.get(&family) {
             service_family.push(*index);
@@ -153,14 +163,13 @@ async fn render_revisions(
             .describe_task_definition(&state.task_definition)
             .await?;
         let summaries = container_summaries(&current.definition);
-        let changes = plan_render(
-            &with_containers(app, service.containers),
-            stage,
-            &summaries,
-            &release.image_uri,
-            &resolved,
-        )
-        .map_err(|e| named(service.service, e))?;
+        // The migration runs in one service's revision only: the others need no container for it.
+        let mut app_view = with_containers(app, service.containers);
+        if index != migration_index {
+            app_view.migration = None;
+        }
+        let changes = plan_render(&app_view, stage, &summaries, &release.image_uri, &resolved)
+            .map_err(|e| named(service.service, e))?;
         family_index.insert(family, plans.len());
         service_family.push(plans.len());
         plans.push((current, changes));

@@ -211,6 +211,22 @@ pub(super) fn validate_services(stage: &StageConfig, path: &str) -> super::valid
         }
         _ => {}
     }
+    // Release records keep lists to MAX_LIST_ITEMS entries (crate::bounds), and each
+    // service's entry is updated in place by its index: a longer list could not be recorded.
+    for (field, count) in [
+        ("services", stage.services.len()),
+        ("schedules", stage.schedules.len()),
+    ] {
+        if count > crate::bounds::MAX_LIST_ITEMS {
+            return fail(
+                field.into(),
+                format!(
+                    "lists {count} entries; a stage releases at most {} (split the app into two)",
+                    crate::bounds::MAX_LIST_ITEMS
+                ),
+            );
+        }
+    }
     let mut seen: Vec<((String, String), String)> = Vec::new();
     for service in stage.services() {
         if service.service.is_empty() {

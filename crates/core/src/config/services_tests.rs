@@ -203,3 +203,16 @@ fn two_stages_sharing_a_service_of_their_lists_are_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn more_services_than_a_release_records_are_refused() {
+    let many: String = (0..21)
+        .map(|i| format!("          - service: svc-{i}\n"))
+        .collect();
+    let yaml = format!(
+        "apps:\n  ab:\n    repository: ab\n    stages:\n      s:\n        cluster: c\n        services:\n{many}"
+    );
+    let error = error_for(&yaml);
+    assert!(error.contains("apps.ab.stages.s.services"), "{error}");
+    assert!(error.contains("lists 21 entries"), "{error}");
+}

@@ -14,8 +14,8 @@ pub struct ServiceRecord {
     /// What the service ran before (what a restore or a rollback puts back).
     pub previous_task_definition_arn: String,
     /// PENDING (rendered), IN_PROGRESS (UpdateService sent), COMPLETED, FAILED, ROLLED_BACK
-    /// (by ECS), RESTORED (put back by Stevedore because the release failed) or UNCHANGED
-    /// (never started: the release failed first).
+    /// (by ECS), RESTORING then RESTORED or RESTORE_FAILED (put back by Stevedore because the
+    /// release failed); a service never started keeps PENDING.
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,
@@ -51,7 +51,9 @@ pub mod service_status {
     pub const COMPLETED: &str = "COMPLETED";
     pub const FAILED: &str = "FAILED";
     pub const ROLLED_BACK: &str = "ROLLED_BACK";
+    pub const RESTORING: &str = "RESTORING";
     pub const RESTORED: &str = "RESTORED";
+    pub const RESTORE_FAILED: &str = "RESTORE_FAILED";
     pub const POINTED: &str = "POINTED";
 }
 

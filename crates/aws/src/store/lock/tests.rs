@@ -459,6 +459,7 @@ fn wait() -> DeploymentWait {
         group: Vec::new(),
         service_index: None,
         done: None,
+        restoring: false,
     }
 }
 
