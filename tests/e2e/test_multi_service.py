@@ -7,8 +7,10 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+import yaml
+
 from e2e_helpers import ci_tag, ecs_calls, family_of, finished_release, run_state_machine
-from example_app import schedule_task_definition
+from example_app import rule_task_definition, schedule_task_definition
 
 STAGE = "staging"
 
@@ -193,3 +195,51 @@ def test_rollback_and_promote_move_every_service(stack, seed):
     assert all(s["status"] == "COMPLETED" for s in promoted["services"])
     assert schedule_task_definition(stack, app.schedules["production"]) == \
         promoted["services"][1]["task_definition_arn"]
+
+
+def test_an_eventbridge_rules_ecs_target_moves_with_the_services(stack, seed):
+    app, web, worker = _seed(seed, "multi-rule", staging_overrides={
+        "schedules": [{"rule": "multi-rule-hourly-staging"}]})
+    assert app.schedules[STAGE] == "multi-rule-hourly-staging"
+    before = rule_task_definition(stack, app.schedules[STAGE])
+    assert family_of(before) == app.worker_family
+    digest = stack.push_image(app.repository, ci_tag(), layer_seed="multi-rule-1")
+
+    release = finished_release(stack, app, digest)
+    assert release["status"] == "SUCCEEDED", f"{release.get('status')}: {release.get('reason')}"
+    [rule] = release["schedules"]
+    assert rule["target"] == {"kind": "rule", "name": "multi-rule-hourly-staging",
+                              "event_bus": "default"}
+    assert rule["previous_task_definition_arn"] == before
+    assert rule_task_definition(stack, app.schedules[STAGE]) == release["services"][1]["task_definition_arn"]
+    [target] = stack.client("events").list_targets_by_rule(Rule=app.schedules[STAGE])["Targets"]
+    assert target["EcsParameters"]["LaunchType"] == "FARGATE", "the rest of the target is kept"
+    assert target["RoleArn"].endswith(f"role/{app.name}-scheduler")
+
+
+def _reapply(stack, app, services: list[dict]) -> None:
+    """The team edits the stage's `services` and applies the file again."""
+    app.config["stages"][STAGE]["services"] = services
+    app.config_path.write_text(yaml.safe_dump({"apps": {app.name: app.config}}, sort_keys=False))
+    stack.stevedore("config", "apply", str(app.config_path))
+
+
+def test_a_missing_service_or_container_fails_render_naming_the_service(stack, seed):
+    app, web, worker = _seed(seed, "multi-bad-cfg")
+    before = _before(stack, app)
+    entries = app.config["stages"][STAGE]["services"]
+
+    _reapply(stack, app, entries + [{"service": "multi-bad-cfg-admin-staging", "containers": ["web"]}])
+    digest = stack.push_image(app.repository, ci_tag(), layer_seed="multi-bad-cfg-1")
+    release = finished_release(stack, app, digest)
+    assert release["status"] == "FAILED", f"{release.get('status')}: {release.get('reason')}"
+    assert "multi-bad-cfg-admin-staging" in release["reason"], release["reason"]
+    _assert_nothing_moved(stack, app, before)
+
+    _reapply(stack, app, [entries[0], {**entries[1], "containers": ["no-such-container"]}])
+    digest = stack.push_image(app.repository, ci_tag(), layer_seed="multi-bad-cfg-2")
+    release = finished_release(stack, app, digest)
+    assert release["status"] == "FAILED", f"{release.get('status')}: {release.get('reason')}"
+    assert f"service `{worker}`" in release["reason"] and "no-such-container" in release["reason"]
+    assert _updates(stack, web) == [] and _updates(stack, worker) == []
+    _assert_nothing_moved(stack, app, before)

@@ -14,7 +14,7 @@ use crate::rollout_check::{check_rollout, rollout_plan};
 use crate::runtime::{now, timestamp};
 use crate::stage_lock::{fence, Lease};
 use crate::verdict::{verdict, Verdict};
-use crate::{HandlerError, ReleaseSpec, RenderOutput, StateError};
+use crate::{HandlerError, ReleaseSpec, RenderOutput, RolloutSpec, StateError};
 
 pub struct Deploy {
     pub store: Store,
@@ -155,7 +155,11 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 &render.rollout,
                 &ctx.hook,
             )?;
-            let plan = rollout_plan(&render.rollout, &ctx.hook, hook_details(&release, &render));
+            let plan = rollout_plan(
+                &render.rollout,
+                &ctx.hook,
+                hook_details(&release, &render.rollout),
+            );
             let config = deployment_configuration(
                 service.deployment_configuration.as_ref(),
                 &plan,
@@ -335,9 +339,8 @@ pub(crate) async fn complete_wait(
 }
 
 /// What Stevedore's hook needs in `hookDetails`: the release and its smoke test.
-fn hook_details(release: &ReleaseSpec, render: &RenderOutput) -> serde_json::Value {
-    render
-        .rollout
+pub(crate) fn hook_details(release: &ReleaseSpec, rollout: &RolloutSpec) -> serde_json::Value {
+    rollout
         .smoke_test
         .clone()
         .and_then(|smoke_test| {
@@ -384,7 +387,11 @@ mod tests {
 
     /// The plan deploy sends for `render`'s stage.
     fn plan_for(release: &ReleaseSpec, render: &RenderOutput, hook: &HookTarget) -> RolloutPlan {
-        rollout_plan(&render.rollout, hook, hook_details(release, render))
+        rollout_plan(
+            &render.rollout,
+            hook,
+            hook_details(release, &render.rollout),
+        )
     }
 
     fn release() -> ReleaseSpec {

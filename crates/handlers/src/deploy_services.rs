@@ -7,15 +7,16 @@ use stevedore_aws::ecs::deployment_configuration;
 use stevedore_aws::store::{attr_s, DeploymentWait, ReleaseKey};
 use stevedore_aws::{StepFunctions, Store};
 use stevedore_core::release::{service_status, services_to_start};
-use stevedore_core::smoke::HookContext;
 use stevedore_core::Error;
 
-use crate::deploy::{explained, Deploy, DeployResponse, ServiceDeployment, StartedDeployment};
+use crate::deploy::{
+    explained, hook_details, Deploy, DeployResponse, ServiceDeployment, StartedDeployment,
+};
 use crate::rollout_check::{check_rollout, rollout_plan};
 use crate::runtime::{now, timestamp};
 use crate::stage_lock::{fence, Lease};
 use crate::verdict::{verdict, Verdict};
-use crate::{ReleaseSpec, RenderOutput, ServiceRender};
+use crate::{ReleaseSpec, RenderOutput};
 
 fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
     ReleaseKey {
@@ -45,25 +46,6 @@ pub(crate) async fn set_service_status(
     store
         .set_entry_fields(release, "services", index, &fields)
         .await
-}
-
-/// What Stevedore's hook needs in `hookDetails` for one service's blue/green rollout.
-fn hook_details(release: &ReleaseSpec, service: &ServiceRender) -> serde_json::Value {
-    service
-        .rollout
-        .smoke_test
-        .clone()
-        .and_then(|smoke_test| {
-            serde_json::to_value(HookContext {
-                app: release.app.clone(),
-                stage: release.stage.clone(),
-                release_id: release.release_id.clone(),
-                smoke_test,
-                attempts_made: 0,
-            })
-            .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// Starts the next batch: every service not started yet (parallel), or the first of them
@@ -147,7 +129,11 @@ pub(crate) async fn start_batch(
             &service.rollout,
             &ctx.hook,
         )?;
-        let plan = rollout_plan(&service.rollout, &ctx.hook, hook_details(release, service));
+        let plan = rollout_plan(
+            &service.rollout,
+            &ctx.hook,
+            hook_details(release, &service.rollout),
+        );
         let config = deployment_configuration(
             state.deployment_configuration.as_ref(),
             &plan,
