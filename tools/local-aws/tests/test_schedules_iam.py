@@ -121,11 +121,18 @@ def test_deploy_may_repoint_rule_targets_but_not_remove_them(emulator, control, 
         Rule=rule, EventBusName=bus, Targets=[rule_target("report", TD7, OUTSIDE_ROLE)]))
 
 
-def test_other_functions_may_not_touch_schedules_or_rule_targets(emulator, aws, roles):
+def test_render_may_only_read_schedules_and_other_functions_not_even_that(emulator, aws, roles):
     group, name = make_schedule(aws("scheduler"))
     rule = make_rule(aws("events"))
+    # render checks, before anything changes, which task definition each target runs.
+    render_scheduler = as_function(emulator, "scheduler", "render")
+    schedule = render_scheduler.get_schedule(Name=name, GroupName=group)
+    assert as_function(emulator, "events", "render").list_targets_by_rule(Rule=rule)["Targets"]
+    update = {k: schedule[k] for k in ("Name", "GroupName", "ScheduleExpression",
+                                       "FlexibleTimeWindow", "Target")}
+    assert "scheduler:UpdateSchedule" in denied(lambda: render_scheduler.update_schedule(**update))
     assert "scheduler:GetSchedule" in denied(
-        lambda: as_function(emulator, "scheduler", "render").get_schedule(Name=name, GroupName=group))
+        lambda: as_function(emulator, "scheduler", "record").get_schedule(Name=name, GroupName=group))
     assert "events:ListTargetsByRule" in denied(
         lambda: as_function(emulator, "events", "record").list_targets_by_rule(Rule=rule))
 
