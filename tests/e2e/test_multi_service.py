@@ -243,3 +243,32 @@ def test_a_missing_service_or_container_fails_render_naming_the_service(stack, s
     assert f"service `{worker}`" in release["reason"] and "no-such-container" in release["reason"]
     assert _updates(stack, web) == [] and _updates(stack, worker) == []
     _assert_nothing_moved(stack, app, before)
+
+
+def test_a_blue_green_web_service_failing_its_smoke_test_puts_the_worker_back(stack, seed):
+    name = "multi-bg"
+    listener = stack.control("ecs/test-listener")["url"]
+    test_url = f"{listener}/demo/{name}-staging/healthz"
+    config = {"services": [
+        {"service": f"{name}-staging", "containers": ["web"], "strategy": "blue_green",
+         "smoke_test": {"test_url": test_url, "attempts": 2, "interval_seconds": 1}},
+        {"service": f"{name}-worker-staging", "containers": ["worker"]},
+    ], "deploy_timeout_seconds": 300}
+    app, web, worker = _seed(seed, name, staging_overrides=config, blue_green_stages={STAGE})
+    before = _before(stack, app)
+    digest = stack.push_image(app.repository, ci_tag(), layer_seed=f"{name}-1")
+    stack.control("ecs/test-listener", {"digest": digest, "status": 500})
+
+    release = finished_release(stack, app, digest)
+    assert release["status"] == "ROLLED_BACK", f"{release.get('status')}: {release.get('reason')}"
+    assert release["reason"].startswith(f"service `{web}`: smoke test failed: GET {test_url}"), \
+        release["reason"]
+    services = {s["service"]: s for s in release["services"]}
+    assert services[web]["status"] == "ROLLED_BACK", "ECS's blue/green rollback"
+    assert services[worker]["status"] == "RESTORED", services[worker]
+    web_config = stack.client("ecs").describe_services(
+        cluster=app.cluster, services=[web])["services"][0]["deploymentConfiguration"]
+    worker_config = stack.client("ecs").describe_services(
+        cluster=app.cluster, services=[worker])["services"][0]["deploymentConfiguration"]
+    assert web_config["strategy"] == "BLUE_GREEN" and worker_config.get("strategy", "ROLLING") == "ROLLING"
+    _assert_nothing_moved(stack, app, before)
