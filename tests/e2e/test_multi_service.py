@@ -9,7 +9,7 @@ from datetime import datetime
 
 import yaml
 
-from e2e_helpers import ci_tag, ecs_calls, family_of, finished_release, run_state_machine
+from e2e_helpers import TERMINAL, ci_tag, ecs_calls, family_of, finished_release, run_state_machine
 from example_app import rule_task_definition, schedule_task_definition
 
 STAGE = "staging"
@@ -272,3 +272,22 @@ def test_a_blue_green_web_service_failing_its_smoke_test_puts_the_worker_back(st
         cluster=app.cluster, services=[worker])["services"][0]["deploymentConfiguration"]
     assert web_config["strategy"] == "BLUE_GREEN" and worker_config.get("strategy", "ROLLING") == "ROLLING"
     _assert_nothing_moved(stack, app, before)
+
+
+def test_approval_is_asked_once_for_every_service_of_the_release(stack, seed):
+    app, web, worker = _seed(seed, "multi-gate", staging_overrides={"approval": "required"})
+    before = _before(stack, app)
+    digest = stack.push_image(app.repository, ci_tag(), layer_seed="multi-gate-1")
+    waiting = stack.wait_for_release(app.name, STAGE, lambda r: r.get("digest") == digest
+                                     and (r.get("approval_requested_at") or r.get("status") in TERMINAL))
+    assert waiting.get("approval_requested_at"), waiting.get("reason")
+    assert _updates(stack, web) == [] and _updates(stack, worker) == []
+    assert _before(stack, app) == before, "waiting at the gate changes nothing"
+
+    decided = run_state_machine(stack, "ApproveStateMachine",
+                                {"app": app.name, "stage": STAGE, "decision": "approve", "by": "alice"})
+    assert decided["status"] == "SUCCEEDED", decided
+    release = finished_release(stack, app, digest)
+    assert release["status"] == "SUCCEEDED", f"{release.get('status')}: {release.get('reason')}"
+    assert [s["status"] for s in release["services"]] == ["COMPLETED", "COMPLETED"]
+    assert release["schedules"][0]["status"] == "POINTED"
