@@ -291,3 +291,52 @@ def test_approval_is_asked_once_for_every_service_of_the_release(stack, seed):
     assert release["status"] == "SUCCEEDED", f"{release.get('status')}: {release.get('reason')}"
     assert [s["status"] for s in release["services"]] == ["COMPLETED", "COMPLETED"]
     assert release["schedules"][0]["status"] == "POINTED"
+
+
+def _add_report_schedule(stack, app) -> str:
+    """A scheduled job with a task definition family of its own that no service runs: a copy
+    of the worker's, and a schedule like the nightly one that runs it."""
+    ecs, scheduler = stack.client("ecs"), stack.client("scheduler")
+    worker = ecs.describe_task_definition(taskDefinition=app.worker_task_definition_arn)["taskDefinition"]
+    keep = ("containerDefinitions", "networkMode", "requiresCompatibilities", "cpu", "memory",
+            "executionRoleArn", "taskRoleArn")
+    report = ecs.register_task_definition(family=f"{app.name}-report",
+                                          **{k: worker[k] for k in keep if k in worker})
+    nightly = scheduler.get_schedule(Name=app.schedules[STAGE])
+    target = {**nightly["Target"], "EcsParameters": {
+        **nightly["Target"]["EcsParameters"],
+        "TaskDefinitionArn": report["taskDefinition"]["taskDefinitionArn"]}}
+    name = f"{app.name}-report-{STAGE}"
+    scheduler.create_schedule(Name=name, ScheduleExpression="cron(0 6 * * ? *)",
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=target)
+    app.config["stages"][STAGE]["schedules"].append({"schedule": name})
+    _reapply(stack, app, app.config["stages"][STAGE]["services"])
+    return name
+
+
+def test_a_job_with_a_family_of_its_own_gets_a_new_revision_and_rolls_back(stack, seed):
+    app, web, worker = _seed(seed, "multi-job")
+    report = _add_report_schedule(stack, app)
+    releases = []
+    for attempt in (1, 2):
+        digest = stack.push_image(app.repository, ci_tag(), layer_seed=f"multi-job-{attempt}")
+        release = finished_release(stack, app, digest)
+        assert release["status"] == "SUCCEEDED", f"{release.get('status')}: {release.get('reason')}"
+        releases.append(release)
+        scheduled = schedule_task_definition(stack, report)
+        assert family_of(scheduled) == f"{app.name}-report"
+        taskdef = stack.client("ecs").describe_task_definition(taskDefinition=scheduled)["taskDefinition"]
+        assert [c["image"] for c in taskdef["containerDefinitions"] if c["name"] == "worker"] == \
+            [f"{stack.registry()}/{app.repository}@{digest}"]
+        by_name = {s["target"]["name"]: s for s in release["schedules"]}
+        assert by_name[report]["task_definition_arn"] == scheduled
+
+    ended = run_state_machine(stack, "RollbackStateMachine", {"app": app.name, "stage": STAGE},
+                              timeout=240)
+    assert ended["status"] == "SUCCEEDED", ended
+    rolled = stack.wait_for_release(app.name, STAGE, lambda r: r.get("trigger") == "rollback"
+                                    and r.get("status") in TERMINAL, timeout=240)
+    assert rolled["status"] == "SUCCEEDED", rolled.get("reason")
+    first = {s["target"]["name"]: s["task_definition_arn"] for s in releases[0]["schedules"]}
+    assert schedule_task_definition(stack, report) == first[report]
+    assert schedule_task_definition(stack, app.schedules[STAGE]) == first[app.schedules[STAGE]]

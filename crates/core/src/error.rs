@@ -51,8 +51,7 @@ pub enum Error {
     /// Stevedore may not pass (`iam:PassRole`): it fails before anything changes.
     #[error("{0}")]
     HookRoleNotPassable(String),
-    /// A schedule or rule a stage names (`schedules:`) does not exist, or has no ECS target
-    /// running one of the app's task definition families.
+    /// A schedule or rule a stage names (`schedules:`) does not exist, or has no ECS target.
     #[error("{0}")]
     ScheduleNotFound(String),
     /// A person rejected the release at its approval gate.

@@ -63,20 +63,39 @@ pub(crate) async fn render_services(
         .and_then(|wanted| services.iter().position(|s| s.service == wanted))
         .unwrap_or(0);
     let rollback = release.redeploy_task_definition_arn.is_some();
-    let new_revisions = if rollback {
-        redeploy_revisions(ctx, release, &services).await?
+    // What each schedule runs, read before anything is registered.
+    let scheduled = crate::schedules::read_schedules(ctx, stage).await?;
+    let service_families: Vec<&str> = states
+        .iter()
+        .map(|s| family_of(&s.task_definition))
+        .collect();
+    let schedule_only =
+        crate::schedules::schedule_only_task_definitions(&scheduled, &service_families);
+    let (new_revisions, mut revisions_by_family) = if rollback {
+        let revisions = redeploy_revisions(ctx, release, &services).await?;
+        let scheduled_revisions =
+            crate::schedules::source_schedule_revisions(ctx, release, &schedule_only).await?;
+        (revisions, scheduled_revisions)
     } else {
         render_revisions(
             ctx,
             release,
             app,
             stage,
-            &services,
-            &states,
-            migration_index,
+            &Targets {
+                services: &services,
+                states: &states,
+                migration_index,
+                schedule_only: &schedule_only,
+            },
         )
         .await?
     };
+    for revision in &new_revisions {
+        revisions_by_family
+            .entry(family_of(revision).to_string())
+            .or_insert_with(|| revision.clone());
+    }
     let (migration, build_migration) = if !rollback {
         let state = &states[migration_index];
         let current = ctx
@@ -106,7 +125,7 @@ pub(crate) async fn render_services(
             rollout: rollout_of(service),
         })
         .collect();
-    let schedules = crate::schedules::plan_schedules(ctx, stage, &new_revisions).await?;
+    let schedules = crate::schedules::plan_schedules(&scheduled, &revisions_by_family);
     record_rendered(ctx, release, &rendered, &schedules, migration_index).await?;
     let first = &rendered[migration_index];
     Ok(RenderOutput {
@@ -136,42 +155,63 @@ fn with_containers(app: &AppConfig, containers: Option<&[String]>) -> AppConfig 
     app
 }
 
+/// What render registers new revisions for: the services' task definitions and those only
+/// schedules run.
+struct Targets<'a> {
+    services: &'a [StageService<'a>],
+    states: &'a [ServiceState],
+    migration_index: usize,
+    /// Task definitions that schedules run and no service does (one per family).
+    schedule_only: &'a [String],
+}
+
 /// One new revision per distinct family: services that share a family run the same new
-/// revision (rendered from the first of them). Every family is planned before any is
-/// registered.
+/// revision (rendered from the first of them); a family only schedules run gets one too,
+/// rendered from what the schedule runs. Every family is planned before any is registered.
+/// Returns each service's new revision, and every new revision by family.
 async fn render_revisions(
     ctx: &Render,
     release: &ReleaseSpec,
     app: &AppConfig,
     stage: &StageConfig,
-    services: &[StageService<'_>],
-    states: &[ServiceState],
-    migration_index: usize,
-) -> Result<Vec<String>, Error> {
+    targets: &Targets<'_>,
+) -> Result<(Vec<String>, BTreeMap<String, String>), Error> {
     let resolved = resolve_secrets(ctx, release, stage).await?;
     let mut plans = Vec::new();
     let mut family_index: BTreeMap<String, usize> = BTreeMap::new();
-    let mut service_family = Vec::with_capacity(services.len());
-    for (index, (service, state)) in services.iter().zip(states).enumerate() {
-        let family = family_of(&state.task_definition).to_string();
+    let mut service_family = Vec::with_capacity(targets.services.len());
+    let sources = targets
+        .services
+        .iter()
+        .zip(targets.states)
+        .enumerate()
+        .map(|(index, (service, state))| (Some((index, service)), &state.task_definition))
+        .chain(targets.schedule_only.iter().map(|arn| (None, arn)));
+    for (service, task_definition) in sources {
+        let family = family_of(task_definition).to_string();
         if let Some(index) = family_index.get(&family) {
-            service_family.push(*index);
+            if service.is_some() {
+                service_family.push(*index);
+            }
             continue;
         }
-        let current = ctx
-            .ecs
-            .describe_task_definition(&state.task_definition)
-            .await?;
+        let current = ctx.ecs.describe_task_definition(task_definition).await?;
         let summaries = container_summaries(&current.definition);
-        // The migration runs in one service's revision only: the others need no container for it.
-        let mut app_view = with_containers(app, service.containers);
-        if index != migration_index {
+        // The migration runs in one service's revision only: the others need no container
+        // for it; a scheduled task takes the app's containers.
+        let mut app_view = with_containers(app, service.and_then(|(_, s)| s.containers));
+        if service.is_none_or(|(index, _)| index != targets.migration_index) {
             app_view.migration = None;
         }
         let changes = plan_render(&app_view, stage, &summaries, &release.image_uri, &resolved)
-            .map_err(|e| named(service.service, e))?;
+            .map_err(|e| match service {
+                Some((_, service)) => named(service.service, e),
+                None => e.prefixed(&format!("scheduled task definition `{family}`: ")),
+            })?;
         family_index.insert(family, plans.len());
-        service_family.push(plans.len());
+        if service.is_some() {
+            service_family.push(plans.len());
+        }
         plans.push((current, changes));
     }
     let mut registered = Vec::with_capacity(plans.len());
@@ -188,10 +228,15 @@ async fn render_revisions(
         tracing::info!(release_id = %release.release_id, task_definition_arn = %arn, "task definition registered");
         registered.push(arn);
     }
-    Ok(service_family
+    let by_family = family_index
+        .into_iter()
+        .map(|(family, index)| (family, registered[index].clone()))
+        .collect();
+    let per_service = service_family
         .into_iter()
         .map(|index| registered[index].clone())
-        .collect())
+        .collect();
+    Ok((per_service, by_family))
 }
 
 /// A rollback: each service gets the revision the source release ran on it.

@@ -32,19 +32,19 @@ fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
     }
 }
 
-/// Each schedule of the stage with the new revision of the family its ECS target runs; a
-/// schedule that is missing or runs none of those families fails render, before anything
-/// changed.
-pub(crate) async fn plan_schedules(
+/// A schedule of the stage and the task definitions its ECS targets run now.
+pub(crate) struct Scheduled {
+    pub target: ScheduleRef,
+    pub running: Vec<String>,
+}
+
+/// What each of the stage's schedules runs now; a missing schedule or rule fails render,
+/// before anything changed.
+pub(crate) async fn read_schedules(
     ctx: &Render,
     stage: &StageConfig,
-    new_revisions: &[String],
-) -> Result<Vec<ScheduleRender>, Error> {
-    let by_family: BTreeMap<&str, &String> = new_revisions
-        .iter()
-        .map(|arn| (family_of(arn), arn))
-        .collect();
-    let mut planned = Vec::with_capacity(stage.schedules.len());
+) -> Result<Vec<Scheduled>, Error> {
+    let mut read = Vec::with_capacity(stage.schedules.len());
     for entry in &stage.schedules {
         let schedule = entry.target().map_err(|(field, message)| {
             Error::InvalidConfig(format!("schedules: {field}: {message}"))
@@ -53,23 +53,105 @@ pub(crate) async fn plan_schedules(
             .schedules
             .ecs_task_definitions(target(&schedule))
             .await?;
-        let Some((previous, new)) = running
-            .iter()
-            .find_map(|arn| by_family.get(family_of(arn)).map(|new| (arn, *new)))
-        else {
+        if running.is_empty() {
             return Err(Error::ScheduleNotFound(format!(
-                "{schedule} runs {}, none of which is a task definition family of the stage's services ({}); point its ECS target at one of them or remove it from `schedules`",
-                if running.is_empty() { "no ECS task".to_string() } else { running.join(", ") },
-                by_family.keys().copied().collect::<Vec<_>>().join(", ")
+                "{schedule} has no ECS target; point it at a task definition of the app or remove it from `schedules`"
             )));
+        }
+        read.push(Scheduled {
+            target: schedule,
+            running,
+        });
+    }
+    Ok(read)
+}
+
+/// The task definitions schedules run whose family no service of the stage runs (a job
+/// with a task definition of its own): one per family, each rendered like a service's.
+pub(crate) fn schedule_only_task_definitions(
+    scheduled: &[Scheduled],
+    service_families: &[&str],
+) -> Vec<String> {
+    let mut only: Vec<String> = Vec::new();
+    for schedule in scheduled {
+        let runs_a_service_family = schedule
+            .running
+            .iter()
+            .any(|arn| service_families.contains(&family_of(arn)));
+        if runs_a_service_family {
+            continue;
+        }
+        if let Some(first) = schedule.running.first() {
+            if !only
+                .iter()
+                .any(|known| family_of(known) == family_of(first))
+            {
+                only.push(first.clone());
+            }
+        }
+    }
+    only
+}
+
+/// A rollback: the revisions of schedule-only families that the release it returns to
+/// pointed its schedules at (deregistered ones are registered again).
+pub(crate) async fn source_schedule_revisions(
+    ctx: &Render,
+    release: &ReleaseSpec,
+    schedule_only: &[String],
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut revisions = BTreeMap::new();
+    if schedule_only.is_empty() {
+        return Ok(revisions);
+    }
+    let source = match &release.source_release_id {
+        Some(source) => {
+            ctx.store
+                .get_release(&release.app, &release.stage, source)
+                .await?
+        }
+        None => None,
+    };
+    let recorded = source.map(|r| r.schedules).unwrap_or_default();
+    for current in schedule_only {
+        let family = family_of(current);
+        let Some(record) = recorded
+            .iter()
+            .find(|r| family_of(&r.task_definition_arn) == family)
+        else {
+            continue; // the release rolled back to never moved it: left as it is
+        };
+        let arn = crate::render::active_task_definition(ctx, release, &record.task_definition_arn)
+            .await?;
+        revisions.insert(family.to_string(), arn);
+    }
+    Ok(revisions)
+}
+
+/// Each schedule with the new revision of the family its ECS target runs. A schedule whose
+/// family gets no new revision (a rollback to a release that never moved it) is left out.
+pub(crate) fn plan_schedules(
+    scheduled: &[Scheduled],
+    revisions_by_family: &BTreeMap<String, String>,
+) -> Vec<ScheduleRender> {
+    let mut planned = Vec::with_capacity(scheduled.len());
+    for schedule in scheduled {
+        let found = schedule.running.iter().find_map(|arn| {
+            revisions_by_family
+                .get(family_of(arn))
+                .map(|new| (arn, new))
+        });
+        let Some((previous, new)) = found else {
+            tracing::info!(schedule = %schedule.target, "no new revision of the family this schedule runs; left as it is");
+            continue;
         };
         planned.push(ScheduleRender {
-            target: schedule,
+            target: schedule.target.clone(),
             task_definition_arn: new.clone(),
             previous_task_definition_arn: previous.clone(),
         });
     }
-    Ok(planned)
+    planned
 }
 
 /// Every service completed: each schedule's ECS target moves to its new revision (only
@@ -137,4 +219,60 @@ pub(crate) async fn restore_schedules(
         restored += 1;
     }
     Ok(restored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/";
+
+    fn scheduled(name: &str, running: &[&str]) -> Scheduled {
+        Scheduled {
+            target: ScheduleRef::Schedule {
+                name: name.into(),
+                group: "default".into(),
+            },
+            running: running.iter().map(|r| format!("{TD}{r}")).collect(),
+        }
+    }
+
+    #[test]
+    fn a_family_only_schedules_run_is_rendered_once() {
+        let read = [
+            scheduled("nightly", &["backend-worker:3"]),
+            scheduled("report", &["backend-report:5"]),
+            scheduled("report-2", &["backend-report:4"]),
+        ];
+        let only = schedule_only_task_definitions(&read, &["backend", "backend-worker"]);
+        assert_eq!(only, vec![format!("{TD}backend-report:5")]);
+    }
+
+    #[test]
+    fn each_schedule_moves_to_the_new_revision_of_its_family() {
+        let read = [
+            scheduled("nightly", &["backend-worker:3"]),
+            scheduled("report", &["backend-report:5"]),
+        ];
+        let revisions = BTreeMap::from([
+            (
+                "backend-worker".to_string(),
+                format!("{TD}backend-worker:4"),
+            ),
+            ("backend".to_string(), format!("{TD}backend:9")),
+        ]);
+        let planned = plan_schedules(&read, &revisions);
+        // `report` runs a family with no new revision (a rollback to a release that never
+        // moved it): it is left as it is.
+        assert_eq!(planned.len(), 1);
+        assert_eq!(planned[0].target, read[0].target);
+        assert_eq!(
+            planned[0].task_definition_arn,
+            format!("{TD}backend-worker:4")
+        );
+        assert_eq!(
+            planned[0].previous_task_definition_arn,
+            format!("{TD}backend-worker:3")
+        );
+    }
 }
