@@ -63,6 +63,24 @@ pub(crate) async fn render_services(
         .and_then(|wanted| services.iter().position(|s| s.service == wanted))
         .unwrap_or(0);
     let rollback = release.redeploy_task_definition_arn.is_some();
+    // The migration is planned (and can fail) before anything is registered.
+    let (migration, build_migration) = if !rollback {
+        let state = &states[migration_index];
+        let current = ctx
+            .ecs
+            .describe_task_definition(&state.task_definition)
+            .await?;
+        let app = with_containers(app, services[migration_index].containers);
+        plan_migration(
+            &app,
+            release,
+            services[migration_index].service,
+            state,
+            &container_summaries(&current.definition),
+        )?
+    } else {
+        (None, None) // a rollback runs no migration
+    };
     // What each schedule runs, read before anything is registered.
     let scheduled = crate::schedules::read_schedules(ctx, stage).await?;
     let service_families: Vec<&str> = states
@@ -96,23 +114,6 @@ pub(crate) async fn render_services(
             .entry(family_of(revision).to_string())
             .or_insert_with(|| revision.clone());
     }
-    let (migration, build_migration) = if !rollback {
-        let state = &states[migration_index];
-        let current = ctx
-            .ecs
-            .describe_task_definition(&state.task_definition)
-            .await?;
-        let app = with_containers(app, services[migration_index].containers);
-        plan_migration(
-            &app,
-            release,
-            services[migration_index].service,
-            state,
-            &container_summaries(&current.definition),
-        )?
-    } else {
-        (None, None) // a rollback runs no migration
-    };
     let rendered: Vec<ServiceRender> = services
         .iter()
         .zip(&states)
