@@ -353,6 +353,7 @@ impl Store {
 mod apps;
 mod fence;
 mod group_wait;
+pub use group_wait::TakenWait;
 mod lock;
 mod releases;
 mod service_claim;

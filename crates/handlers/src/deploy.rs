@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use stevedore_aws::ecs::deployment_configuration;
-use stevedore_aws::store::{attr_of, attr_s, DeploymentWait};
+use stevedore_aws::store::{attr_of, attr_s, DeploymentWait, TakenWait};
 use stevedore_aws::{Ecs, StepFunctions, Store};
 use stevedore_core::smoke::{explain_failure, HookContext};
 use stevedore_core::Error;
@@ -306,20 +306,21 @@ pub(crate) async fn complete_wait(
     deployment_id: &str,
     finished: Verdict,
 ) -> Result<(), Error> {
-    if let Some(wait) = store.peek_wait(deployment_id).await? {
-        if !wait.group.is_empty() {
+    let wait = match store.take_single_wait(deployment_id).await? {
+        TakenWait::Single(wait) => wait,
+        TakenWait::GroupMember => {
             return crate::deploy_services::complete_group_member(
                 store,
                 sfn,
                 deployment_id,
                 finished,
             )
-            .await;
+            .await
         }
-    }
-    let Some(wait) = store.take_wait(deployment_id).await? else {
-        tracing::info!(%deployment_id, "no waiting release for this deployment (not ours, or already completed)");
-        return Ok(());
+        TakenWait::None => {
+            tracing::info!(%deployment_id, "no waiting release for this deployment (not ours, or already completed)");
+            return Ok(());
+        }
     };
     match finished {
         Verdict::Completed => {

@@ -12,19 +12,12 @@ use stevedore_core::Error;
 use crate::deploy::{
     explained, hook_details, Deploy, DeployResponse, ServiceDeployment, StartedDeployment,
 };
+use crate::record::key;
 use crate::rollout_check::{check_rollout, rollout_plan};
 use crate::runtime::{now, timestamp};
 use crate::stage_lock::{fence, Lease};
 use crate::verdict::{verdict, Verdict};
 use crate::{ReleaseSpec, RenderOutput};
-
-fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
-    ReleaseKey {
-        app: &release.app,
-        stage: &release.stage,
-        release_id: &release.release_id,
-    }
-}
 
 /// Records how the `index`-th service of the release stands.
 pub(crate) async fn set_service_status(

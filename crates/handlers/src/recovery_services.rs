@@ -4,23 +4,16 @@
 //! each service really runs.
 
 use stevedore_aws::ecs::without_own_hook;
-use stevedore_aws::store::{attr_s, ReleaseKey};
+use stevedore_aws::store::attr_s;
 use stevedore_core::release::{reason_for_failure, service_status};
 use stevedore_core::Error;
 
 use crate::deploy::{explained, Deploy, DeployResponse, ServiceDeployment, StartedDeployment};
 use crate::reconcile::{reconcile, Reconciled};
+use crate::record::key;
 use crate::stage_lock::{fence, Lease};
 use crate::verdict::Verdict;
 use crate::{ReleaseSpec, RenderOutput, StateError};
-
-fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
-    ReleaseKey {
-        app: &release.app,
-        stage: &release.stage,
-        release_id: &release.release_id,
-    }
-}
 
 /// The release's deployment id of each service, as recorded (none for a service not started).
 async fn recorded_deployments(

@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 
 use stevedore_aws::schedules::ScheduleTarget;
-use stevedore_aws::store::{attr_s, ReleaseKey};
+use stevedore_aws::store::attr_s;
 use stevedore_core::config::{ScheduleRef, StageConfig};
 use stevedore_core::release::service_status;
 use stevedore_core::Error;
 
 use crate::deploy::{Deploy, DeployResponse};
+use crate::record::key;
 use crate::render::Render;
 use crate::render_services::family_of;
 use crate::runtime::{now, timestamp};
@@ -21,14 +22,6 @@ fn target(schedule: &ScheduleRef) -> ScheduleTarget<'_> {
     match schedule {
         ScheduleRef::Schedule { name, group } => ScheduleTarget::Schedule { name, group },
         ScheduleRef::Rule { name, event_bus } => ScheduleTarget::Rule { name, event_bus },
-    }
-}
-
-fn key(release: &ReleaseSpec) -> ReleaseKey<'_> {
-    ReleaseKey {
-        app: &release.app,
-        stage: &release.stage,
-        release_id: &release.release_id,
     }
 }
 
