@@ -1,6 +1,7 @@
 //! The release: one attempt to run one image (by digest) on one stage of one app, and the
 //! DynamoDB item that records it.
 
+pub mod event;
 mod failure;
 pub mod input;
 mod services;
