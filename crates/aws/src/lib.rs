@@ -4,9 +4,11 @@ pub mod codebuild;
 pub mod ecr;
 pub mod ecs;
 pub mod error;
+pub mod notification_secrets;
 pub mod schedules;
 pub mod secrets;
 pub mod sfn;
+pub mod sns;
 pub mod ssm;
 pub mod store;
 
@@ -16,9 +18,11 @@ mod test_support;
 pub use codebuild::CodeBuild;
 pub use ecr::Ecr;
 pub use ecs::Ecs;
+pub use notification_secrets::{NotificationSecrets, SecretText};
 pub use schedules::{PointedTarget, ScheduleTarget, Schedules};
 pub use secrets::SecretsManager;
 pub use sfn::StepFunctions;
+pub use sns::{Topic, TopicMessage};
 pub use ssm::ParameterStore;
 pub use store::Store;
 

@@ -69,6 +69,10 @@ pub enum Error {
     Superseded(String),
     #[error("{0}")]
     LockHeld(String),
+    /// A notification could not be delivered to one or more destinations (the notify
+    /// function; Lambda retries it, then it lands in the notification dead-letter queue).
+    #[error("{0}")]
+    NotificationFailed(String),
     #[error("{0}")]
     Throttled(String),
     #[error("{0}")]
@@ -116,6 +120,7 @@ impl Error {
             LockLost(m) => LockLost(p(m)),
             Superseded(m) => Superseded(p(m)),
             LockHeld(m) => LockHeld(p(m)),
+            NotificationFailed(m) => NotificationFailed(p(m)),
             Throttled(m) => Throttled(p(m)),
             TransientAws(m) => TransientAws(p(m)),
             AwsError(m) => AwsError(p(m)),

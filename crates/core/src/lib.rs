@@ -13,6 +13,7 @@ pub mod error;
 pub mod image;
 pub mod lock;
 pub mod migration;
+pub mod notify;
 pub mod release;
 pub mod render;
 pub mod routing;

@@ -4,6 +4,7 @@
 //! `config apply` time rather than a stage that silently never deploys.
 
 mod locate;
+mod notifications;
 mod service_id;
 mod services;
 mod strategy;
@@ -11,6 +12,8 @@ mod validate;
 
 #[cfg(test)]
 mod duplicate_tests;
+#[cfg(test)]
+mod notifications_tests;
 #[cfg(test)]
 mod strategy_tests;
 #[cfg(test)]
@@ -25,6 +28,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::SecretRef;
 
+pub use notifications::{
+    is_production_name, NotificationSecret, NotificationTarget, TargetKind,
+    MAX_NOTIFICATION_TARGETS,
+};
 pub use service_id::{service_identity, stages_by_service};
 pub use services::{RolloutOrder, ScheduleConfig, ScheduleRef, ServiceConfig, StageService};
 pub use strategy::{SmokeTest, Strategy, MAX_BAKE_MINUTES};
@@ -56,6 +63,9 @@ pub struct AppConfig {
     #[serde(default, alias = "migrate", skip_serializing_if = "Option::is_none")]
     pub migration: Option<MigrationConfig>,
     pub stages: BTreeMap<String, StageConfig>,
+    /// Where every stage's release events go (a stage's own `notifications` replace these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<NotificationTarget>,
 }
 
 /// The migration run once per release per stage, before the service changes: a command in
@@ -150,6 +160,13 @@ pub struct StageConfig {
     /// blue_green: the check made through the test listener before production traffic moves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test: Option<SmokeTest>,
+    /// Whether the stage counts as production for notifications (its successes are
+    /// announced by default); absent: see [`StageConfig::is_production`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<bool>,
+    /// This stage's notification destinations, in place of the app's (`[]`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Vec<NotificationTarget>>,
 }
 
 /// Whether a stage's releases wait for a person before they change anything.

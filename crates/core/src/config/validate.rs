@@ -85,6 +85,11 @@ pub(super) fn validate_app(
         )
         .or_else(|(path, message)| fail(path, message))?;
     }
+    super::notifications::validate_targets(
+        &app.notifications,
+        &format!("{app_path}.notifications"),
+    )
+    .or_else(|(path, message)| fail(path, message))?;
     if app.stages.is_empty() {
         return fail(
             format!("{app_path}.stages"),
@@ -292,6 +297,9 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
             &format!("{path}.{}", service.field),
             path,
         )?;
+    }
+    if let Some(targets) = &stage.notifications {
+        super::notifications::validate_targets(targets, &format!("{path}.notifications"))?;
     }
     for name in stage.environment.keys() {
         if !is_valid_env_name(name) {
