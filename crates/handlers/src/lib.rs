@@ -8,6 +8,9 @@ mod deploy_services;
 pub mod execution_ended;
 pub mod lifecycle_hook;
 pub mod migrate;
+pub mod notify;
+#[cfg(test)]
+mod notify_tests;
 pub mod on_ecs_event;
 pub mod on_push;
 pub mod promote;
@@ -29,6 +32,7 @@ pub mod smoke_probe;
 mod stage_lock;
 mod starter;
 mod verdict;
+pub mod webhook;
 
 pub use model::{
     BuildMigrationPlan, MigrationPlan, RenderOutput, RolloutSpec, ScheduleRender, ServiceRender,

@@ -22,13 +22,8 @@ pub struct SmokeProbe {
 impl SmokeProbe {
     /// Fails when the system has no TLS root certificates to trust.
     pub fn new() -> std::io::Result<Self> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(SmokeProbe {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: Client::builder(TokioExecutor::new()).build(https_connector()?),
         })
     }
 
@@ -53,8 +48,19 @@ impl SmokeProbe {
     }
 }
 
+/// The HTTP/1 connector the functions' own requests use (the smoke test, notify's webhooks):
+/// the rustls and hyper generation the SDK builds, the system's root certificates. Plain
+/// http is allowed here; each caller decides where it may go.
+pub(crate) fn https_connector() -> std::io::Result<HttpsConnector<HttpConnector>> {
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()?
+        .https_or_http()
+        .enable_http1()
+        .build())
+}
+
 /// hyper's top-level error says little ("client error (Connect)"); its sources say why.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {
