@@ -147,6 +147,7 @@ class LocalStackResources:
     functions: dict[str, str] = field(default_factory=dict)        # logical id -> binary name
     rules: dict[str, str] = field(default_factory=dict)            # rule name -> target ARN(s)
     queues: dict[str, str] = field(default_factory=dict)           # logical id -> queue name
+    topics: dict[str, str] = field(default_factory=dict)           # logical id -> topic ARN
     skipped: dict[str, str] = field(default_factory=dict)          # logical id -> type
     function_env: dict[str, str] = field(default_factory=dict)
     roles: dict[str, Any] = field(default_factory=dict)            # see iam_roles.roles
@@ -221,6 +222,9 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
         elif rtype == "AWS::SQS::Queue":
             client("sqs").create_queue(QueueName=attrs["QueueName"])
             out.queues[lid] = attrs["QueueName"]
+        elif rtype == "AWS::SNS::Topic":
+            client("sns").create_topic(Name=attrs["TopicName"])
+            out.topics[lid] = attrs["TopicArn"]
         elif rtype == "AWS::Serverless::Function":
             out.functions[lid] = attrs["Ref"]
             if "ReservedConcurrentExecutions" in raw:

@@ -111,6 +111,11 @@ class Resolver:
             name = self.resolve(props.get("QueueName")) or f"{self.stack}-{logical_id}"
             return {"Ref": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}", "QueueName": name,
                     "Arn": arn.format("sqs", name)}
+        if rtype == "AWS::SNS::Topic":
+            # Ref is the topic's ARN (AWS::SNS::Topic "Return values").
+            name = self.resolve(props.get("TopicName")) or f"{self.stack}-{logical_id}"
+            topic_arn = arn.format("sns", name)
+            return {"Ref": topic_arn, "TopicArn": topic_arn, "TopicName": name}
         # Anything else (alarms, IAM): a name is enough, nothing locally consumes more.
         return {"Ref": f"{self.stack}-{logical_id}", "Arn": arn.format("local", logical_id)}
 

@@ -41,6 +41,9 @@ SFN_ARNS = {
     "execution": re.compile(
         rf"^{PARTITION}:states:{REGION}:{ACCOUNT}:execution:[\w.-]{{1,80}}:[\w.-]{{1,80}}$"),
 }
+# Topic names: 1-256 letters, digits, `-` and `_` (a FIFO topic's end in `.fifo`):
+# https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+SNS_TOPIC_ARN = re.compile(rf"^{PARTITION}:sns:{REGION}:{ACCOUNT}:[A-Za-z0-9_-]{{1,256}}(?:\.fifo)?$")
 LAMBDA_ARN = re.compile(
     rf"^{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:[A-Za-z0-9_-]{{1,64}}(?::[\w$-]+)?$")
 
@@ -84,6 +87,8 @@ def arn_problem(service: str, member: str, value: str) -> str | None:
         kind, pattern = SFN_MEMBERS[member], SFN_ARNS[SFN_MEMBERS[member]]
     elif service == "secretsmanager" and member in ("SecretId", "secretId"):
         kind, pattern = "secret", SECRETS_MANAGER_ANY_ARN
+    elif service == "sns" and member == "TopicArn":
+        kind, pattern = "topic", SNS_TOPIC_ARN
     elif service == "lambda" and member == "FunctionName":
         kind, pattern = "function", LAMBDA_ARN
     if kind is None or pattern.match(value):

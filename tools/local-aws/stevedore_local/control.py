@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 from typing import Any, Callable
 
 from . import (codebuild_sim, eventbridge, faults, iam_enforce, lambda_bridge, request_audit,
-               sfn_events)
+               sfn_events, webhook_receiver)
 from .state import STATE
 
 PREFIX = "/_stevedore/"
@@ -118,6 +118,18 @@ def test_listener_url(_body: dict[str, Any]) -> dict[str, Any]:
     return {"url": STATE.test_listener_url}
 
 
+def _webhooks(fn: Callable[[dict[str, Any]], Any], status: int = 400) -> Callable[[dict[str, Any]], Any]:
+    """A webhook receiver call, its refusals as control errors."""
+
+    def call(body: dict[str, Any]) -> Any:
+        try:
+            return fn(body)
+        except webhook_receiver.ReceiverError as err:
+            raise ControlError(status, str(err))
+
+    return call
+
+
 def _by_service(attr: str) -> Callable[[dict[str, Any]], Any]:
     """A STATE list, optionally only the entries of one service (name or ARN)."""
 
@@ -202,6 +214,10 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "ecs/test-listener"): test_listener_url,
     ("POST", "ecs/test-listener"): test_listener_status,
     ("GET", "ecs/test-listener/requests"): _by_service("test_listener_requests"),
+    ("GET", "webhooks"): _webhooks(webhook_receiver.url, 503),
+    ("POST", "webhooks/status"): _webhooks(webhook_receiver.set_status),
+    ("GET", "webhooks/received"): _webhooks(webhook_receiver.received),
+    ("POST", "webhooks/clear"): _webhooks(webhook_receiver.clear),
     ("GET", "events"): _snapshot("events"),
     ("POST", "events/redeliver"): redeliver,
     ("POST", "events/drop"): eventbridge.drop,

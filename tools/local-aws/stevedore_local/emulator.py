@@ -38,7 +38,8 @@ def apply_patches() -> None:
 
 
 class Emulator:
-    """A running emulator: ``.url``, ``.port``, ``.test_listener.url``, ``.stop()``."""
+    """A running emulator: ``.url``, ``.port``, ``.test_listener.url``, ``.webhook_receiver.url``,
+    ``.stop()``."""
 
     def __init__(self, host: str, port: int, lambda_url: str, region: str = "us-east-1"):
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -82,6 +83,9 @@ class Emulator:
         from . import ecs_test_listener
 
         self.test_listener = ecs_test_listener.start()  # blue/green TEST listener stand-in
+        from . import webhook_receiver
+
+        self.webhook_receiver = webhook_receiver.start()  # notify's Slack / webhook stand-in
         self._stopped = False
 
     def stop(self) -> None:
@@ -95,6 +99,9 @@ class Emulator:
         self.test_listener.stop()
         if STATE.test_listener_url == self.test_listener.url:
             STATE.test_listener_url = ""
+        self.webhook_receiver.stop()
+        if STATE.webhook_receiver_url == self.webhook_receiver.url:
+            STATE.webhook_receiver_url = ""
 
     def __enter__(self) -> "Emulator":
         return self

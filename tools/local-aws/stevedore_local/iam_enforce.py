@@ -16,6 +16,10 @@ Error shapes:
 - REST-JSON (Lambda): HTTP 403 with the same header and body fields
   (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html lists no modeled access
   error; the SDKs read the error type from the header).
+- query protocol (SNS): HTTP 403 and the ``ErrorResponse`` XML document; SNS's code for it is
+  ``AuthorizationError`` (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html, "Errors";
+  the document's shape: https://docs.aws.amazon.com/sns/latest/api/CommonErrors.html), other
+  query services' ``AccessDenied``.
 The message names the role and what it lacked, as AWS does ("User: arn:aws:sts::<account>:
 assumed-role/<role>/<session> is not authorized to perform: <action> on resource: <arn> because
 no identity-based policy allows the <action> action").
@@ -195,9 +199,30 @@ def service_role_refusal(caller: str, role_arn: str | None, service_principal: s
     return refusal
 
 
+# The code a query-protocol service answers a request its caller may not make with.
+QUERY_ACCESS_CODES = {"sns": "AuthorizationError"}
+
+
+def _query_error(service: str, message: str, start_response: Any) -> list[bytes]:
+    from xml.sax.saxutils import escape
+
+    from .request_audit import service_model
+
+    code = QUERY_ACCESS_CODES.get(service, "AccessDenied")
+    namespace = service_model(service).metadata.get("xmlNamespace", "")
+    body = (f'<ErrorResponse xmlns="{escape(namespace)}"><Error><Type>Sender</Type>'
+            f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>").encode()
+    start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(body))),
+                                     ("x-amzn-RequestId", str(uuid.uuid4()))])
+    return [body]
+
+
 def error_response(service: str, protocol: str, message: str, start_response: Any) -> list[bytes]:
     from .request_audit import service_model
 
+    if protocol == "query":
+        return _query_error(service, message, start_response)
     code = "AccessDeniedException"
     wire_type = "com.amazon.coral.service#AccessDeniedException" if service == "dynamodb" else code
     body = json.dumps({"__type": wire_type, "message": message, "Message": message}).encode()
@@ -234,7 +259,7 @@ def wrap(app: Any) -> Any:
             return app(environ, start_response)
         if denial is None:
             return app(environ, start_response)
-        if protocol not in ("json", "rest-json"):
+        if protocol not in ("json", "rest-json", "query"):
             return app(environ, start_response)  # recorded; no other protocol is denied yet
         return error_response(service, protocol, denial["message"], start_response)
 

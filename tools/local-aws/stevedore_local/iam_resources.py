@@ -22,6 +22,9 @@ guess. Sources (Service Authorization Reference, "Actions" and "Resource types" 
   ``Resource: "*"`` can allow them.
 - ECR: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
 - Secrets Manager: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
+  (GetSecretValue, the notify function's only: ``Secret``, like DescribeSecret).
+- SNS: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsns.html
+  (Publish: ``topic``; a Publish to a phone number names no topic: ``*``).
 - SSM: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
   (DescribeParameters: no resource type).
 - CodeBuild: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodebuild.html
@@ -165,6 +168,11 @@ def _secret(action: str) -> Mapper:
     return mapper
 
 
+def _sns_publish(where: Where, p: dict[str, Any], _l: Lookup) -> list[Authorization]:
+    return [Authorization("sns:Publish", p.get("TopicArn") or p.get("TargetArn") or "*",
+                          _ctx(where))]
+
+
 def _ssm_parameters(where: Where, p: dict[str, Any], _l: Lookup) -> list[Authorization]:
     return [Authorization("ssm:GetParameters", n if n.startswith("arn:")
                           else where.arn("ssm", f"parameter/{n.lstrip('/')}"), _ctx(where))
@@ -244,6 +252,8 @@ MAPPERS: dict[tuple[str, str], Mapper] = {
     ("ecr", "DescribeImages"): _ecr_repository("DescribeImages"),
     ("ecr", "BatchGetImage"): _ecr_repository("BatchGetImage"),
     ("secretsmanager", "DescribeSecret"): _secret("DescribeSecret"),
+    ("secretsmanager", "GetSecretValue"): _secret("GetSecretValue"),
+    ("sns", "Publish"): _sns_publish,
     ("ssm", "DescribeParameters"): _star("ssm:DescribeParameters"),
     ("ssm", "GetParameters"): _ssm_parameters,
     ("codebuild", "StartBuild"): _codebuild("StartBuild"),

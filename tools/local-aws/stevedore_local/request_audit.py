@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from . import checks
+from . import checks, query_protocol
 
 CALLER_HEADER = "x-stevedore-caller"
 VALIDATED_KINDS = {"function", "states", "cli", "unknown"}
@@ -156,11 +156,14 @@ def identify(method: str, path: str, query: str, headers: dict[str, str],
             params = {"__unparseable_body__": body[:MAX_VALUE_CHARS].decode("utf-8", "replace")}
         return service, op, "json", params if isinstance(params, dict) else {}
     service = by_signing.get(_signing_name(headers) or "", _signing_name(headers) or "?")
-    form = parse_qs(query)
-    if "form-urlencoded" in headers.get("content-type", ""):
-        form.update(parse_qs(body.decode("utf-8", "replace")))
+    form = query_protocol.form_of(query, headers.get("content-type", ""), body)
     if "Action" in form:
-        return service, form["Action"][0], "query", None
+        operation = form["Action"]
+        try:
+            shape = service_model(service).operation_model(operation).input_shape
+        except Exception:  # noqa: BLE001 - unknown service or operation: recorded unparsed
+            return service, operation, "query", None
+        return service, operation, "query", query_protocol.params_of(shape, form)
     try:
         protocol = service_model(service).protocol
     except Exception:  # noqa: BLE001

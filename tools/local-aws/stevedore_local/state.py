@@ -26,6 +26,7 @@ class State:
         self.account = DEFAULT_ACCOUNT
         self.url = ""  # the emulator's own endpoint, set once serving
         self.test_listener_url = ""  # the blue/green test listener stand-in, set once serving
+        self.webhook_receiver_url = ""  # the local webhook receiver, set once serving
         self.reset()
 
     def reset(self) -> None:
@@ -42,6 +43,9 @@ class State:
             # test listener answers: digest or "default" -> {"status": int, "body": str | None}
             self.test_listener_statuses: dict[str, dict[str, Any]] = {}
             self.test_listener_requests: list[dict[str, Any]] = []
+            # the webhook receiver: path -> status it answers, and every request it got
+            self.webhook_statuses: dict[str, int] = {}
+            self.webhook_requests: list[dict[str, Any]] = []
             self.sfn_status_events = True  # emit Step Functions Execution Status Change events
             # events to lose (best-effort delivery): {"source", "detail-type", "times", "dropped"}
             self.event_drops: list[dict[str, Any]] = []
