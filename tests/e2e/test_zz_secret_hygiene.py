@@ -1,7 +1,7 @@
 """Runs last (file name): no seeded secret value shows up anywhere the pipeline writes — the
 function and emulator logs, any DynamoDB item, any execution's input / output / history, the
 demo's output — and no function ever calls GetSecretValue (the deploy path passes secrets to
-ECS by ARN; ECS resolves them)."""
+ECS by ARN; ECS resolves them), but notify, for the notification webhook secrets only."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from stack import REPO_ROOT
 from test_zz_audit import FUNCTIONS, ran_with_the_suite
 
 READ_OPERATIONS = ("secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue")
+# The one reader of secret values: notify, of the webhook URLs (template parameter
+# NotificationSecretNamePattern's default).
+NOTIFY, NOTIFICATION_SECRETS = "notify", ":secret:stevedore/notifications/"
 DEMO_TIMEOUT = 420
 
 
@@ -100,9 +103,14 @@ def test_no_function_reads_a_secret_value(stack, seeded):
     for caller in (*FUNCTIONS, "states"):
         assert caller in counts, f"no request from {caller} was recorded"
     reads = {caller: {op: n for op, n in ops.items() if op in READ_OPERATIONS}
-             for caller, ops in counts.items() if caller not in ("test",)}
+             for caller, ops in counts.items() if caller not in ("test", NOTIFY)}
     reads = {caller: ops for caller, ops in reads.items() if ops}
     assert not reads, f"secret values read by: {reads}"
+    notify_reads = [check["resource"] for r in stack.control(f"requests?caller={NOTIFY}")
+                    if f"{r['service']}:{r['operation']}" in READ_OPERATIONS
+                    for check in (r.get("iam") or {}).get("checks") or [{"resource": "(unchecked)"}]]
+    outside = [arn for arn in notify_reads if NOTIFICATION_SECRETS not in arn]
+    assert not outside, f"notify read secrets other than the notification ones: {outside}"
 
     # The counting works: a deliberate read by the test itself is counted under `test`.
     before = counts.get("test", {}).get(READ_OPERATIONS[0], 0)
