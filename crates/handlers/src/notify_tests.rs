@@ -37,10 +37,7 @@ async fn receiver(status: u16, path: &str) -> Receiver {
         while let Ok((mut socket, _)) = listener.accept().await {
             let mut data = Vec::new();
             let mut buffer = [0u8; 4096];
-            loop {
-                let Ok(n) = socket.read(&mut buffer).await else {
-                    break;
-                };
+            while let Ok(n) = socket.read(&mut buffer).await {
                 data.extend_from_slice(&buffer[..n]);
                 let text = String::from_utf8_lossy(&data).to_string();
                 if let Some((head, body)) = text.split_once("\r\n\r\n") {
