@@ -5,10 +5,12 @@
 //! Delivery never changes a release: this function only reads the app's config. Each
 //! destination is tried on its own; when any fails, the invocation fails after the others
 //! were tried, so Lambda retries it and, once its retries are spent, the event lands in the
-//! notification dead-letter queue (template.yaml). Delivery is at least once: a retry skips
-//! the destinations this function instance already delivered the event to (a retry mostly
-//! reaches the same warm instance, but may not), and webhooks get the event id in
-//! `X-Stevedore-Event-Id` to drop a repeat.
+//! notification dead-letter queue (template.yaml). Delivery is at least once: a retry, or the
+//! same transition put on the bus again (record reads the table's stream, which delivers at
+//! least once), skips the destinations this function instance already delivered that
+//! transition to (a retry mostly reaches the same warm instance, but may not). A webhook can
+//! drop a repeat itself: a transition is (`release_id`, `status`, `phase`) of the body, and the
+//! EventBridge event id comes in `X-Stevedore-Event-Id`.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -27,7 +29,7 @@ use stevedore_core::Error;
 use crate::webhook::WebhookClient;
 use crate::HandlerError;
 
-/// How many (event, destination) deliveries an instance remembers for its retries.
+/// How many (transition, destination) deliveries an instance remembers for its retries.
 const REMEMBERED_DELIVERIES: usize = 1024;
 
 pub struct Notify {
@@ -40,7 +42,8 @@ pub struct Notify {
     pub delivered: Delivered,
 }
 
-/// The deliveries this instance made, by event id and destination key, oldest forgotten first.
+/// The deliveries this instance made, by transition and destination key, oldest forgotten
+/// first.
 #[derive(Default)]
 pub struct Delivered(Mutex<VecDeque<String>>);
 
@@ -92,10 +95,14 @@ pub async fn handle(ctx: &Notify, event: Value) -> Result<Value, HandlerError> {
     }
     let deliveries = notify::plan(detail, config.as_ref(), &ctx.topic_filter);
     let event_id = event.id.as_deref();
-    let remembered = |delivery: &Delivery| event_id.map(|id| format!("{id}/{}", delivery.key));
+    // A transition is (release, status, phase): the key of a delivery already made.
+    let remembered = |delivery: &Delivery| {
+        let (release, status, phase) = (&detail.release_id, detail.status, detail.phase);
+        format!("{release}/{status}/{phase}/{}", delivery.key)
+    };
     let (done, to_send): (Vec<&Delivery>, Vec<&Delivery>) = deliveries
         .iter()
-        .partition(|d| remembered(d).is_some_and(|key| ctx.delivered.contains(&key)));
+        .partition(|d| ctx.delivered.contains(&remembered(d)));
     let results = join_all(to_send.iter().map(|d| deliver(ctx, event_id, detail, d))).await;
 
     let mut delivered = Vec::new();
@@ -104,9 +111,7 @@ pub async fn handle(ctx: &Notify, event: Value) -> Result<Value, HandlerError> {
         match result {
             Ok(()) => {
                 tracing::info!(destination = %delivery.key, status = %detail.status, release_id = %detail.release_id, "delivered");
-                if let Some(key) = remembered(delivery) {
-                    ctx.delivered.insert(key);
-                }
+                ctx.delivered.insert(remembered(delivery));
                 delivered.push(delivery.key.clone());
             }
             Err(why) => {

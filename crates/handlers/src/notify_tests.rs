@@ -212,7 +212,8 @@ async fn a_failing_webhook_fails_the_invocation_and_a_retry_resends_only_to_it()
     assert_eq!(broken.received()[0]["status"], "ROLLED_BACK");
     assert!(audit.received().is_empty());
 
-    // Lambda's retry: the same event again reaches only the destination that failed.
+    // Lambda's retry (the same event), or the transition put again (another event id):
+    // only the destination that failed is tried again.
     let again = handle(&ctx, event("ROLLED_BACK", "staging"))
         .await
         .unwrap_err();
@@ -220,13 +221,22 @@ async fn a_failing_webhook_fails_the_invocation_and_a_retry_resends_only_to_it()
         lambda_runtime::Diagnostic::from(again).error_type,
         "NotificationFailed"
     );
+    let mut put_again = event("ROLLED_BACK", "staging");
+    put_again["id"] = json!("0d2b8c1e-3f4a-4b5c-9d6e-7f8091a2b3c4");
+    handle(&ctx, put_again).await.unwrap_err();
     assert_eq!(
         publish.num_calls(),
         1,
         "the topic was not published to again"
     );
     assert_eq!(slack.received().len(), 1, "Slack was not posted to again");
-    assert_eq!(broken.received().len(), 2);
+    assert_eq!(broken.received().len(), 3);
+    // Another transition of the same release is news to every destination.
+    let mut failed = event("FAILED", "staging");
+    failed["detail"]["previous_status"] = json!("ROLLED_BACK");
+    handle(&ctx, failed).await.unwrap_err();
+    assert_eq!(publish.num_calls(), 2);
+    assert_eq!(slack.received().len(), 2);
 }
 
 #[tokio::test]
