@@ -106,5 +106,4 @@ fn directive(dimensions: &[&str], metrics: &[(&str, f64)], unit: &str) -> Value 
 }
 
 #[cfg(test)]
-#[path = "metrics_tests.rs"]
 mod tests;
