@@ -111,6 +111,9 @@ class Resolver:
             name = self.resolve(props.get("QueueName")) or f"{self.stack}-{logical_id}"
             return {"Ref": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}", "QueueName": name,
                     "Arn": arn.format("sqs", name)}
+        if rtype == "AWS::CloudWatch::Dashboard":
+            name = self.resolve(props.get("DashboardName")) or f"{self.stack}-{logical_id}"
+            return {"Ref": name}
         # Anything else (alarms, IAM): a name is enough, nothing locally consumes more.
         return {"Ref": f"{self.stack}-{logical_id}", "Arn": arn.format("local", logical_id)}
 
