@@ -32,10 +32,12 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use stevedore_aws::{BusEvent, EventBus, PutOutcome, Store};
 use stevedore_core::config::AppConfig;
 use stevedore_core::metrics::emf_line;
-use stevedore_core::release::event::{ReleaseStateChange, DETAIL_TYPE, SOURCE};
-use stevedore_core::release::state_change::{service_location, state_change, EventContext};
-use stevedore_core::release::transition::transition;
-use stevedore_core::{Error, Release};
+use stevedore_core::release::event::ReleaseStateChange;
+use stevedore_core::Error;
+
+mod stream_record;
+
+pub use stream_record::{bus_event, event_detail, release_transition};
 
 /// One stream record, ready to put (or known to have failed before that).
 enum Prepared {
@@ -146,28 +148,10 @@ async fn prepare(
     configs: &mut HashMap<String, Option<AppConfig>>,
     record: &EventRecord,
 ) -> Result<Option<Prepared>, Error> {
-    let change = &record.change;
-    let is_release = change
-        .keys
-        .get("SK")
-        .and_then(|sk| match sk {
-            serde_dynamo::AttributeValue::S(text) => Some(text.starts_with("REL#")),
-            _ => None,
-        })
-        .unwrap_or(false);
-    if record.event_name == "REMOVE" || !is_release {
-        return Ok(None);
-    }
-    let new: Release = decode(&change.new_image, "NewImage")?;
-    let old: Option<Release> = if change.old_image.is_empty() {
-        None
-    } else {
-        Some(decode(&change.old_image, "OldImage")?)
-    };
-    let Some(transition) = transition(old.as_ref(), &new) else {
+    let Some((release, transition)) = release_transition(record)? else {
         return Ok(None);
     };
-    let app = &new.spec.app;
+    let app = &release.spec.app;
     if !configs.contains_key(app) {
         let config = match store.get_app_config(app).await {
             Ok(config) => config,
@@ -184,61 +168,17 @@ async fn prepare(
     let stage = configs
         .get(app)
         .and_then(Option::as_ref)
-        .and_then(|config| config.stage(&new.spec.stage));
-    let (partition, region) = partition_and_region(record);
-    let context = EventContext {
-        partition,
-        region,
-        location: service_location(&new, stage),
-        recorded_at: change.approximate_creation_date_time,
-    };
-    let detail = state_change(&new, &transition, &context);
-    let json = serde_json::to_string(&detail)
-        .map_err(|e| Error::InvalidInput(format!("release event detail: {e}")))?;
-    let event = BusEvent {
-        source: SOURCE.into(),
-        detail_type: DETAIL_TYPE.into(),
-        detail: json,
-        resources: [&new.execution_arn, &new.task_definition_arn]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect(),
-        time: chrono::DateTime::parse_from_rfc3339(&detail.time)
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc)),
-    };
+        .and_then(|config| config.stage(&release.spec.stage));
+    let detail = event_detail(record, &release, &transition, stage);
     Ok(Some(Prepared::Event {
         sequence_number: sequence_number(record),
-        event,
+        event: bus_event(&release, &detail)?,
         change: Box::new(detail),
     }))
 }
 
-fn decode(image: &serde_dynamo::Item, which: &str) -> Result<Release, Error> {
-    serde_dynamo::from_item(image.clone()).map_err(|e| {
-        Error::InvalidInput(format!(
-            "stream record's {which} is not a release item: {e}"
-        ))
-    })
-}
-
 fn sequence_number(record: &EventRecord) -> String {
     record.change.sequence_number.clone().unwrap_or_default()
-}
-
-/// The table's partition and region (from the stream ARN, else the record's region).
-fn partition_and_region(record: &EventRecord) -> (String, String) {
-    let from_arn = record.event_source_arn.as_deref().and_then(|arn| {
-        let mut parts = arn.splitn(5, ':');
-        match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some("arn"), Some(partition), Some(_), Some(region)) if !region.is_empty() => {
-                Some((partition.to_string(), region.to_string()))
-            }
-            _ => None,
-        }
-    });
-    from_arn.unwrap_or_else(|| ("aws".into(), record.aws_region.clone()))
 }
 
 /// Writes an EMF line to stdout in one write under stdout's lock: the tracing subscriber

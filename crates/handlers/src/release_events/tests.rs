@@ -9,8 +9,9 @@ use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use stevedore_core::release::event::EventStatus;
+use stevedore_core::release::event::{DETAIL_TYPE, SOURCE};
 use stevedore_core::release::{Phase, ReleaseStatus, Trigger};
-use stevedore_core::ReleaseSpec;
+use stevedore_core::{Release, ReleaseSpec};
 
 use super::*;
 
