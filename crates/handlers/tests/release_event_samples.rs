@@ -142,3 +142,38 @@ fn the_stream_sample_gives_the_release_event_samples_of_its_release() {
         assert_eq!(Some(&entry.resources), event.resources.as_ref(), "{name}");
     }
 }
+
+/// `dynamodb-stream-release.json` is the shape the emulator's stream delivery is checked
+/// against (tools/local-aws/tests/test_event_shapes.py); `record-stream.json` has the same
+/// record shape, and record reads both.
+#[test]
+fn both_stream_samples_have_one_record_shape_that_record_reads() {
+    let emulated: Value = sample("dynamodb-stream-release.json");
+    let ours: Value = sample("record-stream.json");
+    let keys = |record: &Value, at: &str| -> Vec<String> {
+        let object = if at.is_empty() { record } else { &record[at] };
+        let mut keys: Vec<String> = object
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    let shape = |record: &Value| (keys(record, ""), keys(record, "dynamodb"));
+    let emulated_modify = &emulated["Records"][0];
+    for record in ours["Records"].as_array().expect("records") {
+        if record["eventName"] == "MODIFY" {
+            assert_eq!(shape(record), shape(emulated_modify));
+        }
+    }
+    let batch: StreamBatch = sample("dynamodb-stream-release.json");
+    let (_, transition) = release_transition(&batch.records[0])
+        .expect("a release record")
+        .expect("a transition");
+    assert_eq!(
+        (transition.status, transition.phase),
+        (EventStatus::InProgress, Phase::LockAcquired)
+    );
+}
