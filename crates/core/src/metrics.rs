@@ -1,6 +1,11 @@
 //! Release metrics as CloudWatch Embedded Metric Format (EMF) log lines: the record function
 //! prints one line per release transition that ends a measured span, and CloudWatch Logs
-//! extracts the metrics from it (no PutMetricData call, no extra permission).
+//! extracts the metrics from it (no PutMetricData call, no extra permission). On Lambda,
+//! "Lambda automatically sends everything that your function writes to standard output to a
+//! CloudWatch Logs log group, and CloudWatch Logs extracts metrics from any log events that
+//! follow the embedded metric format specification"
+//! (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Lambda.html);
+//! with the function's JSON log format, Lambda keeps a line that is already JSON as it is.
 //!
 //! Shape, from "Specification: Embedded metric format"
 //! (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):

@@ -300,3 +300,36 @@ async fn a_failed_call_or_an_unreadable_record_reports_it_and_all_after_it() {
     .await;
     assert_eq!(failures(&response), ["1", "3"]);
 }
+
+#[tokio::test]
+async fn record_answers_a_stream_batch_with_the_partial_batch_response() {
+    let seen: Seen = Default::default();
+    let (config, put) = (
+        config_rule(),
+        put_rule(seen.clone(), |index| {
+            (index == 1).then_some("InternalFailure")
+        }),
+    );
+    let (events, store) = context(&config, &put);
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    let ctx = crate::record::Record {
+        store,
+        sfn: stevedore_aws::StepFunctions::from_sdk(&sdk),
+        events,
+    };
+    let first = pending(1);
+    let batch =
+        json!({"Records": [record(7, None, &first), record(8, Some(&first), &locked(&first))]});
+    let answer = crate::record::handle_event(&ctx, batch)
+        .await
+        .expect("a stream batch is answered, not failed");
+    // The shape Lambda reads with ReportBatchItemFailures:
+    // https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html
+    assert_eq!(
+        serde_json::to_value(&answer).expect("json"),
+        json!({"batchItemFailures": [{"itemIdentifier": "8"}]})
+    );
+}
