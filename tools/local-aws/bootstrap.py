@@ -153,6 +153,7 @@ class LocalStackResources:
     rules: dict[str, str] = field(default_factory=dict)            # rule name -> target ARN(s)
     queues: dict[str, str] = field(default_factory=dict)           # logical id -> queue name
     topics: dict[str, str] = field(default_factory=dict)           # logical id -> topic ARN
+    dashboards: dict[str, str] = field(default_factory=dict)       # logical id -> dashboard name
     event_source_mappings: dict[str, str] = field(default_factory=dict)  # logical id -> UUID
     skipped: dict[str, str] = field(default_factory=dict)          # logical id -> type
     function_env: dict[str, str] = field(default_factory=dict)
@@ -284,6 +285,10 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
                       props.get("EventBusName", "default"), props.get("State", "ENABLED"),
                       props.get("ScheduleExpression"))
             out.rules[attrs["Ref"]] = ",".join(t["Arn"] for t in targets)
+        elif rtype == "AWS::CloudWatch::Dashboard":
+            props = resolver.resolve(raw)
+            _put_dashboard(client("cloudwatch"), lid, attrs["Ref"], props.get("DashboardBody"))
+            out.dashboards[lid] = attrs["Ref"]
         elif rtype in SKIPPED_TYPES:
             out.skipped[lid] = rtype
         else:
@@ -313,6 +318,20 @@ def _function_stream_events(lid: str, res: dict[str, Any]) -> list[tuple[str, di
             props["DestinationConfig"] = {"OnFailure": {k: v for k, v in on_failure.items() if k != "Type"}}
         out.append((f"{lid}{event_name}", props))
     return out
+
+
+def _put_dashboard(cloudwatch: Any, lid: str, name: str, body: Any) -> None:
+    """A dashboard, its body checked as PutDashboard does: a JSON object with a `widgets`
+    array (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html;
+    an invalid body fails with InvalidParameterInput:
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html)."""
+    try:
+        parsed = json.loads(body) if isinstance(body, str) else None
+    except ValueError as err:
+        raise BootstrapError(f"dashboard {lid}: DashboardBody is not JSON: {err}") from err
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("widgets"), list):
+        raise BootstrapError(f"dashboard {lid}: DashboardBody needs a JSON object with a widgets array")
+    cloudwatch.put_dashboard(DashboardName=name, DashboardBody=body)
 
 
 def _function_event_rules(events: Any, resolver: Resolver, lid: str, res: dict[str, Any],

@@ -121,6 +121,9 @@ class Resolver:
             name = self.resolve(props.get("TopicName")) or f"{self.stack}-{logical_id}"
             topic_arn = arn.format("sns", name)
             return {"Ref": topic_arn, "TopicArn": topic_arn, "TopicName": name}
+        if rtype == "AWS::CloudWatch::Dashboard":
+            name = self.resolve(props.get("DashboardName")) or f"{self.stack}-{logical_id}"
+            return {"Ref": name}
         # Anything else (alarms, IAM): a name is enough, nothing locally consumes more.
         return {"Ref": f"{self.stack}-{logical_id}", "Arn": arn.format("local", logical_id)}
 

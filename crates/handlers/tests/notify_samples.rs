@@ -1,9 +1,11 @@
-//! The notify samples in `events/` (`notify-*.json`) are release events notify reads: parsed
-//! with the type the function parses them with, and each heard by the stack's topic.
+//! The release event samples in `events/` (`release-state-change-*.json`) as the notify
+//! function reads them: each parses with notify's type, the default filter sends the topic
+//! exactly the approval waits and the failures, and every one makes a Slack message and a
+//! chat notification.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use stevedore_core::notify::{chat, plan, slack, StatusFilter, TOPIC_KEY};
-use stevedore_core::release::event::{EventStatus, ReleaseStateChange, DETAIL_TYPE, SOURCE};
+use stevedore_core::release::event::{ReleaseStateChange, DETAIL_TYPE, SOURCE};
 
 fn sample(name: &str) -> EventBridgeEvent<ReleaseStateChange> {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -16,33 +18,52 @@ fn sample(name: &str) -> EventBridgeEvent<ReleaseStateChange> {
 }
 
 #[test]
-fn notify_samples_reach_the_topic_and_make_a_slack_message() {
-    for (name, status, outcome) in [
+fn release_event_samples_as_notify_sees_them() {
+    for (name, to_topic, header) in [
         (
-            "notify-rolled-back.json",
-            EventStatus::RolledBack,
-            "rolled back",
+            "release-state-change-pending.json",
+            false,
+            "backend · staging: pending",
         ),
         (
-            "notify-waiting-for-approval.json",
-            EventStatus::WaitingForApproval,
-            "waiting for approval",
+            "release-state-change-in-progress-rendered.json",
+            false,
+            "backend · staging: in progress",
+        ),
+        (
+            "release-state-change-succeeded.json",
+            false,
+            "backend · staging: succeeded",
+        ),
+        (
+            "release-state-change-waiting-for-approval.json",
+            true,
+            "backend · production: waiting for approval",
+        ),
+        (
+            "release-state-change-rolled-back.json",
+            true,
+            "backend · production: rolled back",
         ),
     ] {
         let event = sample(name);
-        assert_eq!(event.detail.status, status, "{name}");
         let deliveries = plan(&event.detail, None, &StatusFilter::Default);
-        assert_eq!(deliveries.len(), 1, "{name}");
-        assert_eq!(deliveries[0].key, TOPIC_KEY);
+        let keys: Vec<&str> = deliveries.iter().map(|d| d.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            if to_topic { vec![TOPIC_KEY] } else { vec![] },
+            "{name}"
+        );
         let message = slack::message(&event.detail);
-        let header = message["blocks"][0]["text"]["text"]
+        let shown = message["blocks"][0]["text"]["text"]
             .as_str()
             .unwrap_or_default();
-        assert!(
-            header.ends_with(&format!("backend · production: {outcome}")),
-            "{name}: {header}"
-        );
+        assert!(shown.ends_with(header), "{name}: {shown}");
         let notification = chat::notification(event.id.as_deref(), &event.detail);
         assert_eq!(notification["id"].as_str(), event.id.as_deref(), "{name}");
+        assert_eq!(
+            notification["metadata"]["eventType"],
+            event.detail.status.to_string()
+        );
     }
 }
