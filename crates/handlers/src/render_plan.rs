@@ -281,14 +281,13 @@ fn plan_migration(
             }
         };
     // Without targets the problem above says why there is no container.
-    let container = targets.and_then(|targets| {
-        let container = migration_container(app, &targets);
-        Some(container.ok_or_else(|| {
+    let container = targets.map(|targets| {
+        migration_container(app, &targets).ok_or_else(|| {
             Error::ContainerNotFound(format!(
                 "app `{}`: no container to run the migration in; set `migration.container`",
                 release.app
             ))
-        }))
+        })
     });
     let container = match container {
         Some(Ok(container)) => Some(container),
