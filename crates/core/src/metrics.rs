@@ -114,14 +114,14 @@ fn finished(release: &Release) -> Option<DateTime<Utc>> {
 }
 
 /// The time a release id (a ULID) carries.
-fn id_time(release_id: &str) -> Option<DateTime<Utc>> {
+pub fn id_time(release_id: &str) -> Option<DateTime<Utc>> {
     let ms = ulid::Ulid::from_string(release_id).ok()?.timestamp_ms();
     DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)
 }
 
 /// How many promotions and retries a chain may take back to its push: far more than any
 /// pipeline has stages, and a bound should ids ever loop.
-const MAX_CHAIN: usize = 64;
+pub const MAX_CHAIN: usize = 64;
 
 /// When the image `release` deploys was pushed: its own id's time for a push, else that of
 /// the release its `source_release_id` chain leads back to. `None` for a rollback, or when
@@ -180,6 +180,11 @@ pub fn dora_metrics(releases: &[Release], window: Window) -> Vec<StageMetrics> {
         .into_iter()
         .map(|((app, stage), releases)| stage_metrics(app, stage, releases, &by_id, window))
         .collect()
+}
+
+/// The measures of a stage with no release at all.
+pub fn no_releases(app: &str, stage: &str, window: Window) -> StageMetrics {
+    stage_metrics(app, stage, Vec::new(), &BTreeMap::new(), window)
 }
 
 fn stage_metrics(

@@ -41,7 +41,7 @@ pub struct RenderRequest {
 }
 
 /// The app's config and the stage's part of it, or an error naming what is missing.
-pub(crate) async fn load_stage(
+pub async fn load_stage(
     store: &Store,
     app: &str,
     stage: &str,
