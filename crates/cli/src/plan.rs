@@ -34,11 +34,11 @@ pub struct PlanArgs {
     /// The image to plan, by digest (`sha256:…`).
     #[arg(long)]
     pub digest: Option<String>,
-    /// Stevedore's lifecycle hook function (the render function's HOOK_FUNCTION_ARN); without
+    /// Stevedore's lifecycle hook function (the stack's HookFunctionArn output); without
     /// it and --hook-role-arn, hook roles on the services are not checked.
     #[arg(long, env = "HOOK_FUNCTION_ARN")]
     pub hook_function_arn: Option<String>,
-    /// The role ECS invokes the hook with (the render function's HOOK_ROLE_ARN).
+    /// The role ECS invokes the hook with (the stack's HookRoleArn output).
     #[arg(long, env = "HOOK_ROLE_ARN")]
     pub hook_role_arn: Option<String>,
     /// Print JSON instead of text.
