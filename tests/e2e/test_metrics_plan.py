@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from e2e_helpers import ci_tag, finished_release
 from example_app import seed_app
 from ulid_util import ulid_at
 
@@ -83,6 +84,11 @@ def test_a_plan_reports_every_problem_render_would_fail_on(stack):
     assert text.returncode == 2
     assert "fail: render would fail on 2 problem(s); nothing was registered" in text.stdout
     assert _revisions(stack, app.family) == before
+    # Render itself fails on the first of them.
+    digest = stack.push_image(app.repository, ci_tag(), layer_seed="plan-bad-release")
+    release = finished_release(stack, app, digest)
+    assert release["status"] == "FAILED", release
+    assert plan["problems"][0]["message"] in release["reason"], release["reason"]
 
 
 def test_a_multi_service_plan_shows_a_diff_per_service(stack):

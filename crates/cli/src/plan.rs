@@ -134,11 +134,8 @@ async fn plan(table: &str, args: &PlanArgs) -> Result<PlanReport> {
         .map(|r| r.to_string())
         .ok_or_else(|| anyhow!("no AWS region: set AWS_REGION"))?;
     let store = Store::from_sdk(&sdk, table);
-    let (app, stage) = match load_stage(&store, &args.app, &args.stage).await {
-        Ok(found) => found,
-        Err(e @ (Error::AppNotFound(_) | Error::StageNotFound { .. })) => bail!("{e}"),
-        Err(e) => return Err(e.into()),
-    };
+    // An app or stage that is not configured leaves nothing to plan (exit status 1).
+    let (app, stage) = load_stage(&store, &args.app, &args.stage).await?;
     let found = Ecr::from_sdk(&sdk)
         .find_image(&app.repository, args.tag.as_deref(), args.digest.as_deref())
         .await?
