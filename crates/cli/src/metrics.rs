@@ -1,5 +1,5 @@
 //! `stevedore metrics [APP] [--stage S] [--since 30d]`: the four DORA measures per stage,
-//! computed from the release table (see `stevedore_core::metrics` for the definitions).
+//! computed from the release table (see `stevedore_core::dora` for the definitions).
 
 use std::collections::BTreeSet;
 
@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use comfy_table::{presets, CellAlignment, Table};
 use stevedore_aws::Store;
 use stevedore_core::config::AppConfig;
-use stevedore_core::metrics::{
+use stevedore_core::dora::{
     dora_metrics, id_time, no_releases, parse_since, StageMetrics, Window, MAX_CHAIN,
 };
 use stevedore_core::release::Trigger;
