@@ -10,6 +10,8 @@ use stevedore_core::config::parse_file;
 
 mod apply;
 mod history;
+mod metrics;
+mod plan;
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +47,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Dry-run render for an image: the task definition diffs and every problem render would
+    /// fail on; registers nothing (exit status 2 when render would fail).
+    Plan(plan::PlanArgs),
+    /// The four DORA measures per stage, from the release history.
+    Metrics(metrics::MetricsArgs),
 }
 
 #[derive(Subcommand)]
@@ -82,6 +89,11 @@ async fn main() -> Result<()> {
             let store = store(&cli.table).await?;
             history::print(&store, &app, stage.as_deref(), limit, json).await
         }
+        Command::Plan(args) => match plan::run(&cli.table, args).await? {
+            0 => Ok(()),
+            status => std::process::exit(status),
+        },
+        Command::Metrics(args) => metrics::run(&store(&cli.table).await?, args).await,
     }
 }
 
