@@ -6,8 +6,10 @@ from examples/ as it is (staging runs two services, web and worker, and a nightl
 of the worker), pushes an image tagged like a CI build, prints each phase of the one release
 that moves them all as it is recorded (the services' and the schedule's too), then per
 service its task definition, deployment and status, the schedule's target as EventBridge
-Scheduler now has it, and `stevedore history backend`. Exits 0 only if the release SUCCEEDED
-and every service and schedule runs the release's revisions.
+Scheduler now has it, the Slack message the notify function posted (to the emulator's
+webhook receiver), `stevedore history backend` and `stevedore status backend`. Exits 0 only if
+the release SUCCEEDED, every service and schedule runs the release's revisions, and the Slack
+message came.
 
     .venv/bin/python tools/demo.py [--no-build] [--timeout 300]
 """
@@ -15,6 +17,7 @@ and every service and schedule runs the release's revisions.
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import signal
 import sys
@@ -31,6 +34,8 @@ from example_app import (EXAMPLE_APP, EXAMPLE_CONFIG, ExampleApp,  # noqa: E402
 from stack import TERMINAL, LocalStack  # noqa: E402
 
 STAGE = "staging"
+# examples/stevedore.yaml's `notifications:` Slack webhook secret.
+SLACK_SECRET = "stevedore/notifications/backend-slack"
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -129,6 +134,27 @@ def report_services(stack: LocalStack, app: ExampleApp, release: dict[str, Any])
     return consistent
 
 
+def slack_message(stack: LocalStack, release: dict[str, Any],
+                  timeout: float) -> dict[str, Any] | None:
+    """The Slack message notify posted about the release's end, as the emulator's webhook
+    receiver got it (examples/stevedore.yaml's `notifications:`; the seed pointed the
+    webhook's secret at the receiver), printed as Slack would get it."""
+    path = f"/hooks/{SLACK_SECRET.rsplit('/', 1)[-1]}"
+    end = time.time() + timeout
+    while time.time() < end:
+        for request in stack.control("webhooks/received"):
+            body = request.get("body")
+            # The example's `on:` lists terminal statuses and approvals only: a message about
+            # this (approval-free) release is the one about its end.
+            if request.get("path") == path and release["release_id"] in json.dumps(body):
+                print(f"\ndemo: the Slack message notify sent (secret {SLACK_SECRET}, "
+                      "posted to the local webhook receiver):")
+                print(json.dumps(body, indent=2))
+                return body
+        time.sleep(0.5)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     with LocalStack(build=not args.no_build) as stack:
         print(f"demo: seeding app `{EXAMPLE_APP}` from examples/{EXAMPLE_CONFIG.name}")
@@ -146,9 +172,15 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"demo: {release['status']}" + (f": {release['reason']}" if release.get("reason") else ""))
         consistent = report_services(stack, app, release)
-        print(f"\n$ stevedore history {EXAMPLE_APP}")
-        history = stack.stevedore("history", EXAMPLE_APP, check=False)
-        print(history.stdout.rstrip() or history.stderr.rstrip())
+        slack = slack_message(stack, release, timeout=30.0)
+        for command in (("history", EXAMPLE_APP), ("status", EXAMPLE_APP)):
+            print(f"\n$ stevedore {' '.join(command)}")
+            out = stack.stevedore(*command, check=False)
+            print(out.stdout.rstrip() or out.stderr.rstrip())
+        if slack is None:
+            print("demo: notify posted no Slack message for the release within 30 s "
+                  "(see the notify function's log)", file=sys.stderr)
+            return 1
         if release["status"] == "SUCCEEDED" and not consistent:
             print("demo: the release SUCCEEDED but a service or schedule does not run its "
                   "revision (see above)", file=sys.stderr)

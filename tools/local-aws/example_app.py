@@ -129,6 +129,8 @@ def app_config(app: str, *, migration: bool = True,
     the app's `containers: [web]`, as the example was before it had several services."""
     example = yaml.safe_load(EXAMPLE_CONFIG.read_text())["apps"][EXAMPLE_APP]
     config = copy.deepcopy(example)
+    # The example's Slack webhook is the demo's; a test that wants notifications names its own.
+    config.pop("notifications", None)
     if not multi_service:
         config = single_service_variant(config)
     config["repository"] = app
@@ -195,6 +197,30 @@ def create_secrets(stack: LocalStack, config: dict[str, Any],
         SEEDED_SECRET_VALUES.update(secret_strings(value))
         created[name] = sm.create_secret(Name=name, SecretString=value)["ARN"]
     return created
+
+
+def notification_secret_names(config: dict[str, Any]) -> list[str]:
+    """The secrets the config's `notifications:` (the app's and its stages') name."""
+    lists = [config.get("notifications") or []]
+    lists += [stage.get("notifications") or [] for stage in config["stages"].values()]
+    return sorted({entry.get("slack") or entry.get("webhook") for entries in lists
+                   for entry in entries} - {None})
+
+
+def create_notification_secrets(stack: LocalStack, config: dict[str, Any]) -> None:
+    """Each notification secret named by its name (not an ARN) holds a URL of the emulator's
+    webhook receiver, `/hooks/<last part of the name>`, so notify's posts can be read back."""
+    names = [n for n in notification_secret_names(config) if not n.startswith("arn:")]
+    if not names:
+        return
+    receiver = stack.control("webhooks")["url"].rstrip("/")
+    sm = stack.client("secretsmanager")
+    for name in names:
+        url = f"{receiver}/hooks/{name.rsplit('/', 1)[-1]}"
+        try:
+            sm.create_secret(Name=name, SecretString=url)
+        except sm.exceptions.ResourceExistsException:  # another app of the example, same stack
+            sm.put_secret_value(SecretId=name, SecretString=url)
 
 
 def _name(seed: str, suffix: str = "") -> str:
@@ -308,6 +334,7 @@ def seed_app(stack: LocalStack, app: str = EXAMPLE_APP, *, migration: bool = Tru
         # idempotent: apps may share a cluster
         cluster_arns[cluster] = ecs.create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
     secrets = create_secrets(stack, config, skip=set(missing_secrets or {}))
+    create_notification_secrets(stack, config)
     create_parameters(stack, config, skip=set(missing_secrets or {}))
     taskdef_arn = register_initial_task_definition(stack, app, extra_containers)
     worker_arn = None

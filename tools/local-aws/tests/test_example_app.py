@@ -16,10 +16,14 @@ from stack import MANIFEST_MEDIA_TYPE, manifest_for
 
 
 class FakeStack:
-    def __init__(self, aws, run_dir: Path):
+    def __init__(self, aws, run_dir: Path, control=None):
         self.client = aws
         self.run_dir = run_dir
         self.commands: list[tuple[str, ...]] = []
+        self._control = control
+
+    def control(self, path: str, body=None):
+        return self._control.get(path) if body is None else self._control.post(path, body)
 
     def push_image(self, repository: str, tag: str, layer_seed: str) -> str:
         resp = self.client("ecr").put_image(repositoryName=repository, imageTag=tag,
@@ -163,9 +167,9 @@ def test_seed_app_multi_service(aws, tmp_path):
         ["web"], ["worker"]]
 
 
-def test_seed_app_from_the_example_file(aws, tmp_path):
+def test_seed_app_from_the_example_file(aws, control, tmp_path):
     """What the demo does: examples/stevedore.yaml applied as it is (app `backend`)."""
-    stack = FakeStack(aws, tmp_path)
+    stack = FakeStack(aws, tmp_path, control)
     app = example_app.seed_app(stack, example_app.EXAMPLE_APP,
                                config_path=example_app.EXAMPLE_CONFIG)
     assert stack.commands == [("config", "apply", str(example_app.EXAMPLE_CONFIG))]
@@ -175,6 +179,10 @@ def test_seed_app_from_the_example_file(aws, tmp_path):
     assert app.worker_family == "backend-worker"
     assert example_app.schedule_task_definition(stack, "backend-nightly-production") == \
         app.worker_task_definition_arn
+    # The example's Slack webhook secret points at the emulator's webhook receiver.
+    receiver = control.get("webhooks")["url"].rstrip("/")
+    secret = aws("secretsmanager").get_secret_value(SecretId="stevedore/notifications/backend-slack")
+    assert secret["SecretString"] == f"{receiver}/hooks/backend-slack"
 
 
 def test_single_service_variant_is_the_example_before_services():
