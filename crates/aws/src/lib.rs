@@ -4,6 +4,8 @@ pub mod codebuild;
 pub mod ecr;
 pub mod ecs;
 pub mod error;
+#[cfg(feature = "operator")]
+pub mod operator;
 pub mod schedules;
 pub mod secrets;
 pub mod sfn;
