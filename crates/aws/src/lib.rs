@@ -15,6 +15,7 @@ pub mod store;
 #[cfg(test)]
 mod test_support;
 
+pub use aws_config::SdkConfig;
 pub use codebuild::CodeBuild;
 pub use ecr::Ecr;
 pub use ecs::Ecs;

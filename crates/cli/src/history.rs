@@ -1,32 +1,44 @@
 //! `stevedore history`: a stage's releases as a table (or JSON). A release that moved several
-//! services lists each of them, and each schedule it pointed, under its row.
+//! services lists each of them, and each schedule it pointed, under its row. Neither form
+//! ever carries the parked approval task token.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use stevedore_aws::Store;
 use stevedore_core::release::{Release, ScheduleRecord, ServiceRecord};
 
-pub async fn print(
-    store: &Store,
-    app: &str,
-    stage: Option<&str>,
-    limit: usize,
-    json: bool,
-) -> Result<()> {
-    let stages = match stage {
-        Some(stage) => vec![stage.to_string()],
-        None => match store.get_app_config(app).await? {
-            Some(config) => config.stages.keys().cloned().collect(),
-            None => bail!("app `{app}` is not configured; apply a stevedore.yaml that defines it"),
-        },
+use crate::lookup::{app_config, check_stage};
+use crate::output::{public_release, revision, short_digest, Out};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub app: String,
+    /// Only this stage (default: every stage of the app).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// How many releases per stage (newest first; read page by page, so any number works).
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(store: &Store, args: &Args, out: Out) -> Result<()> {
+    let config = app_config(store, &args.app).await?;
+    let stages = match &args.stage {
+        Some(stage) => {
+            check_stage(&config, &args.app, stage)?;
+            vec![stage.clone()]
+        }
+        None => config.stages.keys().cloned().collect(),
     };
     let mut releases = Vec::new();
     for stage in &stages {
-        releases.extend(store.list_releases(app, stage, limit).await?);
+        releases.extend(store.list_releases(&args.app, stage, args.limit).await?);
     }
     let releases = without_task_tokens(releases);
-    if json {
-        println!("{}", serde_json::to_string_pretty(&releases)?);
-        return Ok(());
+    if out.json {
+        return crate::output::print_json(&releases);
     }
     println!("{}", table(&releases));
     Ok(())
@@ -35,23 +47,8 @@ pub async fn print(
 /// The approval gate's task token completes the parked execution (approves the release) for
 /// whoever holds it: history shows that a release waits (`approval_requested_at`), never the
 /// token itself.
-fn without_task_tokens(mut releases: Vec<Release>) -> Vec<Release> {
-    for release in &mut releases {
-        release.approval_task_token = None;
-    }
-    releases
-}
-
-fn short_digest(digest: &str) -> String {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    format!("sha256:{}", hex.chars().take(12).collect::<String>())
-}
-
-fn revision(arn: Option<&str>) -> String {
-    arn.filter(|a| !a.is_empty())
-        .and_then(|a| a.rsplit('/').next())
-        .unwrap_or("-")
-        .to_string()
+fn without_task_tokens(releases: Vec<Release>) -> Vec<Release> {
+    releases.iter().map(public_release).collect()
 }
 
 /// `backend:7 -> backend:8`: what ran before the release, and the revision it moves to.
