@@ -148,10 +148,11 @@ pub fn line(milestone: &Milestone, release: &Release, paint: Paint) -> String {
         .elapsed_seconds
         .map(|s| format!("+{}", duration(s)))
         .unwrap_or_default();
+    let pad = " ".repeat(20usize.saturating_sub(milestone.label.chars().count()));
     let label = if milestone.phase == "finished" {
-        paint.style(style, &format!("{:<20}", milestone.label))
+        format!("{}{pad}", paint.style(style, &milestone.label))
     } else {
-        format!("{:<20}", milestone.label)
+        format!("{}{pad}", milestone.label)
     };
     let detail = match (milestone.phase, &milestone.detail) {
         ("approval_requested", _) if waiting(release) == Some(Waiting::Approval) => format!(

@@ -7,7 +7,7 @@ use stevedore_aws::Store;
 use stevedore_core::release::{Release, ScheduleRecord, ServiceRecord};
 
 use crate::lookup::{app_config, check_stage};
-use crate::output::{public_release, revision, short_digest, Out};
+use crate::output::{self, public_release, revision, short_digest, status_style, Cell, Out, Paint};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -40,7 +40,7 @@ pub async fn run(store: &Store, args: &Args, out: Out) -> Result<()> {
     if out.json {
         return crate::output::print_json(&releases);
     }
-    println!("{}", table(&releases));
+    println!("{}", table(&releases, out.paint));
     Ok(())
 }
 
@@ -105,7 +105,7 @@ fn parts(services: &[ServiceRecord], schedules: &[ScheduleRecord]) -> Vec<String
 
 /// The history table; a release without a reason shows `-`. A multi-service release's row is
 /// followed by its services and schedules (see `parts`).
-pub fn table(releases: &[Release]) -> String {
+pub fn table(releases: &[Release], paint: Paint) -> String {
     let header = [
         "STAGE",
         "RELEASE",
@@ -116,40 +116,25 @@ pub fn table(releases: &[Release]) -> String {
         "CREATED",
         "REASON",
     ];
-    let rows: Vec<[String; 8]> = releases
+    let rows: Vec<Vec<Cell>> = releases
         .iter()
         .map(|r| {
-            [
-                r.spec.stage.clone(),
-                r.spec.release_id.clone(),
-                r.status.to_string(),
-                r.spec.tag.clone(),
-                short_digest(&r.spec.digest),
-                revision(r.task_definition_arn.as_deref()),
-                r.created_at.clone(),
-                r.reason.clone().unwrap_or_else(|| "-".into()),
+            vec![
+                r.spec.stage.clone().into(),
+                r.spec.release_id.clone().into(),
+                Cell::styled(r.status.to_string(), status_style(r.status)),
+                r.spec.tag.clone().into(),
+                short_digest(&r.spec.digest).into(),
+                revision(r.task_definition_arn.as_deref()).into(),
+                r.created_at.clone().into(),
+                r.reason.clone().unwrap_or_else(|| "-".into()).into(),
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row.iter()) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(widths.iter())
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = vec![line(header.to_vec())];
-    for (row, release) in rows.iter().zip(releases) {
-        out.push(line(row.iter().map(String::as_str).collect()));
+    let lines = output::table(paint, 0, &header, &rows);
+    let mut out = vec![lines[0].clone()];
+    for (line, release) in lines.iter().skip(1).zip(releases) {
+        out.push(line.clone());
         out.extend(parts(&release.services, &release.schedules));
     }
     if rows.is_empty() {
@@ -186,9 +171,13 @@ mod tests {
         release
     }
 
+    fn table_of(releases: &[Release]) -> String {
+        table(releases, Paint::default())
+    }
+
     #[test]
     fn table_lines_up_columns_and_shows_reasons() {
-        let text = table(&[
+        let text = table_of(&[
             release(ReleaseStatus::Succeeded, None),
             release(
                 ReleaseStatus::Failed,
@@ -249,7 +238,7 @@ mod tests {
             status: "PENDING".into(),
             pointed_at: None,
         }];
-        let text = table(&[multi, release(ReleaseStatus::Succeeded, None)]);
+        let text = table_of(&[multi, release(ReleaseStatus::Succeeded, None)]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines.len(),
@@ -302,11 +291,22 @@ mod tests {
         let json = serde_json::to_string_pretty(&shown).unwrap();
         assert!(!json.contains("AQB8-secret-token") && !json.contains("approval_task_token"));
         assert!(json.contains("approval_requested_at"), "{json}");
-        assert!(!table(&shown).contains("AQB8-secret-token"));
+        assert!(!table_of(&shown).contains("AQB8-secret-token"));
+    }
+
+    #[test]
+    fn snapshot_of_a_stage_history() {
+        let mut rejected = release(ReleaseStatus::Failed, Some("rejected at the approval gate by arn:aws:sts::123456789012:assumed-role/release/bob: change freeze; nothing was changed"));
+        rejected.spec.release_id = "01JD3R2K0000000000000000CD".into();
+        rejected.task_definition_arn = None;
+        insta::assert_snapshot!(table_of(&[
+            rejected,
+            release(ReleaseStatus::Succeeded, None)
+        ]));
     }
 
     #[test]
     fn empty_history_says_so() {
-        assert!(table(&[]).ends_with("(no releases yet)"));
+        assert!(table_of(&[]).ends_with("(no releases yet)"));
     }
 }

@@ -37,6 +37,8 @@ pub enum Waiting {
     Approval,
     /// The migration (or, without one, the start of the rollout).
     Migration,
+    /// Migrated: the rollout is being started.
+    Rollout,
     /// ECS is rolling the service(s) out.
     Ecs,
 }
@@ -48,6 +50,7 @@ impl Waiting {
             Waiting::Render => "rendering",
             Waiting::Approval => "waiting for approval",
             Waiting::Migration => "migrating",
+            Waiting::Rollout => "starting the rollout",
             Waiting::Ecs => "waiting on ECS",
         }
     }
@@ -174,6 +177,9 @@ pub fn waiting(release: &Release) -> Option<Waiting> {
     }
     if release.approval_requested_at.is_some() && release.approval_decided_at.is_none() {
         return Some(Waiting::Approval);
+    }
+    if release.migrated_at.is_some() {
+        return Some(Waiting::Rollout);
     }
     if release.rendered_at.is_some() {
         return Some(Waiting::Migration);
