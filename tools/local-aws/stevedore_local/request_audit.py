@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from . import checks
+from . import checks, query_params
 
 CALLER_HEADER = "x-stevedore-caller"
 VALIDATED_KINDS = {"function", "states", "cli", "unknown"}
@@ -160,7 +160,16 @@ def identify(method: str, path: str, query: str, headers: dict[str, str],
     if "form-urlencoded" in headers.get("content-type", ""):
         form.update(parse_qs(body.decode("utf-8", "replace")))
     if "Action" in form:
-        return service, form["Action"][0], "query", None
+        operation = form["Action"][0]
+        try:
+            shape = service_model(service).operation_model(operation).input_shape
+        except Exception:  # noqa: BLE001 - not an operation of the model: reported by validate
+            return service, operation, "query", None
+        # Blank values count here: `Name=` is an empty list.
+        fields = parse_qs(query, keep_blank_values=True)
+        if "form-urlencoded" in headers.get("content-type", ""):
+            fields.update(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+        return service, operation, "query", query_params.params(shape, fields)
     try:
         protocol = service_model(service).protocol
     except Exception:  # noqa: BLE001
