@@ -129,6 +129,8 @@ pub struct Context {
     args: StackArgs,
     sdk: Mutex<Option<stevedore_aws::SdkConfig>>,
     outputs: Mutex<Option<BTreeMap<String, String>>>,
+    /// The table in use and where its name came from, for errors about it.
+    table: Mutex<Option<(String, String)>>,
 }
 
 impl Context {
@@ -137,6 +139,7 @@ impl Context {
             args,
             sdk: Mutex::new(None),
             outputs: Mutex::new(None),
+            table: Mutex::new(None),
         }
     }
 
@@ -198,7 +201,29 @@ impl Context {
                 "STEVEDORE_TABLE",
             )
             .await?;
+        let source = match self.args.table.as_deref().filter(|t| !t.is_empty()) {
+            Some(_) => "--table / STEVEDORE_TABLE".to_string(),
+            None => format!(
+                "the {TABLE_OUTPUT} output of stack `{}`",
+                self.args.stack.as_deref().unwrap_or_default()
+            ),
+        };
+        if let Ok(mut slot) = self.table.lock() {
+            *slot = Some((table.clone(), source));
+        }
         Ok(Store::from_sdk(&self.sdk().await, table))
+    }
+
+    /// `err`, and when DynamoDB answered that a resource does not exist, which table was
+    /// asked for and where its name came from.
+    pub fn explain(&self, err: anyhow::Error) -> anyhow::Error {
+        let missing = format!("{err:#}").contains("ResourceNotFoundException");
+        match self.table.lock().ok().and_then(|t| t.clone()) {
+            Some((table, source)) if missing => err.context(format!(
+                "the release table `{table}` (from {source}) was not found in this account and region"
+            )),
+            _ => err,
+        }
     }
 
     pub async fn state_machine(&self, machine: Machine) -> Result<String> {

@@ -89,7 +89,12 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(cli.stack);
-    match cli.command {
+    let result = dispatch(&ctx, cli.command).await;
+    result.map_err(|err| ctx.explain(err))
+}
+
+async fn dispatch(ctx: &Context, command: Command) -> Result<()> {
+    match command {
         Command::Config {
             command: ConfigCommand::Validate { file },
         } => {
@@ -112,11 +117,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::History(args) => {
             history::run(&ctx.store().await?, &args, Out::detect(args.json)).await
         }
-        Command::Promote(args) => act::promote(&ctx, &args).await,
-        Command::Rollback(args) => act::rollback(&ctx, &args).await,
-        Command::Approve(args) => act::decide(&ctx, &args, true).await,
-        Command::Reject(args) => act::decide(&ctx, &args, false).await,
-        Command::Retry(args) => act::retry(&ctx, &args).await,
+        Command::Promote(args) => act::promote(ctx, &args).await,
+        Command::Rollback(args) => act::rollback(ctx, &args).await,
+        Command::Approve(args) => act::decide(ctx, &args, true).await,
+        Command::Reject(args) => act::decide(ctx, &args, false).await,
+        Command::Retry(args) => act::retry(ctx, &args).await,
         Command::Watch(args) => {
             watch::run(&ctx.store().await?, &args, Out::detect(args.json)).await
         }
