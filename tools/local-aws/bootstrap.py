@@ -1,8 +1,9 @@
 """Create the local Stevedore stack from template.yaml itself (no hand-kept copy).
 
 The SAM template is the one source of truth for what is deployed, so the local stack is
-derived from it: tables, state machines (with their DefinitionSubstitutions resolved) and
-EventBridge rules are created in the emulator; functions are not created (the emulator
+derived from it: tables (and their streams), state machines (with their DefinitionSubstitutions
+resolved), EventBridge rules and the event source mappings of DynamoDB streams are created in
+the emulator; functions are not created (the emulator
 forwards Lambda invokes to `cargo lambda watch` by binary name), but their names, ARNs and
 environment are computed so the rest of the template can refer to them.
 
@@ -19,6 +20,7 @@ import argparse
 import json
 import re
 import sys
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,9 @@ SKIPPED_TYPES = {
     "AWS::SQS::QueuePolicy",
 }
 FUNCTION_EVENT_RULE_TYPES = {"EventBridgeRule", "CloudWatchEvent", "Schedule"}
+# SAM function events that become an AWS::Lambda::EventSourceMapping, emulated for DynamoDB
+# streams (stevedore_local/stream_mappings.py).
+FUNCTION_EVENT_STREAM_TYPES = {"DynamoDB"}
 
 
 # ---------------------------------------------------------------- pure derivations
@@ -147,19 +152,26 @@ class LocalStackResources:
     functions: dict[str, str] = field(default_factory=dict)        # logical id -> binary name
     rules: dict[str, str] = field(default_factory=dict)            # rule name -> target ARN(s)
     queues: dict[str, str] = field(default_factory=dict)           # logical id -> queue name
+    dashboards: dict[str, str] = field(default_factory=dict)       # logical id -> dashboard name
+    event_source_mappings: dict[str, str] = field(default_factory=dict)  # logical id -> UUID
     skipped: dict[str, str] = field(default_factory=dict)          # logical id -> type
     function_env: dict[str, str] = field(default_factory=dict)
     roles: dict[str, Any] = field(default_factory=dict)            # see iam_roles.roles
     outputs: dict[str, str] = field(default_factory=dict)          # template Outputs, resolved
 
 
-def _create_table(ddb: Any, name: str, props: dict[str, Any]) -> None:
+def _create_table(ddb: Any, name: str, props: dict[str, Any]) -> str | None:
+    """Create the table; returns its stream's ARN when StreamSpecification gives it one."""
     args: dict[str, Any] = {
         "TableName": name,
         "KeySchema": props["KeySchema"],
         "AttributeDefinitions": props["AttributeDefinitions"],
         "BillingMode": "PAY_PER_REQUEST",  # on-demand, whatever the template says about capacity
     }
+    stream = props.get("StreamSpecification") or {}
+    if stream.get("StreamViewType"):
+        args["StreamSpecification"] = {"StreamEnabled": True,
+                                       "StreamViewType": stream["StreamViewType"]}
     for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
         if props.get(key):
             args[key] = [{k: v for k, v in idx.items() if k != "ProvisionedThroughput"}
@@ -169,6 +181,7 @@ def _create_table(ddb: Any, name: str, props: dict[str, Any]) -> None:
     if ttl and ttl.get("Enabled"):
         ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
             "AttributeName": ttl["AttributeName"], "Enabled": True})
+    return ddb.describe_table(TableName=name)["Table"].get("LatestStreamArn") if stream else None
 
 
 def _put_rule(events: Any, name: str, pattern: Any, targets: list[dict[str, Any]],
@@ -183,12 +196,20 @@ def _put_rule(events: Any, name: str, pattern: Any, targets: list[dict[str, Any]
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
 
-def _control(endpoint_url: str, path: str, body: dict[str, Any]) -> None:
-    """Tell the emulator about a template setting it has to act out itself."""
+def _control(endpoint_url: str, path: str, body: dict[str, Any]) -> Any:
+    """Tell the emulator about a template setting it has to act out itself; what it refuses
+    (as AWS would refuse it) fails the bootstrap with its reason."""
     request = urllib.request.Request(f"{endpoint_url}/_stevedore/{path}", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        try:
+            reason = json.loads(err.read()).get("error")
+        except ValueError:
+            reason = None
+        raise BootstrapError(f"the emulator refused {path}: {reason or err}") from None
 
 
 def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
@@ -211,14 +232,21 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
     out.function_env = function_environment(template, resolver)
     out.roles = iam_roles.roles(template_path, stack, region, parameters)
 
+    # Event source mappings are created last, as CloudFormation creates them after the
+    # stream, the function and its role they refer to: (name, unresolved properties).
+    mappings: list[tuple[str, dict[str, Any]]] = []
     for lid, res in template["Resources"].items():
         # Only what is created gets resolved: SAM-only properties (Policies, Logging) may
         # refer to things with no local meaning.
         rtype, raw = res.get("Type"), res.get("Properties") or {}
         attrs = resolver.attributes(lid)
         if rtype == "AWS::DynamoDB::Table":
-            _create_table(ddb, attrs["Ref"], resolver.resolve(raw))
+            stream_arn = _create_table(ddb, attrs["Ref"], resolver.resolve(raw))
+            if stream_arn:
+                resolver.stream_arns[lid] = stream_arn
             out.tables[lid] = attrs["Ref"]
+        elif rtype == "AWS::Lambda::EventSourceMapping":
+            mappings.append((lid, raw))
         elif rtype == "AWS::SQS::Queue":
             client("sqs").create_queue(QueueName=attrs["QueueName"])
             out.queues[lid] = attrs["QueueName"]
@@ -236,6 +264,7 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
                     "retries": int(invoke_config.get("MaximumRetryAttempts", 2)),
                     "on_failure": on_failure.get("Destination")})
             _function_event_rules(events, resolver, lid, res, attrs["Arn"], out)
+            mappings += _function_stream_events(lid, res)
         elif rtype == "AWS::Serverless::StateMachine":
             kwargs: dict[str, Any] = {"name": attrs["Name"], "definition": definitions[lid],
                                       "roleArn": out.roles["state_machines"][attrs["Arn"]]["role_arn"]}
@@ -253,12 +282,20 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
                       props.get("EventBusName", "default"), props.get("State", "ENABLED"),
                       props.get("ScheduleExpression"))
             out.rules[attrs["Ref"]] = ",".join(t["Arn"] for t in targets)
+        elif rtype == "AWS::CloudWatch::Dashboard":
+            props = resolver.resolve(raw)
+            _put_dashboard(client("cloudwatch"), lid, attrs["Ref"], props.get("DashboardBody"))
+            out.dashboards[lid] = attrs["Ref"]
         elif rtype in SKIPPED_TYPES:
             out.skipped[lid] = rtype
         else:
             raise BootstrapError(f"resource {lid}: type {rtype} has no local counterpart yet; "
                                  "teach tools/local-aws/bootstrap.py about it")
     _control(endpoint_url, "iam/roles", out.roles)
+    # With the roles loaded: Lambda checks that the function's role can read the stream.
+    for name, raw in mappings:
+        created = _control(endpoint_url, "lambda/event-source-mappings", resolver.resolve(raw))
+        out.event_source_mappings[name] = created["UUID"]
     out.outputs = _register_stack(client("cloudformation"), template, resolver, stack)
     return out
 
@@ -295,10 +332,44 @@ def _register_stack(cfn: Any, template: dict[str, Any], resolver: Resolver,
     return outputs
 
 
+def _function_stream_events(lid: str, res: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """SAM `Events` of type DynamoDB, as the AWS::Lambda::EventSourceMapping SAM makes of
+    them (`Stream` is the EventSourceArn; OnFailure `Type` only tells SAM which policy to add):
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-dynamodb.html"""
+    out = []
+    for event_name, event in ((res.get("Properties") or {}).get("Events") or {}).items():
+        if event.get("Type") not in FUNCTION_EVENT_STREAM_TYPES:
+            continue
+        props = dict(event.get("Properties") or {})
+        props["EventSourceArn"] = props.pop("Stream", None)
+        props["FunctionName"] = {"Ref": lid}
+        on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure"))
+        if isinstance(on_failure, dict) and "Type" in on_failure:
+            props["DestinationConfig"] = {"OnFailure": {k: v for k, v in on_failure.items() if k != "Type"}}
+        out.append((f"{lid}{event_name}", props))
+    return out
+
+
+def _put_dashboard(cloudwatch: Any, lid: str, name: str, body: Any) -> None:
+    """A dashboard, its body checked as PutDashboard does: a JSON object with a `widgets`
+    array (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html;
+    an invalid body fails with InvalidParameterInput:
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html)."""
+    try:
+        parsed = json.loads(body) if isinstance(body, str) else None
+    except ValueError as err:
+        raise BootstrapError(f"dashboard {lid}: DashboardBody is not JSON: {err}") from err
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("widgets"), list):
+        raise BootstrapError(f"dashboard {lid}: DashboardBody needs a JSON object with a widgets array")
+    cloudwatch.put_dashboard(DashboardName=name, DashboardBody=body)
+
+
 def _function_event_rules(events: Any, resolver: Resolver, lid: str, res: dict[str, Any],
                           target_arn: str, out: LocalStackResources) -> None:
     """SAM `Events` of type EventBridgeRule/CloudWatchEvent become a rule on the bus."""
     for event_name, event in ((res.get("Properties") or {}).get("Events") or {}).items():
+        if event.get("Type") in FUNCTION_EVENT_STREAM_TYPES:
+            continue  # an event source mapping (_function_stream_events)
         if event.get("Type") not in FUNCTION_EVENT_RULE_TYPES:
             print(f"bootstrap: {lid}.{event_name}: event type {event.get('Type')} not emulated",
                   file=sys.stderr)

@@ -68,6 +68,8 @@ class Resolver:
         self.parameters = dict(parameters or {})  # overrides of the parameters' defaults
         self.resources: dict[str, Any] = template.get("Resources", {})
         self.stack, self.region = stack, region
+        # A table's stream ARN ends with the time its stream was created: known once it exists.
+        self.stream_arns: dict[str, str] = {}
         self.pseudo = {
             "AWS::Region": region,
             "AWS::AccountId": ACCOUNT_ID,
@@ -88,7 +90,10 @@ class Resolver:
         arn = f"arn:aws:{{}}:{self.region}:{ACCOUNT_ID}:{{}}"
         if rtype == "AWS::DynamoDB::Table":
             name = self.resolve(props.get("TableName")) or f"{self.stack}-{logical_id}"
-            return {"Ref": name, "Arn": arn.format("dynamodb", f"table/{name}")}
+            attrs = {"Ref": name, "Arn": arn.format("dynamodb", f"table/{name}")}
+            if logical_id in self.stream_arns:
+                attrs["StreamArn"] = self.stream_arns[logical_id]
+            return attrs
         if rtype == "AWS::Serverless::Function":
             binary = ((res.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
             if not binary:
@@ -111,6 +116,9 @@ class Resolver:
             name = self.resolve(props.get("QueueName")) or f"{self.stack}-{logical_id}"
             return {"Ref": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}", "QueueName": name,
                     "Arn": arn.format("sqs", name)}
+        if rtype == "AWS::CloudWatch::Dashboard":
+            name = self.resolve(props.get("DashboardName")) or f"{self.stack}-{logical_id}"
+            return {"Ref": name}
         # Anything else (alarms, IAM): a name is enough, nothing locally consumes more.
         return {"Ref": f"{self.stack}-{logical_id}", "Arn": arn.format("local", logical_id)}
 
@@ -133,6 +141,10 @@ class Resolver:
 
     def get_att(self, logical_id: str, attr: str) -> Any:
         attrs = self.attributes(logical_id)
+        if attr == "StreamArn" and attr not in attrs and \
+                self.resources[logical_id].get("Type") == "AWS::DynamoDB::Table":
+            raise BootstrapError(f"!GetAtt {logical_id}.StreamArn: the table has no stream "
+                                 "(StreamSpecification), or is not created yet")
         if attr not in attrs or attr == "Ref":
             raise BootstrapError(f"!GetAtt {logical_id}.{attr}: attribute not known locally")
         return attrs[attr]

@@ -22,10 +22,18 @@ from cfn_template import ACCOUNT_ID, BootstrapError, Resolver, load_template
 
 # AWS managed policies SAM attaches to function roles, as AWS publishes them:
 # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaBasicExecutionRole.html
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaDynamoDBExecutionRole.html
+# (SAM attaches the latter to a function with a DynamoDB event.)
 MANAGED_POLICIES = {
     "AWSLambdaBasicExecutionRole": [{
         "Effect": "Allow",
         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": "*"}],
+    "AWSLambdaDynamoDBExecutionRole": [{
+        "Effect": "Allow",
+        "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                   "dynamodb:ListStreams", "logs:CreateLogGroup", "logs:CreateLogStream",
+                   "logs:PutLogEvents"],
         "Resource": "*"}],
 }
 

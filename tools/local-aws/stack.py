@@ -242,15 +242,25 @@ class LocalStack:
     def deploy_state_machine_arn(self) -> str:
         return self.resources.function_env["DEPLOY_STATE_MACHINE_ARN"]
 
-    def control(self, path: str, body: Any = None) -> Any:
+    def control(self, path: str, body: Any = None, timeout: float = 30) -> Any:
         """GET (no body) or POST (JSON body) on the emulator's `/_stevedore/` control API."""
         url = f"{self.url}/_stevedore/{path.lstrip('/')}"
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(url, data=data, method="GET" if data is None else "POST",
                                      headers={"Content-Type": "application/json"})
-        with _opener.open(req, timeout=30) as resp:
+        with _opener.open(req, timeout=timeout) as resp:
             text = resp.read().decode()
         return json.loads(text) if text.strip() else None
+
+    def drain_streams(self, function: str = "record", timeout: float = 60.0) -> None:
+        """Wait until `function`'s DynamoDB stream event source mappings (record's
+        ReleaseChangesMapping) have handled every table change made so far: sent to the
+        function, filtered out, or given up to the on-failure queue."""
+        answer = self.control("lambda/event-source-mappings/drain",
+                              {"function": function, "timeout": timeout}, timeout=timeout + 10)
+        if not answer["drained"]:
+            raise TimeoutError(f"{function}'s stream mappings still have records to handle after "
+                               f"{timeout} s: {answer['pending']}")
 
     def stevedore(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run the operator CLI (target/debug/stevedore) against this stack."""

@@ -4,6 +4,7 @@ pub mod codebuild;
 pub mod ecr;
 pub mod ecs;
 pub mod error;
+pub mod events;
 #[cfg(feature = "operator")]
 pub mod operator;
 pub mod schedules;
@@ -19,6 +20,7 @@ pub use aws_config::SdkConfig;
 pub use codebuild::CodeBuild;
 pub use ecr::Ecr;
 pub use ecs::Ecs;
+pub use events::{BusEvent, EventBus, PutOutcome};
 pub use schedules::{PointedTarget, ScheduleTarget, Schedules};
 pub use secrets::SecretsManager;
 pub use sfn::StepFunctions;

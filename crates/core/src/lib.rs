@@ -12,6 +12,7 @@ pub mod ecs_event;
 pub mod error;
 pub mod image;
 pub mod lock;
+pub mod metrics;
 pub mod migration;
 pub mod release;
 pub mod render;

@@ -16,6 +16,7 @@ mod reconcile_pushes;
 pub mod record;
 mod recovery;
 mod recovery_services;
+pub mod release_events;
 pub mod render;
 mod render_services;
 pub mod retry;

@@ -2,11 +2,13 @@
 //! proves it still holds it before anything changes (fencing), parks the approval gate, and
 //! at the end writes the terminal status with its reason, moves HEAD on success and
 //! releases the lock, in one transaction. It also hears Step Functions' "Execution Status
-//! Change" events, so an execution that was stopped or died still leaves a record.
+//! Change" events, so an execution that was stopped or died still leaves a record, and the
+//! release table's stream, whose release transitions it puts on the default bus as release
+//! events with their metrics (`release_events`).
 
 use serde::{Deserialize, Serialize};
 use stevedore_aws::store::{attr_s, FinishOutcome, ReleaseKey};
-use stevedore_aws::{StepFunctions, Store};
+use stevedore_aws::{EventBus, StepFunctions, Store};
 use stevedore_core::release::{reason_for_failure, ReleaseStatus};
 use stevedore_core::Error;
 
@@ -17,6 +19,8 @@ use crate::{HandlerError, ReleaseSpec, RenderOutput, StateError};
 pub struct Record {
     pub store: Store,
     pub sfn: StepFunctions,
+    /// The default bus, for release events.
+    pub events: EventBus,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,12 +63,36 @@ pub struct Recorded {
     pub lock_released: bool,
 }
 
-/// The function's input: a state machine step's request, or a Step Functions execution
-/// status change event from EventBridge.
+/// What record answers: a step's outcome, or which stream records to retry.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum RecordOutput {
+    Recorded(Recorded),
+    Stream(aws_lambda_events::streams::DynamoDbEventResponse),
+}
+
+impl From<Recorded> for RecordOutput {
+    fn from(recorded: Recorded) -> Self {
+        RecordOutput::Recorded(recorded)
+    }
+}
+
+/// The function's input: a state machine step's request, a Step Functions execution status
+/// change event from EventBridge, or a batch of the release table's stream records.
 pub async fn handle_event(
     ctx: &Record,
     event: serde_json::Value,
-) -> Result<Recorded, HandlerError> {
+) -> Result<RecordOutput, HandlerError> {
+    if event.get("Records").is_some_and(|r| r.is_array()) {
+        let batch = serde_json::from_value(event)
+            .map_err(|e| Error::InvalidInput(format!("malformed DynamoDB stream batch: {e}")))?;
+        let answer = crate::release_events::handle(&ctx.events, &ctx.store, batch).await;
+        return Ok(RecordOutput::Stream(answer));
+    }
+    handle_step(ctx, event).await.map(RecordOutput::from)
+}
+
+async fn handle_step(ctx: &Record, event: serde_json::Value) -> Result<Recorded, HandlerError> {
     if event.get("detail-type").and_then(|t| t.as_str())
         == Some("Step Functions Execution Status Change")
     {

@@ -2,7 +2,7 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use stevedore_aws::{load_sdk_config, StepFunctions, Store};
+use stevedore_aws::{load_sdk_config, EventBus, StepFunctions, Store};
 use stevedore_handlers::record::Record;
 use stevedore_handlers::{init_tracing, required_env};
 
@@ -15,6 +15,7 @@ async fn main() -> Result<(), Error> {
     let ctx = Record {
         store: Store::from_sdk(&sdk, table),
         sfn: StepFunctions::from_sdk(&sdk),
+        events: EventBus::from_sdk(&sdk),
     };
     let ctx = &ctx;
     run(service_fn(move |event: LambdaEvent<Value>| async move {

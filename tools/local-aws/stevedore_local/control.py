@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 from typing import Any, Callable
 
 from . import (codebuild_sim, eventbridge, faults, iam_enforce, lambda_bridge, request_audit,
-               sfn_events)
+               sfn_events, stream_mappings)
 from .state import STATE
 
 PREFIX = "/_stevedore/"
@@ -158,6 +158,19 @@ def event_invoke_config(body: dict[str, Any]) -> dict[str, Any]:
     return {"function": name, "retries": retries, "on_failure": body.get("on_failure")}
 
 
+def _stream_mapping(action: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """Event source mappings of DynamoDB streams (the bootstrap creates the template's; tests
+    list them and wait for them to drain); Lambda's refusals answer 400."""
+
+    def run(body: dict[str, Any]) -> Any:
+        try:
+            return action(body)
+        except stream_mappings.MappingError as err:
+            raise ControlError(400, str(err))
+
+    return run
+
+
 def reset(_body: dict[str, Any]) -> dict[str, Any]:
     STATE.reset()
     return {"ok": True}
@@ -212,6 +225,10 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("POST", "faults/clear"): faults.clear,
     ("POST", "lambda/reserved-concurrency"): reserved_concurrency,
     ("POST", "lambda/event-invoke-config"): event_invoke_config,
+    ("POST", "lambda/event-source-mappings"): _stream_mapping(stream_mappings.create),
+    ("GET", "lambda/event-source-mappings"): _stream_mapping(stream_mappings.listing),
+    ("POST", "lambda/event-source-mappings/delete"): _stream_mapping(stream_mappings.delete),
+    ("POST", "lambda/event-source-mappings/drain"): _stream_mapping(stream_mappings.drain),
     ("POST", "codebuild/build-outcome"): codebuild_outcome,
     ("GET", "codebuild/builds"): codebuild_sim.builds_view,
     ("POST", "iam/roles"): iam_roles,

@@ -10,14 +10,15 @@ import threading
 from typing import Any, Callable
 
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
-_lock = threading.RLock()
+# Held by every write (and by dynamodb_streams.py while it commits a write's stream records).
+WRITE_LOCK = threading.RLock()
 _applied = False
 
 
 def _atomic(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with _lock:
+        with WRITE_LOCK:
             return method(*args, **kwargs)
 
     return run

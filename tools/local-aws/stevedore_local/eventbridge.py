@@ -1,4 +1,4 @@
-"""EventBridge delivery that moto lacks: Step Functions and Lambda targets.
+"""EventBridge delivery that moto lacks: Step Functions, Lambda and SQS targets.
 
 moto's put_events raises NotImplementedError for Step Functions / Lambda targets and
 ignores a rule's state. ``publish`` replaces it: every event is recorded (default bus),
@@ -166,8 +166,10 @@ def _deliver_to_target(rule: Any, target: dict[str, Any], event: dict[str, Any])
     elif service == "lambda":
         payload = _target_input(target, event)
         invoke_async(arn, payload if isinstance(payload, str) else json.dumps(payload))
+    elif service == "sqs":
+        _send_to_queue(arn, target, _target_input(target, event))
     else:
-        # SQS, logs, archives, buses...: moto's own code, which wants an epoch time.
+        # Logs, archives, buses...: moto's own code, which wants an epoch time.
         legacy = copy.copy(rule)
         legacy.targets = [target]
         ev = copy.deepcopy(event)
@@ -176,6 +178,23 @@ def _deliver_to_target(rule: Any, target: dict[str, Any], event: dict[str, Any])
         except (TypeError, ValueError):
             ev["time"] = time.time()
         _original_send_to_targets(legacy, ev)
+
+
+def _send_to_queue(arn: str, target: dict[str, Any], payload: Any) -> None:
+    """An SQS target gets the event itself (or the target's Input / InputPath /
+    InputTransformer result) as the message body, the event's `time` as EventBridge wrote it
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html;
+    a FIFO queue needs the target's SqsParameters.MessageGroupId:
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_SqsParameters.html).
+    moto's own SQS delivery expects moto's internal event (epoch time, ingestion time)."""
+    from moto.sqs import sqs_backends
+
+    _, _, _, region, account, queue_name = arn.split(":", 5)
+    sqs_backends[account][region].send_message(
+        queue_name=queue_name,
+        message_body=payload if isinstance(payload, str) else json.dumps(payload),
+        group_id=(target.get("SqsParameters") or {}).get("MessageGroupId"),
+    )
 
 
 def start_execution(state_machine_arn: str, input_json: str) -> str:

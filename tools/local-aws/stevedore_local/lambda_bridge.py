@@ -106,7 +106,9 @@ def set_event_invoke_config(name: str, retries: int, on_failure: str | None) -> 
     _event_invoke_configs[name] = {"retries": retries, "on_failure": on_failure}
 
 
-def _send_to_destination(queue_arn: str, record: dict[str, Any]) -> None:
+def send_to_destination(queue_arn: str, record: dict[str, Any]) -> None:
+    """Send an invocation record to an SQS on-failure destination (async invokes, and the
+    stream event source mappings of stream_mappings.py)."""
     import boto3
 
     region, account, queue = queue_arn.split(":")[3:6]
@@ -134,7 +136,7 @@ def invoke_async(name_or_arn: str, payload: bytes | str | None) -> None:
                 time.sleep(ASYNC_RETRY_SECONDS * attempt)
         if config["on_failure"]:
             text = payload.decode() if isinstance(payload, bytes) else (payload or "null")
-            _send_to_destination(config["on_failure"], {
+            send_to_destination(config["on_failure"], {
                 "version": "1.0", "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
                 "requestContext": {"requestId": str(uuid.uuid4()), "condition": "RetriesExhausted",
                                    "functionArn": f"arn:aws:lambda:{STATE.region}:{STATE.account}:function:{name}:$LATEST",

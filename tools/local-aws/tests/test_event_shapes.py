@@ -15,6 +15,7 @@ from conftest import ACCOUNT, REGION, wait_for
 from test_bluegreen import _digest as _bg_digest
 from test_bluegreen import _fast, bg  # noqa: F401  (fixtures)
 from test_rollouts import _digest, _remember_fake, svc  # noqa: F401  (fixtures)
+from stream_fixtures import streams  # noqa: F401  (fixture)
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 # Maps whose keys are data (service revision ARNs), not field names.
@@ -169,3 +170,22 @@ def test_the_lifecycle_hook_payload_is_shaped_as_documented(bg, control, fake_la
     assert payload["executionDetails"]["serviceArn"] == service["serviceArn"]
     assert payload["resourceArn"].startswith(f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/")
     assert_same_shape(payload, "deployment-hook.json")
+
+
+def test_a_release_table_stream_record_is_shaped_as_documented(streams):  # noqa: F811
+    """The sample's release item goes from its OldImage to its NewImage in a table with a
+    NEW_AND_OLD_IMAGES stream; the function gets the sample's event shape, item and all."""
+    documented = sample("dynamodb-stream-release.json")["Records"][0]["dynamodb"]
+    table, arn = streams.table("NEW_AND_OLD_IMAGES")
+    fn = streams.function()
+    mapping = streams.create(fn, arn, FilterCriteria={"Filters": [
+        {"Pattern": '{"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "REL#"}]}}}}'}]})
+    streams.ddb.put_item(TableName=table, Item=documented["OldImage"])
+    streams.ddb.put_item(TableName=table, Item=documented["NewImage"])
+    streams.drain(mapping)
+    records = [r for batch in streams.batches(fn) for r in batch]
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
+    modify = records[1]
+    assert modify["dynamodb"]["OldImage"] == documented["OldImage"]
+    assert modify["dynamodb"]["NewImage"] == documented["NewImage"]
+    assert_same_shape({"Records": [modify]}, "dynamodb-stream-release.json")

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Phase, Trigger};
+use super::{Phase, ReleaseStatus, Trigger};
 
 pub const SOURCE: &str = "stevedore";
 pub const DETAIL_TYPE: &str = "Stevedore Release State Change";
@@ -30,6 +30,20 @@ pub enum EventStatus {
     RolledBack,
     Superseded,
     Aborted,
+}
+
+impl From<ReleaseStatus> for EventStatus {
+    fn from(status: ReleaseStatus) -> Self {
+        match status {
+            ReleaseStatus::Pending => EventStatus::Pending,
+            ReleaseStatus::InProgress => EventStatus::InProgress,
+            ReleaseStatus::Succeeded => EventStatus::Succeeded,
+            ReleaseStatus::Failed => EventStatus::Failed,
+            ReleaseStatus::RolledBack => EventStatus::RolledBack,
+            ReleaseStatus::Superseded => EventStatus::Superseded,
+            ReleaseStatus::Aborted => EventStatus::Aborted,
+        }
+    }
 }
 
 impl EventStatus {
@@ -58,7 +72,9 @@ pub struct ReleaseStateChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_status: Option<EventStatus>,
     /// The phase just reached (the record's phase timestamps: `pending`, `lock_acquired`,
-    /// `rendered`, `migrated`, `deploy_started`, `finished`).
+    /// `rendered`, `approval_requested`, `approval_decided`, `migrated`, `deploy_started`,
+    /// `finished`). With `status` and `release_id` it names the transition: a consumer
+    /// dedupes redelivered events on (`release_id`, `status`, `phase`).
     pub phase: Phase,
     /// Why the release ended as it did (terminal statuses other than SUCCEEDED), or what it
     /// waits for.
@@ -77,6 +93,9 @@ pub struct ReleaseStateChange {
     pub task_definition_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_task_definition_arn: Option<String>,
+    /// The deploy state machine's execution running the release (absent while PENDING).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
     /// Every service of a multi-service stage with its own status; empty for one service.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceState>,
@@ -107,7 +126,11 @@ pub struct Durations {
     /// Lock acquired → rendered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub render_seconds: Option<f64>,
-    /// Rendered → migrated (absent without a migration).
+    /// Approval requested → decided (stages with an approval gate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_wait_seconds: Option<f64>,
+    /// Rendered (or, behind an approval gate, approval decided) → migrated (absent without a
+    /// migration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration_seconds: Option<f64>,
     /// Deployment started → finished.

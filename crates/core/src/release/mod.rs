@@ -5,10 +5,16 @@ pub mod event;
 mod failure;
 pub mod input;
 mod services;
+pub mod state_change;
 mod status;
+pub mod transition;
 
 #[cfg(test)]
+mod state_change_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transition_tests;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -230,6 +236,8 @@ impl Release {
             Phase::Pending => self.pending_at.as_deref(),
             Phase::LockAcquired => self.lock_acquired_at.as_deref(),
             Phase::Rendered => self.rendered_at.as_deref(),
+            Phase::ApprovalRequested => self.approval_requested_at.as_deref(),
+            Phase::ApprovalDecided => self.approval_decided_at.as_deref(),
             Phase::Migrated => self.migrated_at.as_deref(),
             Phase::DeployStarted => self.deploy_started_at.as_deref(),
             Phase::Finished => self.finished_at.as_deref(),
@@ -242,6 +250,8 @@ impl Release {
             Phase::Pending => &mut self.pending_at,
             Phase::LockAcquired => &mut self.lock_acquired_at,
             Phase::Rendered => &mut self.rendered_at,
+            Phase::ApprovalRequested => &mut self.approval_requested_at,
+            Phase::ApprovalDecided => &mut self.approval_decided_at,
             Phase::Migrated => &mut self.migrated_at,
             Phase::DeployStarted => &mut self.deploy_started_at,
             Phase::Finished => &mut self.finished_at,

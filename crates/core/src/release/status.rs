@@ -55,7 +55,8 @@ pub enum Trigger {
     Retry,
 }
 
-/// The steps of a release that get a timestamp on its item.
+/// The steps of a release that get a timestamp on its item, in the order a release reaches
+/// them (the approval gate, when the stage has one, sits between render and the migration).
 #[derive(
     Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString,
 )]
@@ -65,18 +66,36 @@ pub enum Phase {
     Pending,
     LockAcquired,
     Rendered,
+    /// The approval gate parked its task token (the release waits for a person).
+    ApprovalRequested,
+    /// A person approved or rejected the release.
+    ApprovalDecided,
     Migrated,
     DeployStarted,
     Finished,
 }
 
 impl Phase {
+    /// Every phase, in the order a release reaches them.
+    pub const ALL: [Phase; 8] = [
+        Phase::Pending,
+        Phase::LockAcquired,
+        Phase::Rendered,
+        Phase::ApprovalRequested,
+        Phase::ApprovalDecided,
+        Phase::Migrated,
+        Phase::DeployStarted,
+        Phase::Finished,
+    ];
+
     /// The item attribute holding the time this phase was reached.
     pub fn attribute(self) -> &'static str {
         match self {
             Phase::Pending => "pending_at",
             Phase::LockAcquired => "lock_acquired_at",
             Phase::Rendered => "rendered_at",
+            Phase::ApprovalRequested => "approval_requested_at",
+            Phase::ApprovalDecided => "approval_decided_at",
             Phase::Migrated => "migrated_at",
             Phase::DeployStarted => "deploy_started_at",
             Phase::Finished => "finished_at",
