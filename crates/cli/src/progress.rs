@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use stevedore_core::config::Strategy;
-use stevedore_core::release::{Release, ReleaseStatus};
+use stevedore_core::release::{Release, ReleaseStatus, Trigger};
 
 use crate::output::{revision, seconds_between};
 
@@ -178,7 +178,8 @@ pub fn waiting(release: &Release) -> Option<Waiting> {
     if release.approval_requested_at.is_some() && release.approval_decided_at.is_none() {
         return Some(Waiting::Approval);
     }
-    if release.migrated_at.is_some() {
+    // A rollback puts a recorded task definition back: it never migrates.
+    if release.migrated_at.is_some() || release.spec.trigger == Trigger::Rollback {
         return Some(Waiting::Rollout);
     }
     if release.rendered_at.is_some() {
@@ -218,6 +219,13 @@ mod tests {
             ]
         );
         assert_eq!(waiting(&r), Some(Waiting::Migration));
+        r.spec.trigger = Trigger::Rollback;
+        assert_eq!(
+            waiting(&r),
+            Some(Waiting::Rollout),
+            "a rollback never migrates"
+        );
+        r.spec.trigger = Trigger::Push;
         r.deploy_started_at = Some("2026-01-01T00:00:02.000Z".into());
         assert_eq!(phase(&r), "waiting on ECS");
         r.status = ReleaseStatus::RolledBack;

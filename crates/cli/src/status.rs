@@ -77,7 +77,11 @@ pub async fn run(store: &Store, args: &Args, out: Out) -> Result<()> {
         }
     }
     if out.json {
-        return crate::output::print_json(&serde_json::json!({ "stages": stages }));
+        #[derive(Serialize)]
+        struct Answer<'a> {
+            stages: &'a [StageStatus],
+        }
+        return crate::output::print_json(&Answer { stages: &stages });
     }
     println!("{}", render(&stages, now, out.paint));
     Ok(())
