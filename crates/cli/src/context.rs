@@ -14,7 +14,7 @@ use stevedore_aws::{load_sdk_config, Store};
 #[command(next_help_heading = "Where Stevedore is")]
 pub struct StackArgs {
     /// The Stevedore CloudFormation stack: the release table and the state machines are read
-    /// from its outputs (DescribeStacks).
+    /// from its outputs (DescribeStacks); a value set by its own option or variable wins.
     #[arg(long, env = "STEVEDORE_STACK", global = true, value_name = "NAME")]
     pub stack: Option<String>,
     /// The release table (the stack's ReleaseTableName output).

@@ -7,7 +7,8 @@ use stevedore_core::release::ReleaseStatus;
 /// The exit codes, as `stevedore --help` lists them.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
-  0  done; with --wait, and for `watch`: the release SUCCEEDED
+  0  done; with --wait, and for `watch`: the release SUCCEEDED (for `reject`: it ended
+     FAILED as rejected)
   1  an error: AWS refused or failed a call, no release table or state machine is set
      (--stack, --table, STEVEDORE_* variables), a file cannot be read or is invalid
   2  the command line is wrong (unknown command or option, missing argument)

@@ -61,7 +61,7 @@ enum Command {
     Rollback(act::RollbackArgs),
     /// Let the release waiting at a stage's approval gate go on (the approve state machine).
     Approve(act::DecideArgs),
-    /// Stop the release waiting at a stage's approval gate; it ends FAILED, nothing changed.
+    /// Stop the release waiting at a stage's approval gate: it ends FAILED, nothing changed.
     Reject(act::DecideArgs),
     /// Release again the digest whose release of a stage failed (the retry state machine).
     Retry(act::RetryArgs),
