@@ -1,22 +1,23 @@
 //! ECS: the service's state, task definitions (described, re-registered with a render plan
 //! applied), UpdateService, and migration tasks.
 
-use aws_sdk_ecs::types::{
-    ContainerDefinition, KeyValuePair, Secret, Service, Tag, TaskDefinition, TaskDefinitionField,
-};
+use aws_sdk_ecs::types::{Service, Tag, TaskDefinition, TaskDefinitionField};
 use aws_sdk_ecs::Client;
 use serde_json::{json, Value};
 use stevedore_core::migration::{StoppedContainer, StoppedTask};
-use stevedore_core::render::{merge_environment, merge_secrets, ContainerChange, ContainerSummary};
+use stevedore_core::render::ContainerSummary;
 use stevedore_core::{Error, Result};
 
 use crate::error::{classify, code_and_message};
 
+mod registration;
 mod rollout;
 pub use aws_sdk_ecs::types::{
     DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookStage,
     DeploymentStrategy,
 };
+#[cfg(test)]
+use registration::release_tags;
 pub use rollout::{
     deployment_configuration, hooks_to_pass, rolls_back_failures, without_own_hook, LifecycleHook,
     RolloutPlan,
@@ -37,23 +38,6 @@ impl DescribedTaskDefinition {
         self.definition.status == Some(aws_sdk_ecs::types::TaskDefinitionStatus::Inactive)
     }
 }
-
-/// The current revision's tags (minus AWS-reserved `aws:` keys, which cannot be set) with
-/// `stevedore:release` naming the release that registered the new one.
-fn release_tags(current: &[Tag], release_id: &str) -> Vec<Tag> {
-    let mut tags: Vec<Tag> = current
-        .iter()
-        .filter(|t| {
-            let key = t.key.as_deref().unwrap_or_default();
-            !key.is_empty() && !key.starts_with("aws:") && key != RELEASE_TAG
-        })
-        .cloned()
-        .collect();
-    tags.push(Tag::builder().key(RELEASE_TAG).value(release_id).build());
-    tags
-}
-
-const RELEASE_TAG: &str = "stevedore:release";
 
 /// What Stevedore needs to know about a service.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,60 +149,6 @@ impl Ecs {
             ))
         })?;
         Ok(DescribedTaskDefinition { definition, tags })
-    }
-
-    /// Registers a new revision of `current` with the render plan applied; read-only fields
-    /// (ARN, revision, status, compatibilities, registeredAt…) are left out by construction.
-    pub async fn register_rendered(
-        &self,
-        current: &TaskDefinition,
-        tags: &[Tag],
-        changes: &[ContainerChange],
-        release_id: &str,
-    ) -> Result<String> {
-        let containers = current
-            .container_definitions
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| apply_change(c, changes))
-            .collect::<Vec<_>>();
-        let out = self
-            .client
-            .register_task_definition()
-            .set_family(current.family.clone())
-            .set_task_role_arn(current.task_role_arn.clone())
-            .set_execution_role_arn(current.execution_role_arn.clone())
-            .set_network_mode(current.network_mode.clone())
-            .set_container_definitions(Some(containers))
-            .set_volumes(current.volumes.clone())
-            .set_placement_constraints(current.placement_constraints.clone())
-            .set_requires_compatibilities(current.requires_compatibilities.clone())
-            .set_cpu(current.cpu.clone())
-            .set_memory(current.memory.clone())
-            .set_pid_mode(current.pid_mode.clone())
-            .set_ipc_mode(current.ipc_mode.clone())
-            .set_proxy_configuration(current.proxy_configuration.clone())
-            .set_ephemeral_storage(current.ephemeral_storage.clone())
-            .set_runtime_platform(current.runtime_platform.clone())
-            .set_enable_fault_injection(current.enable_fault_injection)
-            .set_tags(Some(release_tags(tags, release_id)))
-            .send()
-            .await
-            .map_err(|e| {
-                let (code, message) = code_and_message(&e);
-                match code.as_str() {
-                    "ClientException" | "InvalidParameterException" => {
-                        Error::TaskDefinitionRejected(format!(
-                            "ECS rejected the rendered task definition: {code}: {message}"
-                        ))
-                    }
-                    _ => classify("RegisterTaskDefinition", e),
-                }
-            })?;
-        out.task_definition
-            .and_then(|td| td.task_definition_arn)
-            .ok_or_else(|| Error::AwsError("RegisterTaskDefinition returned no ARN".into()))
     }
 
     /// Points the service at `task_definition` and returns the id of the deployment ECS
@@ -378,52 +308,6 @@ pub fn container_summaries(td: &TaskDefinition) -> Vec<ContainerSummary> {
             image: c.image.clone().unwrap_or_default(),
         })
         .collect()
-}
-
-fn apply_change(
-    mut container: ContainerDefinition,
-    changes: &[ContainerChange],
-) -> ContainerDefinition {
-    let Some(change) = changes
-        .iter()
-        .find(|c| Some(c.name.as_str()) == container.name.as_deref())
-    else {
-        return container;
-    };
-    let environment: Vec<(String, String)> = container
-        .environment()
-        .iter()
-        .map(|kv| {
-            (
-                kv.name.clone().unwrap_or_default(),
-                kv.value.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
-    let secrets: Vec<(String, String)> = container
-        .secrets()
-        .iter()
-        .map(|s| (s.name.clone(), s.value_from.clone()))
-        .collect();
-    container.image = Some(change.image.clone());
-    container.environment = Some(
-        merge_environment(&environment, change)
-            .into_iter()
-            .map(|(name, value)| KeyValuePair::builder().name(name).value(value).build())
-            .collect(),
-    );
-    let merged_secrets = merge_secrets(&secrets, change)
-        .into_iter()
-        .filter_map(|(name, value_from)| {
-            Secret::builder()
-                .name(name)
-                .value_from(value_from)
-                .build()
-                .ok()
-        })
-        .collect::<Vec<_>>();
-    container.secrets = (!merged_secrets.is_empty()).then_some(merged_secrets);
-    container
 }
 
 /// `[{"CapacityProvider", "Weight", "Base"}]` of a service on capacity providers, else None.

@@ -11,7 +11,8 @@ Exit codes:
      FAILED as rejected)
   1  an error: AWS refused or failed a call, no release table or state machine is set
      (--stack, --table, STEVEDORE_* variables), a file cannot be read or is invalid
-  2  the command line is wrong (unknown command or option, missing argument)
+  2  the command line is wrong (unknown command or option, missing argument); for `plan`:
+     render would fail (every problem is listed)
   3  Stevedore refused, or found nothing: no such app, stage or release, nothing to roll
      back, approve or retry, a promotion the stage does not allow, an image no stage runs
   4  the release ended without succeeding (FAILED, ROLLED_BACK, SUPERSEDED, ABORTED)";

@@ -20,7 +20,9 @@ mod follow;
 mod history;
 mod locate;
 mod lookup;
+mod metrics;
 mod output;
+mod plan;
 mod progress;
 mod status;
 mod watch;
@@ -67,6 +69,11 @@ enum Command {
     Retry(act::RetryArgs),
     /// Follow a release live: a line per phase until it ends; exit 0 only if it SUCCEEDED.
     Watch(watch::Args),
+    /// Dry-run render for an image: the task definition diffs and every problem render would
+    /// fail on; registers nothing (exit status 2 when render would fail).
+    Plan(plan::PlanArgs),
+    /// The four DORA measures per stage, from the release history.
+    Metrics(metrics::MetricsArgs),
 }
 
 #[derive(Subcommand)]
@@ -125,6 +132,11 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Watch(args) => {
             watch::run(&ctx.store().await?, &args, Out::detect(args.json)).await
         }
+        Command::Plan(args) => match plan::run(ctx.store().await?.table(), args).await? {
+            0 => Ok(()),
+            status => std::process::exit(status),
+        },
+        Command::Metrics(args) => metrics::run(&ctx.store().await?, args).await,
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod bounds;
 pub mod build_migration;
 pub mod config;
+pub mod dora;
 pub mod ecr_event;
 pub mod ecs_event;
 pub mod error;

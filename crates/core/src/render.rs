@@ -39,6 +39,19 @@ pub fn target_containers(
     current: &[ContainerSummary],
     release_image: &str,
 ) -> Result<Vec<String>> {
+    match matched_containers(app, current, release_image) {
+        (_, Some(problem)) => Err(problem),
+        (targets, None) => Ok(targets),
+    }
+}
+
+/// The containers a release updates that the task definition has, and what is wrong when
+/// that is not every one it should update (see [`target_containers`]).
+fn matched_containers(
+    app: &AppConfig,
+    current: &[ContainerSummary],
+    release_image: &str,
+) -> (Vec<String>, Option<Error>) {
     let present = || {
         current
             .iter()
@@ -47,28 +60,29 @@ pub fn target_containers(
             .join(", ")
     };
     if let Some(configured) = &app.containers {
-        let missing: Vec<String> = configured
+        let (found, missing): (Vec<&String>, Vec<&String>) = configured
             .iter()
-            .filter(|name| !current.iter().any(|container| &container.name == *name))
-            .map(|name| format!("`{name}`"))
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::ContainerNotFound(format!(
-                "the task definition has no container {}; it has {}",
-                missing.join(", "),
-                present()
-            )));
+            .partition(|name| current.iter().any(|container| &container.name == *name));
+        let found = found.into_iter().cloned().collect();
+        if missing.is_empty() {
+            return (found, None);
         }
-        return Ok(configured.clone());
+        let missing: Vec<String> = missing.iter().map(|name| format!("`{name}`")).collect();
+        let problem = Error::ContainerNotFound(format!(
+            "the task definition has no container {}; it has {}",
+            missing.join(", "),
+            present()
+        ));
+        return (found, Some(problem));
     }
     // The release image is always in Stevedore's own registry (on-push builds it from the
     // ECR event); the app's repository is the one of that name in that registry.
     let Some(release_repository) = EcrRepository::of_image(release_image) else {
-        return Err(Error::ContainerNotFound(format!(
+        return (Vec::new(), Some(Error::ContainerNotFound(format!(
             "the release image `{release_image}` is not in an ECR private registry, so no container can be matched to repository `{}`; \
              list the containers to update under `containers:` in stevedore.yaml",
             app.repository
-        )));
+        ))));
     };
     let repository = EcrRepository {
         registry: release_repository.registry,
@@ -80,20 +94,71 @@ pub fn target_containers(
         .map(|container| container.name.clone())
         .collect();
     if from_repository.is_empty() {
-        return Err(Error::ContainerNotFound(format!(
+        return (Vec::new(), Some(Error::ContainerNotFound(format!(
             "no container in the task definition runs an image from repository `{}` of account {} in {} (it has {}); \
              list the containers to update under `containers:` in stevedore.yaml",
             app.repository,
             repository.registry.account,
             repository.registry.region,
             present()
-        )));
+        ))));
     }
-    Ok(from_repository)
+    (from_repository, None)
+}
+
+/// What a release changes in one task definition, with every problem found rather than the
+/// first: the changes of the containers it could match (so a dry run still shows them), and
+/// what is wrong. Secrets are the caller's to check (they are resolved once per release);
+/// `resolved_secrets` holds those that resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderPlan {
+    /// The containers the release updates (those of them the task definition has).
+    pub targets: Vec<String>,
+    pub changes: Vec<ContainerChange>,
+    /// In the order [`plan_render`] meets them: containers, then the migration container.
+    pub problems: Vec<Error>,
+}
+
+/// The changes for one release, every problem collected (see [`RenderPlan`]).
+pub fn render_plan(
+    app: &AppConfig,
+    stage: &StageConfig,
+    current: &[ContainerSummary],
+    image_uri: &str,
+    resolved_secrets: &BTreeMap<String, String>,
+) -> RenderPlan {
+    let (targets, container_problem) = matched_containers(app, current, image_uri);
+    let mut problems: Vec<Error> = container_problem.into_iter().collect();
+    if let Some(container) = migration_container(app, &targets) {
+        if !current.iter().any(|summary| summary.name == container) {
+            problems.push(Error::ContainerNotFound(format!(
+                "the migration container `{container}` is not in the task definition; it has {}",
+                current
+                    .iter()
+                    .map(|summary| format!("`{}`", summary.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let changes = targets
+        .iter()
+        .map(|name| ContainerChange {
+            name: name.clone(),
+            image: image_uri.to_string(),
+            environment: stage.environment.clone(),
+            secrets: resolved_secrets.clone(),
+        })
+        .collect();
+    RenderPlan {
+        targets,
+        changes,
+        problems,
+    }
 }
 
 /// The changes for one release: every target container gets the new image and the stage's
-/// environment and secrets.
+/// environment and secrets; the first problem is the error.
 ///
 /// `resolved_secrets` maps each of the stage's secret env vars to its `valueFrom`; a
 /// declared secret missing from it is `SecretNotFound`.
@@ -104,18 +169,9 @@ pub fn plan_render(
     image_uri: &str,
     resolved_secrets: &BTreeMap<String, String>,
 ) -> Result<Vec<ContainerChange>> {
-    let targets = target_containers(app, current, image_uri)?;
-    if let Some(container) = migration_container(app, &targets) {
-        if !current.iter().any(|summary| summary.name == container) {
-            return Err(Error::ContainerNotFound(format!(
-                "the migration container `{container}` is not in the task definition; it has {}",
-                current
-                    .iter()
-                    .map(|summary| format!("`{}`", summary.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+    let plan = render_plan(app, stage, current, image_uri, resolved_secrets);
+    if let Some(problem) = plan.problems.into_iter().next() {
+        return Err(problem);
     }
     let unresolved: Vec<String> = stage
         .secrets
@@ -129,15 +185,7 @@ pub fn plan_render(
             unresolved.join(", ")
         )));
     }
-    Ok(targets
-        .into_iter()
-        .map(|name| ContainerChange {
-            name,
-            image: image_uri.to_string(),
-            environment: stage.environment.clone(),
-            secrets: resolved_secrets.clone(),
-        })
-        .collect())
+    Ok(plan.changes)
 }
 
 /// The container's environment after the change: existing variables plus overrides,

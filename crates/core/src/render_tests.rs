@@ -281,3 +281,36 @@ fn secrets_merge_replaces_same_named_and_drops_names_now_plain() {
         pairs(&[("DB_PASSWORD", "arn:new"), ("SENTRY_DSN", "arn:s")])
     );
 }
+
+#[test]
+fn a_render_plan_collects_every_problem_and_keeps_the_containers_it_found() {
+    let app = app(
+        "    containers: [web, api]\n    migration:\n      command: [migrate]\n      container: api\n",
+    );
+    let plan = render_plan(
+        &app,
+        &app.stages["staging"],
+        &task_definition(),
+        NEW_IMAGE,
+        &resolved(),
+    );
+    assert_eq!(plan.targets, ["web"]);
+    assert_eq!(plan.changes.len(), 1);
+    assert_eq!(plan.changes[0].image, NEW_IMAGE);
+    let kinds: Vec<&str> = plan.problems.iter().map(Error::error_type).collect();
+    assert_eq!(kinds, ["ContainerNotFound", "ContainerNotFound"]);
+    assert!(plan.problems[0].to_string().contains("no container `api`"));
+    assert!(plan.problems[1]
+        .to_string()
+        .starts_with("the migration container `api` is not in the task definition"));
+    // plan_render fails on the first of them, as render does.
+    let first = plan_render(
+        &app,
+        &app.stages["staging"],
+        &task_definition(),
+        NEW_IMAGE,
+        &resolved(),
+    )
+    .expect_err("unknown container");
+    assert_eq!(first, plan.problems[0]);
+}

@@ -24,6 +24,8 @@ pub mod rollback;
 mod rollout_check;
 
 mod model;
+pub mod problems;
+pub mod render_plan;
 mod runtime;
 mod schedules;
 pub mod smoke_probe;
@@ -37,5 +39,6 @@ pub use model::{
 };
 pub use rollout_check::HookTarget;
 pub use runtime::{init_tracing, now, required_env, HandlerError};
+pub use schedules::Scheduled;
 pub use starter::ByExecution;
 pub use stevedore_core::ReleaseSpec;

@@ -1,25 +1,23 @@
 //! render: the new task definition revision. Reads the service's current one, pins the
 //! target containers to the image digest, merges the stage's environment, resolves secrets
 //! to full ARNs (never their values), and registers it. Everything that can be wrong with the
-//! config is found here, before the migration runs and before the service changes.
+//! config is found here, before the migration runs and before the service changes: the
+//! planning is `render_plan`'s (which `stevedore plan` runs without registering), the
+//! registering and recording is here and in `render_services`.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use stevedore_aws::ecs::container_summaries;
 use stevedore_aws::store::attr_s;
 use stevedore_aws::{Ecs, ParameterStore, SecretsManager, Store};
-use stevedore_core::config::{AppConfig, Approval, MigrationRunner, StageConfig};
-use stevedore_core::render::{migration_container, plan_render, target_containers};
+use stevedore_core::config::{AppConfig, Approval, StageConfig};
 use stevedore_core::secret::SecretId;
 use stevedore_core::Error;
 
-use crate::rollout_check::check_rollout;
+use crate::problems::{Checking, Problems};
+use crate::render_plan::{check_services, plan_stage, PlannedService};
 use crate::runtime::{now, timestamp};
-use crate::{
-    BuildMigrationPlan, HandlerError, HookTarget, MigrationPlan, ReleaseSpec, RenderOutput,
-    RolloutSpec,
-};
+use crate::{HandlerError, HookTarget, ReleaseSpec, RenderOutput, RolloutSpec};
 
 pub struct Render {
     pub store: Store,
@@ -43,7 +41,7 @@ pub struct RenderRequest {
 }
 
 /// The app's config and the stage's part of it, or an error naming what is missing.
-pub(crate) async fn load_stage(
+pub async fn load_stage(
     store: &Store,
     app: &str,
     stage: &str,
@@ -69,133 +67,83 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
     if stage.is_multi_service() {
         return Ok(crate::render_services::render_services(ctx, release, &app, &stage).await?);
     }
-    let service_name = stage.first_service().to_string();
-    let service = ctx
-        .ecs
-        .describe_service(&stage.cluster, &service_name)
-        .await?;
-    // Both a redeploy and a new render are refused before anything changes.
-    check_rollout(
-        &release.stage,
-        &service_name,
-        &service,
-        &rollout_spec(&stage),
-        &ctx.hook,
-    )?;
-    if let Some(task_definition) = &release.redeploy_task_definition_arn {
-        return Ok(redeploy(
-            ctx,
-            release,
-            &stage,
-            &service.task_definition,
-            task_definition,
-        )
-        .await?);
+    if release.redeploy_task_definition_arn.is_some() {
+        return Ok(redeploy(ctx, release, &stage).await?);
     }
-    let current = ctx
-        .ecs
-        .describe_task_definition(&service.task_definition)
-        .await?;
-    let summaries = container_summaries(&current.definition);
-    let resolved = resolve_secrets(ctx, release, &stage).await?;
-    let changes = plan_render(&app, &stage, &summaries, &release.image_uri, &resolved)?;
-    let (migration, build_migration) =
-        plan_migration(&app, release, &service_name, &service, &summaries)?;
+    let plan = plan_stage(
+        ctx,
+        release,
+        &app,
+        &stage,
+        Problems::new(Checking::FirstProblem),
+    )
+    .await?;
+    let (Some(service), Some(revision)) = (plan.services.first(), plan.revisions.first()) else {
+        return Err(Error::InvalidConfig(format!(
+            "{}/{}: the stage has no service to render",
+            release.app, release.stage
+        ))
+        .into());
+    };
+    let previous = current_task_definition(service);
     let task_definition_arn = ctx
         .ecs
         .register_rendered(
-            &current.definition,
-            &current.tags,
-            &changes,
+            &revision.from.definition,
+            &revision.from.tags,
+            &revision.changes,
             &release.release_id,
         )
         .await?;
     tracing::info!(release_id = %release.release_id, %task_definition_arn,
-        previous = %service.task_definition, "task definition registered");
-    ctx.store
-        .set_release_fields(
-            &release.app,
-            &release.stage,
-            &release.release_id,
-            &[
-                ("task_definition_arn", attr_s(&task_definition_arn)),
-                (
-                    "previous_task_definition_arn",
-                    attr_s(&service.task_definition),
-                ),
-                ("rendered_at", attr_s(timestamp(now()))),
-            ],
-        )
-        .await?;
-    let rollout = rollout_spec(&stage);
+        %previous, "task definition registered");
+    record_rendered(ctx, release, &task_definition_arn, &previous).await?;
     Ok(RenderOutput {
         task_definition_arn,
-        previous_task_definition_arn: service.task_definition,
-        cluster: stage.cluster,
-        service: service_name,
+        previous_task_definition_arn: previous,
+        cluster: stage.cluster.clone(),
+        service: service.name.clone(),
         deploy_timeout_seconds: stage.deploy_timeout_seconds,
-        migration,
-        build_migration,
+        migration: plan.migration,
+        build_migration: plan.build_migration,
         approval_required: stage.approval == Approval::Required,
         approval_timeout_seconds: stage.approval_timeout_seconds,
-        rollout,
+        rollout: service.rollout.clone(),
         services: Vec::new(),
         rollout_order: Default::default(),
         schedules: Vec::new(),
     })
 }
 
-/// The release's migration, as the state machine runs it: a one-off task from the new
-/// revision of `service_name` (placed and networked as that service is), or a CodeBuild build.
-pub(crate) fn plan_migration(
-    app: &AppConfig,
-    release: &ReleaseSpec,
-    service_name: &str,
-    service: &stevedore_aws::ecs::ServiceState,
-    summaries: &[stevedore_core::render::ContainerSummary],
-) -> Result<(Option<MigrationPlan>, Option<BuildMigrationPlan>), Error> {
-    let build_migration = app
-        .migration
+/// The revision the service runs now (read by `check_services`).
+pub(crate) fn current_task_definition(service: &PlannedService) -> String {
+    service
+        .state
         .as_ref()
-        .filter(|m| m.runner == MigrationRunner::Codebuild)
-        .map(|m| BuildMigrationPlan {
-            project: m.project.clone().unwrap_or_default(),
-            image_uri: release.image_uri.clone(),
-            timeout_seconds: m.timeout_seconds,
-        });
-    let migration = match &app.migration {
-        None => None,
-        Some(migration) if migration.runner == MigrationRunner::Codebuild => None,
-        Some(migration) => {
-            let targets = target_containers(app, summaries, &release.image_uri)?;
-            let container = migration_container(app, &targets).ok_or_else(|| {
-                Error::ContainerNotFound(format!(
-                    "app `{}`: no container to run the migration in; set `migration.container`",
-                    release.app
-                ))
-            })?;
-            let network_configuration = service.network_configuration.clone().ok_or_else(|| {
-                Error::InvalidConfig(format!(
-                    "service `{service_name}` has no awsvpc network configuration, which the migration task needs"
-                ))
-            })?;
-            Some(MigrationPlan {
-                container,
-                command: migration.command.clone(),
-                timeout_seconds: migration.timeout_seconds,
-                launch_type: migration_launch_type(service),
-                capacity_provider_strategy: service.capacity_provider_strategy.clone(),
-                platform_version: service.platform_version.clone(),
-                network_configuration,
-                group: format!("stevedore:{}", release.release_id),
-            })
-        }
-    };
-    Ok((migration, build_migration))
+        .map(|state| state.task_definition.clone())
+        .unwrap_or_default()
 }
 
-/// A rollback: the recorded task definition goes back as it is (no render, no migration);
-/// a revision deregistered since is registered again as a new revision.
+async fn record_rendered(
+    ctx: &Render,
+    release: &ReleaseSpec,
+    task_definition_arn: &str,
+    previous: &str,
+) -> Result<(), Error> {
+    ctx.store
+        .set_release_fields(
+            &release.app,
+            &release.stage,
+            &release.release_id,
+            &[
+                ("task_definition_arn", attr_s(task_definition_arn)),
+                ("previous_task_definition_arn", attr_s(previous)),
+                ("rendered_at", attr_s(timestamp(now()))),
+            ],
+        )
+        .await
+}
+
 /// The service's launch type; none when it runs on a capacity-provider strategy (RunTask
 /// refuses both: "If a capacityProviderStrategy is specified, the launchType parameter must be
 /// omitted", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html).
@@ -209,29 +157,29 @@ pub(crate) fn migration_launch_type(service: &stevedore_aws::ecs::ServiceState) 
     }
 }
 
+/// A rollback: the recorded task definition goes back as it is (no render, no migration);
+/// a revision deregistered since is registered again as a new revision. The service is
+/// checked as for a new release, so a rollback too is refused before it changes anything.
 async fn redeploy(
     ctx: &Render,
     release: &ReleaseSpec,
     stage: &StageConfig,
-    previous: &str,
-    task_definition: &str,
 ) -> Result<RenderOutput, Error> {
-    let task_definition_arn = active_task_definition(ctx, release, task_definition).await?;
-    ctx.store
-        .set_release_fields(
-            &release.app,
-            &release.stage,
-            &release.release_id,
-            &[
-                ("task_definition_arn", attr_s(&task_definition_arn)),
-                ("previous_task_definition_arn", attr_s(previous)),
-                ("rendered_at", attr_s(timestamp(now()))),
-            ],
-        )
-        .await?;
+    let first_problem = &mut Problems::new(Checking::FirstProblem);
+    let services = check_services(ctx, release, stage, first_problem).await?;
+    let previous = services
+        .first()
+        .map(current_task_definition)
+        .unwrap_or_default();
+    let recorded = release
+        .redeploy_task_definition_arn
+        .as_deref()
+        .unwrap_or_default();
+    let task_definition_arn = active_task_definition(ctx, release, recorded).await?;
+    record_rendered(ctx, release, &task_definition_arn, &previous).await?;
     Ok(RenderOutput {
         task_definition_arn,
-        previous_task_definition_arn: previous.to_string(),
+        previous_task_definition_arn: previous,
         cluster: stage.cluster.clone(),
         service: stage.first_service().to_string(),
         deploy_timeout_seconds: stage.deploy_timeout_seconds,
@@ -280,12 +228,13 @@ pub(crate) fn rollout_spec(stage: &StageConfig) -> RolloutSpec {
     }
 }
 
-/// env var → `valueFrom` for every secret of the stage; every missing or wrong secret is
-/// named at once.
+/// env var → `valueFrom` for every secret of the stage that resolves; every wrong secret is
+/// named in one problem, then every missing one in another.
 pub(crate) async fn resolve_secrets(
     ctx: &Render,
     release: &ReleaseSpec,
     stage: &StageConfig,
+    problems: &mut Problems,
 ) -> Result<BTreeMap<String, String>, Error> {
     let (secrets, region) = (&ctx.secrets, ctx.region.as_str());
     let mut resolved = BTreeMap::new();
@@ -332,16 +281,16 @@ pub(crate) async fn resolve_secrets(
     }
     let where_ = format!("{}/{}", release.app, release.stage);
     if !wrong.is_empty() {
-        return Err(Error::InvalidConfig(format!(
+        problems.add(Error::InvalidConfig(format!(
             "{where_}: secret {}",
             wrong.join("; ")
-        )));
+        )))?;
     }
     if !missing.is_empty() {
-        return Err(Error::SecretNotFound(format!(
+        problems.add(Error::SecretNotFound(format!(
             "{where_}: {} not found (Secrets Manager / Parameter Store); create it or fix `secrets` of the stage",
             missing.join(", ")
-        )));
+        )))?;
     }
     Ok(resolved)
 }

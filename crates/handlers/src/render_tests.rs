@@ -1,5 +1,7 @@
 use super::*;
-use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::operation::describe_secret::{
+    DescribeSecretError, DescribeSecretOutput,
+};
 use aws_sdk_secretsmanager::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use stevedore_core::release::Trigger;
@@ -56,6 +58,11 @@ fn render_with(rules: &[&aws_smithy_mocks::Rule]) -> Render {
     }
 }
 
+/// Render stops at the first problem.
+fn first() -> Problems {
+    Problems::new(Checking::FirstProblem)
+}
+
 fn secrets_answering(name: &'static str, arn: &'static str) -> Render {
     let rule = mock!(Client::describe_secret)
         .then_output(move || DescribeSecretOutput::builder().name(name).arn(arn).build());
@@ -70,6 +77,7 @@ async fn names_resolve_to_full_arns_and_json_keys() {
         &secrets,
         &release(),
         &stage(&[("DB_PASSWORD", "staging/web/db:password")]),
+        &mut first(),
     )
     .await
     .expect("resolves");
@@ -85,6 +93,7 @@ async fn a_name_read_as_another_secrets_partial_arn_is_ambiguous() {
         &secrets,
         &release(),
         &stage(&[("DB", "staging/web/db-AbCdEf")]),
+        &mut first(),
     )
     .await
     .expect_err("ambiguous");
@@ -102,13 +111,51 @@ async fn an_arn_from_another_region_is_refused_before_any_call() {
     // No rule would answer: a DescribeSecret call here would fail the test.
     let secrets = render_with(&[]);
     let remote = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/remote-AbCdEf";
-    let err = resolve_secrets(&secrets, &release(), &stage(&[("TOKEN", remote)]))
-        .await
-        .expect_err("other region");
+    let err = resolve_secrets(
+        &secrets,
+        &release(),
+        &stage(&[("TOKEN", remote)]),
+        &mut first(),
+    )
+    .await
+    .expect_err("other region");
     assert_eq!(err.error_type(), "InvalidConfig");
     assert!(
         err.to_string()
             .contains("is in region eu-west-1, not us-east-1"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_dry_run_gets_the_wrong_and_the_missing_secrets_render_stops_at_the_wrong_ones() {
+    let not_found = mock!(Client::describe_secret).then_error(|| {
+        DescribeSecretError::ResourceNotFoundException(
+            aws_sdk_secretsmanager::types::error::ResourceNotFoundException::builder()
+                .meta(
+                    aws_sdk_secretsmanager::error::ErrorMetadata::builder()
+                        .code("ResourceNotFoundException")
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let ctx = render_with(&[&not_found]);
+    let remote = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/remote-AbCdEf";
+    let stage = stage(&[("TOKEN", remote), ("DB", "staging/web/db")]);
+    let mut every = Problems::new(Checking::EveryProblem);
+    let resolved = resolve_secrets(&ctx, &release(), &stage, &mut every)
+        .await
+        .expect("problems are collected, not returned");
+    assert!(resolved.is_empty());
+    let problems = every.into_vec();
+    let kinds: Vec<&str> = problems.iter().map(Error::error_type).collect();
+    assert_eq!(kinds, ["InvalidConfig", "SecretNotFound"]);
+    assert!(problems[1]
+        .to_string()
+        .contains("secret `staging/web/db` (for DB)"));
+    let err = resolve_secrets(&ctx, &release(), &stage, &mut first())
+        .await
+        .expect_err("render fails");
+    assert_eq!(err, problems[0]);
 }

@@ -11,6 +11,7 @@ use stevedore_core::release::service_status;
 use stevedore_core::Error;
 
 use crate::deploy::{Deploy, DeployResponse};
+use crate::problems::Problems;
 use crate::record::key;
 use crate::render::Render;
 use crate::render_services::family_of;
@@ -26,30 +27,39 @@ fn target(schedule: &ScheduleRef) -> ScheduleTarget<'_> {
 }
 
 /// A schedule of the stage and the task definitions its ECS targets run now.
-pub(crate) struct Scheduled {
+#[derive(Debug)]
+pub struct Scheduled {
     pub target: ScheduleRef,
     pub running: Vec<String>,
 }
 
-/// What each of the stage's schedules runs now; a missing schedule or rule fails render,
-/// before anything changed.
+/// What each of the stage's schedules runs now; a missing schedule or rule is a problem
+/// (render fails on it before anything changed).
 pub(crate) async fn read_schedules(
     ctx: &Render,
     stage: &StageConfig,
+    problems: &mut Problems,
 ) -> Result<Vec<Scheduled>, Error> {
     let mut read = Vec::with_capacity(stage.schedules.len());
     for entry in &stage.schedules {
-        let schedule = entry.target().map_err(|(field, message)| {
-            Error::InvalidConfig(format!("schedules: {field}: {message}"))
-        })?;
-        let running = ctx
-            .schedules
-            .ecs_task_definitions(target(&schedule))
-            .await?;
+        let schedule = match entry.target() {
+            Ok(schedule) => schedule,
+            Err((field, message)) => {
+                problems.add(Error::InvalidConfig(format!(
+                    "schedules: {field}: {message}"
+                )))?;
+                continue;
+            }
+        };
+        let running = ctx.schedules.ecs_task_definitions(target(&schedule)).await;
+        let Some(running) = problems.check(running)? else {
+            continue;
+        };
         if running.is_empty() {
-            return Err(Error::ScheduleNotFound(format!(
+            problems.add(Error::ScheduleNotFound(format!(
                 "{schedule} has no ECS target; point it at a task definition of the app or remove it from `schedules`"
-            )));
+            )))?;
+            continue;
         }
         read.push(Scheduled {
             target: schedule,

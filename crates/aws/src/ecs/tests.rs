@@ -18,6 +18,8 @@ use aws_smithy_mocks::{mock, Rule};
 
 use super::*;
 use crate::test_support::{captured, error_body, mocked_client};
+use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, Secret};
+use stevedore_core::render::ContainerChange;
 
 mod register;
 mod updates_and_tasks;

@@ -264,3 +264,87 @@ async fn register_throttle_is_not_a_rejection() {
         .unwrap_err();
     assert_eq!(err.error_type(), "Throttled", "{err}");
 }
+
+/// Fails the test if a request is about to be sent.
+#[derive(Debug)]
+struct NeverTransmit;
+
+impl aws_sdk_ecs::config::Intercept for NeverTransmit {
+    fn name(&self) -> &'static str {
+        "NeverTransmit"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_sdk_ecs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_ecs::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_ecs::config::ConfigBag,
+    ) -> std::result::Result<(), aws_sdk_ecs::error::BoxError> {
+        panic!("a dry run was about to send a request")
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_serializes_the_registration_and_sends_nothing() {
+    // No credentials, and an interceptor that fails the test before any request is sent.
+    let config = aws_sdk_ecs::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_ecs::config::Region::new("us-east-1"))
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .interceptor(NeverTransmit)
+        .build();
+    let ecs = Ecs::new(Client::from_conf(config));
+    let current = described_task_definition();
+    let before = ecs.registration_json(&current, &[]).await.unwrap();
+    let after = ecs
+        .registration_json(&current, &[app_change()])
+        .await
+        .unwrap();
+    // Only what RegisterTaskDefinition takes: no read-only fields, no tags.
+    for read_only in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "registeredAt",
+        "compatibilities",
+        "tags",
+    ] {
+        assert!(before.get(read_only).is_none(), "{read_only}: {before}");
+    }
+    assert_eq!(before["family"], "web");
+    assert_eq!(before["cpu"], "512");
+    let app = |request: &Value| request["containerDefinitions"][0].clone();
+    assert_eq!(
+        app(&before)["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:old"
+    );
+    assert_eq!(app(&after)["image"], NEW_IMAGE);
+    // Environment and secrets sorted by name, on both sides.
+    let names = |request: &Value, list: &str| -> Vec<String> {
+        app(request)[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&before, "environment"),
+        ["DB_PASSWORD", "FEATURE", "LOG_LEVEL"]
+    );
+    assert_eq!(
+        names(&after, "environment"),
+        ["FEATURE", "LOG_LEVEL", "MODE"]
+    );
+    assert_eq!(names(&after, "secrets"), ["API_KEY", "DB_PASSWORD"]);
+    // Keys in a stable (sorted) order, so two requests print comparably.
+    let keys: Vec<&String> = after.as_object().unwrap().keys().collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    // The sidecar is the same on both sides.
+    assert_eq!(
+        before["containerDefinitions"][1],
+        after["containerDefinitions"][1]
+    );
+}
