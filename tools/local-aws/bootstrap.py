@@ -158,6 +158,7 @@ class LocalStackResources:
     skipped: dict[str, str] = field(default_factory=dict)          # logical id -> type
     function_env: dict[str, str] = field(default_factory=dict)
     roles: dict[str, Any] = field(default_factory=dict)            # see iam_roles.roles
+    outputs: dict[str, str] = field(default_factory=dict)          # template Outputs, resolved
 
 
 def _create_table(ddb: Any, name: str, props: dict[str, Any]) -> str | None:
@@ -299,7 +300,40 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
     for name, raw in mappings:
         created = _control(endpoint_url, "lambda/event-source-mappings", resolver.resolve(raw))
         out.event_source_mappings[name] = created["UUID"]
+    out.outputs = _register_stack(client("cloudformation"), template, resolver, stack)
     return out
+
+
+def stack_outputs(template: dict[str, Any], resolver: Resolver) -> dict[str, str]:
+    """template.yaml's `Outputs`, resolved (those whose `Condition` is false left out)."""
+    outputs: dict[str, str] = {}
+    for key, output in (template.get("Outputs") or {}).items():
+        if "Condition" in output and not resolver.condition(output["Condition"]):
+            continue
+        try:
+            outputs[key] = str(resolver.resolve(output["Value"]))
+        except BootstrapError as err:
+            raise BootstrapError(f"output {key}: {err}") from None
+    return outputs
+
+
+def _register_stack(cfn: Any, template: dict[str, Any], resolver: Resolver,
+                    stack: str) -> dict[str, str]:
+    """`stevedore --stack NAME` reads the table and state machine ARNs from the stack's outputs
+    (DescribeStacks), but the local stack is built above, not by CloudFormation. So register a
+    stack of that name whose Outputs are template.yaml's own, resolved to literal values, beside
+    one resource that creates nothing (`AWS::CloudFormation::WaitConditionHandle` has no
+    properties: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-waitconditionhandle.html;
+    moto keeps it as a null model)."""
+    outputs = stack_outputs(template, resolver)
+    body = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"Outputs of the local Stevedore stack {stack} (template.yaml, resolved)",
+        "Resources": {"LocalStack": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(body))
+    return outputs
 
 
 def _function_stream_events(lid: str, res: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -6,6 +6,8 @@ pub mod ecs;
 pub mod error;
 pub mod events;
 pub mod notification_secrets;
+#[cfg(feature = "operator")]
+pub mod operator;
 pub mod schedules;
 pub mod secrets;
 pub mod sfn;
@@ -16,6 +18,7 @@ pub mod store;
 #[cfg(test)]
 mod test_support;
 
+pub use aws_config::SdkConfig;
 pub use codebuild::CodeBuild;
 pub use ecr::Ecr;
 pub use ecs::Ecs;

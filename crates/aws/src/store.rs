@@ -355,6 +355,8 @@ mod fence;
 mod group_wait;
 pub use group_wait::TakenWait;
 mod lock;
+mod lookups;
+pub use lookups::DIGEST_INDEX;
 mod releases;
 mod service_claim;
 pub use fence::FenceOutcome;

@@ -1,57 +1,54 @@
 //! `stevedore history`: a stage's releases as a table (or JSON). A release that moved several
-//! services lists each of them, and each schedule it pointed, under its row.
+//! services lists each of them, and each schedule it pointed, under its row. Neither form
+//! ever carries the parked approval task token.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use stevedore_aws::Store;
 use stevedore_core::release::{Release, ScheduleRecord, ServiceRecord};
 
-pub async fn print(
-    store: &Store,
-    app: &str,
-    stage: Option<&str>,
-    limit: usize,
-    json: bool,
-) -> Result<()> {
-    let stages = match stage {
-        Some(stage) => vec![stage.to_string()],
-        None => match store.get_app_config(app).await? {
-            Some(config) => config.stages.keys().cloned().collect(),
-            None => bail!("app `{app}` is not configured; apply a stevedore.yaml that defines it"),
-        },
+use crate::lookup::{app_config, check_stage};
+use crate::output::{self, public_release, revision, short_digest, status_style, Cell, Out, Paint};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub app: String,
+    /// Only this stage (default: every stage of the app).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// How many releases per stage (newest first; read page by page, so any number works).
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(store: &Store, args: &Args, out: Out) -> Result<()> {
+    let config = app_config(store, &args.app).await?;
+    let stages = match &args.stage {
+        Some(stage) => {
+            check_stage(&config, &args.app, stage)?;
+            vec![stage.clone()]
+        }
+        None => config.stages.keys().cloned().collect(),
     };
     let mut releases = Vec::new();
     for stage in &stages {
-        releases.extend(store.list_releases(app, stage, limit).await?);
+        releases.extend(store.list_releases(&args.app, stage, args.limit).await?);
     }
     let releases = without_task_tokens(releases);
-    if json {
-        println!("{}", serde_json::to_string_pretty(&releases)?);
-        return Ok(());
+    if out.json {
+        return crate::output::print_json(&releases);
     }
-    println!("{}", table(&releases));
+    println!("{}", table(&releases, out.paint));
     Ok(())
 }
 
 /// The approval gate's task token completes the parked execution (approves the release) for
 /// whoever holds it: history shows that a release waits (`approval_requested_at`), never the
 /// token itself.
-fn without_task_tokens(mut releases: Vec<Release>) -> Vec<Release> {
-    for release in &mut releases {
-        release.approval_task_token = None;
-    }
-    releases
-}
-
-fn short_digest(digest: &str) -> String {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    format!("sha256:{}", hex.chars().take(12).collect::<String>())
-}
-
-fn revision(arn: Option<&str>) -> String {
-    arn.filter(|a| !a.is_empty())
-        .and_then(|a| a.rsplit('/').next())
-        .unwrap_or("-")
-        .to_string()
+fn without_task_tokens(releases: Vec<Release>) -> Vec<Release> {
+    releases.iter().map(public_release).collect()
 }
 
 /// `backend:7 -> backend:8`: what ran before the release, and the revision it moves to.
@@ -108,7 +105,7 @@ fn parts(services: &[ServiceRecord], schedules: &[ScheduleRecord]) -> Vec<String
 
 /// The history table; a release without a reason shows `-`. A multi-service release's row is
 /// followed by its services and schedules (see `parts`).
-pub fn table(releases: &[Release]) -> String {
+pub fn table(releases: &[Release], paint: Paint) -> String {
     let header = [
         "STAGE",
         "RELEASE",
@@ -119,40 +116,25 @@ pub fn table(releases: &[Release]) -> String {
         "CREATED",
         "REASON",
     ];
-    let rows: Vec<[String; 8]> = releases
+    let rows: Vec<Vec<Cell>> = releases
         .iter()
         .map(|r| {
-            [
-                r.spec.stage.clone(),
-                r.spec.release_id.clone(),
-                r.status.to_string(),
-                r.spec.tag.clone(),
-                short_digest(&r.spec.digest),
-                revision(r.task_definition_arn.as_deref()),
-                r.created_at.clone(),
-                r.reason.clone().unwrap_or_else(|| "-".into()),
+            vec![
+                r.spec.stage.clone().into(),
+                r.spec.release_id.clone().into(),
+                Cell::styled(r.status.to_string(), status_style(r.status)),
+                r.spec.tag.clone().into(),
+                short_digest(&r.spec.digest).into(),
+                revision(r.task_definition_arn.as_deref()).into(),
+                r.created_at.clone().into(),
+                r.reason.clone().unwrap_or_else(|| "-".into()).into(),
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row.iter()) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(widths.iter())
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = vec![line(header.to_vec())];
-    for (row, release) in rows.iter().zip(releases) {
-        out.push(line(row.iter().map(String::as_str).collect()));
+    let lines = output::table(paint, 0, &header, &rows);
+    let mut out = vec![lines[0].clone()];
+    for (line, release) in lines.iter().skip(1).zip(releases) {
+        out.push(line.clone());
         out.extend(parts(&release.services, &release.schedules));
     }
     if rows.is_empty() {
@@ -189,9 +171,13 @@ mod tests {
         release
     }
 
+    fn table_of(releases: &[Release]) -> String {
+        table(releases, Paint::default())
+    }
+
     #[test]
     fn table_lines_up_columns_and_shows_reasons() {
-        let text = table(&[
+        let text = table_of(&[
             release(ReleaseStatus::Succeeded, None),
             release(
                 ReleaseStatus::Failed,
@@ -252,7 +238,7 @@ mod tests {
             status: "PENDING".into(),
             pointed_at: None,
         }];
-        let text = table(&[multi, release(ReleaseStatus::Succeeded, None)]);
+        let text = table_of(&[multi, release(ReleaseStatus::Succeeded, None)]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines.len(),
@@ -305,11 +291,22 @@ mod tests {
         let json = serde_json::to_string_pretty(&shown).unwrap();
         assert!(!json.contains("AQB8-secret-token") && !json.contains("approval_task_token"));
         assert!(json.contains("approval_requested_at"), "{json}");
-        assert!(!table(&shown).contains("AQB8-secret-token"));
+        assert!(!table_of(&shown).contains("AQB8-secret-token"));
+    }
+
+    #[test]
+    fn snapshot_of_a_stage_history() {
+        let mut rejected = release(ReleaseStatus::Failed, Some("rejected at the approval gate by arn:aws:sts::123456789012:assumed-role/release/bob: change freeze; nothing was changed"));
+        rejected.spec.release_id = "01JD3R2K0000000000000000CD".into();
+        rejected.task_definition_arn = None;
+        insta::assert_snapshot!(table_of(&[
+            rejected,
+            release(ReleaseStatus::Succeeded, None)
+        ]));
     }
 
     #[test]
     fn empty_history_says_so() {
-        assert!(table(&[]).ends_with("(no releases yet)"));
+        assert!(table_of(&[]).ends_with("(no releases yet)"));
     }
 }

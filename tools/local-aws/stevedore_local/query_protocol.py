@@ -27,13 +27,21 @@ def form_of(query: str, content_type: str, body: bytes) -> dict[str, str]:
     return {key: values[-1] for key, values in fields.items()}
 
 
+PROTOCOL_FIELDS = {"Action", "Version"}
+
+
 def params_of(input_shape: Any, form: dict[str, str]) -> dict[str, Any]:
-    """The operation's input as botocore takes it; fields outside the shape (``Action``,
-    ``Version``) are left out."""
+    """The operation's input as botocore takes it. ``Action`` and ``Version`` are left out;
+    any other field no member of the shape reads is kept under its raw name, so the validator
+    reports it as an unknown member (a misspelt parameter is not silently dropped)."""
     if input_shape is None:
         return {}
     value = _structure(input_shape, form, "")
-    return value if isinstance(value, dict) else {}
+    out = value if isinstance(value, dict) else {}
+    wires = {_name(member, name) for name, member in input_shape.members.items()}
+    out.update({key: text for key, text in form.items()
+                if key not in PROTOCOL_FIELDS and key.split(".", 1)[0] not in wires})
+    return out
 
 
 def _present(form: dict[str, str], path: str) -> bool:

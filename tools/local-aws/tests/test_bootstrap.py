@@ -165,6 +165,28 @@ def test_bootstrap_creates_the_template_resources(moto_url, session):
     assert all("${" not in v and not v.startswith("{") for v in res.function_env.values())
 
 
+def test_the_stack_answers_describe_stacks_with_the_templates_outputs(moto_url, session):
+    """`stevedore --stack NAME` reads the stack's outputs: the local stack is registered with
+    CloudFormation under its name, with template.yaml's Outputs resolved to what was created."""
+    res = bootstrap.bootstrap(session, moto_url, TEMPLATE, stack="outputs")
+    cfn = session.client("cloudformation", endpoint_url=moto_url)
+    [described] = cfn.describe_stacks(StackName="outputs")["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    assert set(outputs) == set(load_template(TEMPLATE)["Outputs"])
+    assert outputs == res.outputs
+    assert outputs["ReleaseTableName"] == res.tables["ReleaseTable"]
+    for machine in ("Deploy", "Promote", "Approve", "Retry", "Rollback"):
+        assert outputs[f"{machine}StateMachineArn"] == res.state_machines[f"{machine}StateMachine"]
+
+
+def test_an_output_naming_a_missing_resource_fails_loudly():
+    template = load_template(TEMPLATE)
+    template["Outputs"]["Broken"] = {"Value": {"Ref": "NoSuchResource"}}
+    resolver = Resolver(template, "broken", bootstrap.DEFAULT_REGION)
+    with pytest.raises(BootstrapError, match="output Broken"):
+        bootstrap.stack_outputs(template, resolver)
+
+
 def test_placeholder_without_substitution_fails_loudly(tmp_path, moto_url, session):
     template_path = copy_stack(tmp_path)
     asl = tmp_path / "statemachines" / "deploy.asl.json"

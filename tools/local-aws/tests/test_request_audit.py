@@ -153,3 +153,37 @@ def test_callers_test_states_and_query_protocol(aws, control, fake_lambda):
     counts = control.get("requests/counts?caller=test")
     assert counts["test"]["ec2:DescribeVpcs"] >= 1
     assert json.loads(json.dumps(counts))  # plain JSON
+
+
+def test_query_protocol_requests_are_validated_too(emulator, control):
+    """CloudFormation and STS speak the query protocol (form fields, `Name.member.N` lists):
+    their requests are read back into the model's shape and validated like JSON ones."""
+    fn = f"fn-query-{uuid.uuid4().hex[:6]}"
+    sts = function_client(emulator, "sts", fn)
+    sts.get_caller_identity()
+    cfn = function_client(emulator, "cloudformation", fn)
+    call(cfn.list_stacks, StackStatusFilter=["CREATE_COMPLETE", "NOT_A_STATUS"])
+    call(cfn.describe_stacks, StackName="s", NextToken="")
+    seen = [r for r in control.get(f"requests?caller={fn}")]
+    assert [(r["operation"], r["protocol"], r["validated"]) for r in seen] == [
+        ("GetCallerIdentity", "query", True), ("ListStacks", "query", True),
+        ("DescribeStacks", "query", True)], seen
+    found = violations(control, fn)
+    assert sorted((v["operation"], v["member"]) for v in found) == [
+        ("DescribeStacks", "NextToken"), ("ListStacks", "StackStatusFilter[1]")], found
+
+
+def test_query_fields_are_read_into_maps_lists_and_scalars():
+    from stevedore_local import query_protocol
+    from stevedore_local.request_audit import service_model
+
+    shape = service_model("sns").operation_model("Publish").input_shape
+    form = {"Action": "Publish", "Version": "2010-03-31", "TopicArn": "arn:t",
+            "Message": "hi", "MessageAttributes.entry.1.Name": "kind",
+            "MessageAttributes.entry.1.Value.DataType": "String",
+            "MessageAttributes.entry.1.Value.StringValue": "release", "Bogus": "1"}
+    assert query_protocol.params_of(shape, form) == {
+        "TopicArn": "arn:t", "Message": "hi", "Bogus": "1",
+        "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "release"}}}
+    listing = service_model("cloudformation").operation_model("ListStacks").input_shape
+    assert query_protocol.params_of(listing, {"StackStatusFilter": ""}) == {"StackStatusFilter": []}
