@@ -30,6 +30,8 @@ def test_promotion_deploys_the_proven_digest_with_the_target_stages_settings(sta
     assert release["status"] == "SUCCEEDED", f"{release.get('status')}: {release.get('reason')}"
     assert release["digest"] == digest and release["trigger"] == "promote"
     assert release["source_release_id"] == staged["SK"].split("#")[1]
+    # The push time travels with the image: production's lead time runs from the push.
+    assert staged["pushed_at"] and release["pushed_at"] == staged["pushed_at"]
     web = next(c for c in stack.client("ecs").describe_task_definition(
         taskDefinition=release["task_definition_arn"])["taskDefinition"]["containerDefinitions"] if c["name"] == "web")
     assert web["image"].endswith(f"@{digest}")

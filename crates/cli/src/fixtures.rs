@@ -31,6 +31,7 @@ pub fn release(id: &str, status: ReleaseStatus) -> Release {
         ),
         trigger: Trigger::Push,
         source_release_id: None,
+        pushed_at: None,
         redeploy_task_definition_arn: None,
         redeploy_services: Default::default(),
     };

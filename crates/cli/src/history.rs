@@ -160,6 +160,7 @@ mod tests {
             image_uri: "uri".into(),
             trigger: Trigger::Push,
             source_release_id: None,
+            pushed_at: None,
             redeploy_task_definition_arn: None,
             redeploy_services: Default::default(),
         };

@@ -9,9 +9,9 @@ use comfy_table::{presets, CellAlignment, Table};
 use stevedore_aws::Store;
 use stevedore_core::config::AppConfig;
 use stevedore_core::dora::{
-    dora_metrics, id_time, no_releases, parse_since, StageMetrics, Window, MAX_CHAIN,
+    dora_metrics, no_releases, parse_since, StageMetrics, Window, MAX_CHAIN,
 };
-use stevedore_core::release::Trigger;
+use stevedore_core::release::{id_time, Trigger};
 use stevedore_core::Release;
 
 #[derive(clap::Args)]

@@ -163,6 +163,7 @@ async fn plan(table: &str, args: &PlanArgs) -> Result<PlanReport> {
         image_uri: uri.clone(),
         trigger: Trigger::Push,
         source_release_id: None,
+        pushed_at: None,
         redeploy_task_definition_arn: None,
         redeploy_services: Default::default(),
     };

@@ -113,18 +113,13 @@ fn finished(release: &Release) -> Option<DateTime<Utc>> {
     parse_time(release.finished_at.as_deref())
 }
 
-/// The time a release id (a ULID) carries.
-pub fn id_time(release_id: &str) -> Option<DateTime<Utc>> {
-    let ms = ulid::Ulid::from_string(release_id).ok()?.timestamp_ms();
-    DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)
-}
-
 /// How many promotions and retries a chain may take back to its push: far more than any
 /// pipeline has stages, and a bound should ids ever loop.
 pub const MAX_CHAIN: usize = 64;
 
-/// When the image `release` deploys was pushed: its own id's time for a push, else that of
-/// the release its `source_release_id` chain leads back to. `None` for a rollback, or when
+/// When the image `release` deploys was pushed: its `pushed_at` (or, for a push, its own
+/// id's time), else that of the release its `source_release_id` chain leads back to (for
+/// releases recorded before `pushed_at` existed). `None` for a rollback, or when
 /// the chain leaves `by_id`.
 fn push_time(release: &Release, by_id: &BTreeMap<(&str, &str), &Release>) -> Option<DateTime<Utc>> {
     if release.spec.trigger == Trigger::Rollback {
@@ -132,8 +127,8 @@ fn push_time(release: &Release, by_id: &BTreeMap<(&str, &str), &Release>) -> Opt
     }
     let mut current = release;
     for _ in 0..MAX_CHAIN {
-        if current.spec.trigger == Trigger::Push {
-            return id_time(&current.spec.release_id);
+        if current.spec.trigger == Trigger::Push || current.spec.pushed_at.is_some() {
+            return current.push_time();
         }
         let source = current.spec.source_release_id.as_deref()?;
         current = by_id.get(&(current.spec.app.as_str(), source))?;

@@ -62,6 +62,7 @@ fn seed(seeds: &[Seed<'_>]) -> Vec<Release> {
                 source_release_id: s
                     .source
                     .map(|name| ids.get(name).cloned().unwrap_or_else(|| name.to_string())),
+                pushed_at: None,
                 redeploy_task_definition_arn: None,
                 redeploy_services: Default::default(),
             };
@@ -244,4 +245,25 @@ fn since_takes_a_number_and_a_unit() {
     assert!(parse_since("0d").is_err());
     assert!(parse_since("d").is_err());
     assert!(parse_since("3y").is_err());
+}
+
+#[test]
+fn pushed_at_gives_a_lead_time_whose_source_left_the_history() {
+    // p5 promoted a release no longer in the history: without pushed_at it has no lead
+    // time (the test above); with the push time it carried along, it has one.
+    let mut releases = history();
+    let p5 = releases
+        .iter_mut()
+        .find(|r| r.spec.tag == "p5")
+        .expect("p5 is seeded");
+    p5.spec.pushed_at = Some(timestamp(at(6 * DAY)));
+    let metrics = dora_metrics(&releases, window());
+    let production = &metrics[0];
+    // Lead times now 1d 15m (p1), 1d 1h (p5: pushed 6d, ended 7d 1h), 2d 1h (p4).
+    assert_eq!(production.lead_time_samples, 3);
+    assert_eq!(production.lead_time_p50_seconds, Some((DAY + HOUR) as f64));
+    assert_eq!(
+        production.lead_time_p90_seconds,
+        Some((2 * DAY + HOUR) as f64)
+    );
 }

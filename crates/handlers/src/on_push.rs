@@ -10,7 +10,7 @@ use serde_json::Value;
 use stevedore_aws::{Ecr, StepFunctions, Store};
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::image::image_uri;
-use stevedore_core::release::{push_time_ms, release_id, Trigger};
+use stevedore_core::release::{id_time, push_time_ms, release_id, timestamp, Trigger};
 use stevedore_core::routing::stages_for_push;
 
 use crate::runtime::now;
@@ -182,6 +182,8 @@ pub(crate) async fn release_push(
             image_uri: uri.clone(),
             trigger: Trigger::Push,
             source_release_id: None,
+            // The claimed id's time: the push time of the delivery that claimed it first.
+            pushed_at: id_time(&id).map(timestamp),
             redeploy_task_definition_arn: None,
             redeploy_services: Default::default(),
         };

@@ -110,6 +110,7 @@ mod tests {
             image_uri: "u".into(),
             trigger,
             source_release_id: None,
+            pushed_at: None,
             redeploy_task_definition_arn: None,
             redeploy_services: Default::default(),
         };

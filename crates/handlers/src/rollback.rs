@@ -142,6 +142,7 @@ mod tests {
             image_uri: "u".into(),
             trigger: Trigger::Push,
             source_release_id: None,
+            pushed_at: None,
             redeploy_task_definition_arn: None,
             redeploy_services: Default::default(),
         };

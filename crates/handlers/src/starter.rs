@@ -112,6 +112,7 @@ pub(crate) async fn start_from(
         stage: stage.to_string(),
         trigger,
         source_release_id: Some(source.spec.release_id.clone()),
+        pushed_at: source.pushed_at_for(trigger),
         // A rollback of a multi-service stage puts back each service's own revision.
         redeploy_services: if redeploy_task_definition_arn.is_some() {
             source

@@ -73,6 +73,7 @@ pub(super) fn pending_release(release_id: &str) -> Release {
             image_uri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/backend@sha256:abc".into(),
             trigger: Trigger::Push,
             source_release_id: None,
+            pushed_at: None,
             redeploy_task_definition_arn: None,
             redeploy_services: Default::default(),
         },

@@ -58,6 +58,13 @@ pub fn push_time_ms(event_time_ms: Option<i64>, seen_ms: i64) -> u64 {
     ms.max(0) as u64
 }
 
+/// The time a release id (a ULID) carries: for a push, when it was pushed; for a release
+/// started by hand, when its execution started.
+pub fn id_time(release_id: &str) -> Option<DateTime<Utc>> {
+    let ms = ulid::Ulid::from_string(release_id).ok()?.timestamp_ms();
+    DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)
+}
+
 /// Partition key of a stage's releases and its HEAD item.
 pub fn release_pk(app: &str, stage: &str) -> String {
     format!("APP#{app}#STAGE#{stage}")
@@ -97,6 +104,12 @@ pub struct ReleaseSpec {
     /// For promote and rollback: the release whose image (or task definition) this redeploys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_release_id: Option<String>,
+    /// When the image this release ships was pushed (RFC 3339): a push's own push time; a
+    /// promotion's or a retry's is its source release's, however many stages back the push
+    /// was. None for a rollback (it ships no new change) and for releases recorded before the
+    /// field existed. Lead time runs from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_at: Option<String>,
     /// For rollback: the task definition to put back as it is (no render, no migration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redeploy_task_definition_arn: Option<String>,
@@ -227,6 +240,34 @@ impl Release {
             migrated_at: None,
             deploy_started_at: None,
             finished_at: None,
+        }
+    }
+
+    /// When the image this release ships was pushed, as far as the release itself tells:
+    /// its `pushed_at`; else, for a push, its own id's time; else (a promotion or retry
+    /// recorded before `pushed_at` existed) its source release id's time, one step back.
+    /// None for a rollback: it ships no new change.
+    pub fn push_time(&self) -> Option<DateTime<Utc>> {
+        if self.spec.trigger == Trigger::Rollback {
+            return None;
+        }
+        if let Some(at) = self.spec.pushed_at.as_deref() {
+            return DateTime::parse_from_rfc3339(at)
+                .ok()
+                .map(|t| t.with_timezone(&Utc));
+        }
+        match self.spec.trigger {
+            Trigger::Push => id_time(&self.spec.release_id),
+            _ => id_time(self.spec.source_release_id.as_deref()?),
+        }
+    }
+
+    /// The `pushed_at` of a new release that redeploys this one with `trigger` (promote,
+    /// retry: the same image, so the same push; rollback: none).
+    pub fn pushed_at_for(&self, trigger: Trigger) -> Option<String> {
+        match trigger {
+            Trigger::Rollback => None,
+            _ => self.push_time().map(timestamp),
         }
     }
 

@@ -12,7 +12,7 @@ use super::event::{
     Durations, EventStatus, Links, ReleaseStateChange, ServiceState, DETAIL_VERSION,
 };
 use super::transition::Transition;
-use super::{timestamp, Phase, Release, Trigger};
+use super::{timestamp, Phase, Release};
 use crate::config::{service_identity, StageConfig};
 
 /// The ECS service a release's console link and `cluster`/`service` fields name.
@@ -123,23 +123,10 @@ pub fn durations(release: &Release, status: EventStatus, at: DateTime<Utc>) -> D
         ),
         rollout_seconds: between(ts(Phase::DeployStarted), finished),
         lead_time_seconds: match status {
-            EventStatus::Succeeded => between(push_time(release), finished.or(Some(at))),
+            EventStatus::Succeeded => between(release.push_time(), finished.or(Some(at))),
             _ => None,
         },
     }
-}
-
-/// When the change a release ships was pushed: a push's own release id carries its push
-/// time; a promotion's or a retry's source release id carries the time of the release it
-/// redeploys. A rollback ships no new change, so it has no lead time.
-pub fn push_time(release: &Release) -> Option<DateTime<Utc>> {
-    let id = match release.spec.trigger {
-        Trigger::Push => &release.spec.release_id,
-        Trigger::Promote | Trigger::Retry => release.spec.source_release_id.as_ref()?,
-        Trigger::Rollback => return None,
-    };
-    let ms = ulid::Ulid::from_string(id).ok()?.timestamp_ms();
-    DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)
 }
 
 fn links(release: &Release, context: &EventContext) -> Links {

@@ -2,7 +2,7 @@ use chrono::{TimeZone, Utc};
 
 use super::event::{EventStatus, ReleaseStateChange};
 use super::state_change::{
-    durations, push_time, service_location, state_change, EventContext, ServiceLocation,
+    durations, service_location, state_change, EventContext, ServiceLocation,
 };
 use super::transition::transition;
 use super::transition_tests::{after, at, locked, pending_release, service};
@@ -74,7 +74,7 @@ fn only_a_success_has_a_lead_time() {
 fn lead_time_starts_at_the_push_of_the_image_a_promotion_ships() {
     let staging = pending_release();
     let pushed = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-    assert_eq!(push_time(&staging), Some(pushed));
+    assert_eq!(staging.push_time(), Some(pushed));
     let promoted_at = pushed + chrono::Duration::hours(2);
     let mut spec = staging.spec.clone();
     spec.release_id = release_id(
@@ -87,14 +87,14 @@ fn lead_time_starts_at_the_push_of_the_image_a_promotion_ships() {
     spec.trigger = Trigger::Promote;
     spec.source_release_id = Some(staging.spec.release_id.clone());
     let mut promoted = Release::new_pending(spec, promoted_at);
-    assert_eq!(push_time(&promoted), Some(pushed));
+    assert_eq!(promoted.push_time(), Some(pushed));
     promoted.status = ReleaseStatus::Succeeded;
     promoted.finished_at = Some(timestamp(promoted_at + chrono::Duration::seconds(60)));
     let d = durations(&promoted, EventStatus::Succeeded, Utc::now());
     assert_eq!(d.lead_time_seconds, Some(7260.0));
     // A rollback ships no new change.
     promoted.spec.trigger = Trigger::Rollback;
-    assert_eq!(push_time(&promoted), None);
+    assert_eq!(promoted.push_time(), None);
 }
 
 #[test]
@@ -233,4 +233,37 @@ fn the_parked_approval_token_is_never_in_the_detail() {
     let json = serde_json::to_string(&detail).expect("json");
     assert!(!json.contains("AQB-parked-task-token-value"), "{json}");
     assert!(!json.contains("task_token"), "{json}");
+}
+
+#[test]
+fn a_promotion_of_a_promotion_counts_its_lead_time_from_the_push() {
+    // staging (push) -> preprod (promote) -> production (promote): production's source is
+    // preprod's release, started hours after the push; pushed_at carries the push along.
+    let staging = pending_release();
+    let pushed = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let promote = |source: &Release, stage: &str, at: DateTime<Utc>| {
+        let mut spec = source.spec.clone();
+        spec.release_id = release_id("backend", stage, &spec.digest, at.timestamp_millis() as u64);
+        spec.stage = stage.into();
+        spec.trigger = Trigger::Promote;
+        spec.source_release_id = Some(source.spec.release_id.clone());
+        spec.pushed_at = source.pushed_at_for(Trigger::Promote);
+        Release::new_pending(spec, at)
+    };
+    let preprod = promote(&staging, "preprod", pushed + chrono::Duration::hours(3));
+    let mut production = promote(&preprod, "production", pushed + chrono::Duration::hours(30));
+    assert_eq!(
+        production.spec.pushed_at.as_deref(),
+        Some("2026-03-02T09:00:00.000Z")
+    );
+    production.status = ReleaseStatus::Succeeded;
+    production.finished_at = Some(timestamp(pushed + chrono::Duration::hours(31)));
+    let d = durations(&production, EventStatus::Succeeded, Utc::now());
+    assert_eq!(d.lead_time_seconds, Some(31.0 * 3600.0));
+    // Without pushed_at (a release recorded before the field), one step back only.
+    production.spec.pushed_at = None;
+    let d = durations(&production, EventStatus::Succeeded, Utc::now());
+    assert_eq!(d.lead_time_seconds, Some(28.0 * 3600.0));
+    // A rollback of it carries no push time.
+    assert_eq!(production.pushed_at_for(Trigger::Rollback), None);
 }

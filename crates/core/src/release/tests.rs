@@ -119,6 +119,7 @@ fn spec(release_id: &str, app: &str, stage: &str) -> ReleaseSpec {
         image_uri: "uri".into(),
         trigger: Trigger::Push,
         source_release_id: None,
+        pushed_at: None,
         redeploy_task_definition_arn: None,
         redeploy_services: Default::default(),
     }

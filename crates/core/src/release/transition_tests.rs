@@ -24,6 +24,7 @@ pub(super) fn pending_release() -> Release {
         image_uri: format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/backend@{DIGEST}"),
         trigger: Trigger::Push,
         source_release_id: None,
+        pushed_at: None,
         redeploy_task_definition_arn: None,
         redeploy_services: Default::default(),
     };

@@ -28,6 +28,7 @@ fn pending(n: u32) -> Release {
         image_uri: "r/backend@sha256:ab".into(),
         trigger: Trigger::Push,
         source_release_id: None,
+        pushed_at: None,
         redeploy_task_definition_arn: None,
         redeploy_services: Default::default(),
     };
