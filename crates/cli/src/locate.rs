@@ -14,7 +14,7 @@ use stevedore_core::release::Release;
 
 use crate::exit::Failure;
 use crate::output::{
-    public_release, revision, short_digest, status_style, table, when, Cell, Out, Paint, DIM,
+    public_release, running_cells, short_digest, status_style, table, Cell, Out, Paint, DIM,
 };
 pub use parse::{parse, ImageQuery, Target};
 
@@ -159,20 +159,9 @@ pub fn render(found: &Found, now: DateTime<Utc>, paint: Paint) -> String {
             .running
             .iter()
             .map(|p| {
-                let r = &p.release;
-                vec![
-                    p.app.clone().into(),
-                    p.stage.clone().into(),
-                    r.spec.release_id.clone().into(),
-                    r.spec.tag.clone().into(),
-                    short_digest(&r.spec.digest).into(),
-                    revision(r.task_definition_arn.as_deref()).into(),
-                    r.finished_at
-                        .as_deref()
-                        .map(|at| when(at, now))
-                        .unwrap_or_else(|| "-".into())
-                        .into(),
-                ]
+                let mut row: Vec<Cell> = vec![p.app.clone().into(), p.stage.clone().into()];
+                row.extend(running_cells(&p.release, now));
+                row
             })
             .collect();
         let header = [

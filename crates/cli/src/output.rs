@@ -168,6 +168,23 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// What runs, as `status` and `where` show it: release, tag, short digest, task definition
+/// and since when (its end).
+pub fn running_cells(release: &Release, now: DateTime<Utc>) -> Vec<Cell> {
+    vec![
+        release.spec.release_id.clone().into(),
+        release.spec.tag.clone().into(),
+        short_digest(&release.spec.digest).into(),
+        revision(release.task_definition_arn.as_deref()).into(),
+        release
+            .finished_at
+            .as_deref()
+            .map(|at| when(at, now))
+            .unwrap_or_else(|| "-".into())
+            .into(),
+    ]
+}
+
 /// `2026-05-01 10:02:11Z (3m ago)`; the text as stored when it is not a timestamp.
 pub fn when(text: &str, now: DateTime<Utc>) -> String {
     match parse_time(text) {

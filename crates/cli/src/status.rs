@@ -11,7 +11,8 @@ use stevedore_core::release::{Release, ReleaseStatus};
 
 use crate::lookup::app_config;
 use crate::output::{
-    public_release, revision, short_digest, status_style, table, when, Cell, Out, Paint, BOLD, DIM,
+    public_release, running_cells, short_digest, status_style, table, when, Cell, Out, Paint, BOLD,
+    DIM,
 };
 use crate::progress::{milestones, phase};
 
@@ -172,18 +173,11 @@ pub fn render(stages: &[StageStatus], now: DateTime<Utc>, paint: Paint) -> Strin
 
 fn running_row(stage: &StageStatus, now: DateTime<Utc>) -> Vec<Cell> {
     match &stage.running {
-        Some(r) => vec![
-            stage.stage.clone().into(),
-            r.spec.release_id.clone().into(),
-            r.spec.tag.clone().into(),
-            short_digest(&r.spec.digest).into(),
-            revision(r.task_definition_arn.as_deref()).into(),
-            r.finished_at
-                .as_deref()
-                .map(|at| when(at, now))
-                .unwrap_or_else(|| "-".into())
-                .into(),
-        ],
+        Some(r) => {
+            let mut row: Vec<Cell> = vec![stage.stage.clone().into()];
+            row.extend(running_cells(r, now));
+            row
+        }
         None => vec![
             stage.stage.clone().into(),
             Cell::styled("(nothing deployed by Stevedore yet)", DIM),
