@@ -143,13 +143,13 @@ def slack_message(stack: LocalStack, release: dict[str, Any],
     end = time.time() + timeout
     while time.time() < end:
         for request in stack.control("webhooks/received"):
-            body = request.get("body")
+            body = request.get("json") or request.get("body")  # `json`: the body, parsed
             # The example's `on:` lists terminal statuses and approvals only: a message about
             # this (approval-free) release is the one about its end.
             if request.get("path") == path and release["release_id"] in json.dumps(body):
                 print(f"\ndemo: the Slack message notify sent (secret {SLACK_SECRET}, "
                       "posted to the local webhook receiver):")
-                print(json.dumps(body, indent=2))
+                print(json.dumps(body, indent=2, ensure_ascii=False))
                 return body
         time.sleep(0.5)
     return None
