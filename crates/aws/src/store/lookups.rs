@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use stevedore_core::release::{digest_gsi_pk, release_pk, Release};
 use stevedore_core::Result;
@@ -22,57 +23,50 @@ impl Store {
     /// release id). A global secondary index is read eventually consistent: a release written
     /// a moment ago may be missing.
     pub async fn releases_of_digest(&self, digest: &str) -> Result<Vec<Release>> {
-        let mut releases = Vec::new();
-        let mut start: Option<PageKey> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DIGEST_INDEX)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(digest_gsi_pk(digest)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| classify("Query(releases by digest)", e))?;
-            for item in out.items.unwrap_or_default() {
-                releases.push(decode("release", item)?);
-            }
-            match out.last_evaluated_key.filter(|key| !key.is_empty()) {
-                Some(next) => start = Some(next),
-                None => return Ok(releases),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DIGEST_INDEX)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(digest_gsi_pk(digest)));
+        every_release(query, "Query(releases by digest)").await
     }
 
     /// The stage's releases whose tag is `tag`, newest first.
     pub async fn releases_tagged(&self, app: &str, stage: &str, tag: &str) -> Result<Vec<Release>> {
-        let mut releases = Vec::new();
-        let mut start: Option<PageKey> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :rel)")
-                .filter_expression("#tag = :tag")
-                .expression_attribute_names("#tag", "tag")
-                .expression_attribute_values(":pk", s(release_pk(app, stage)))
-                .expression_attribute_values(":rel", s("REL#"))
-                .expression_attribute_values(":tag", s(tag))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| classify("Query(releases by tag)", e))?;
-            for item in out.items.unwrap_or_default() {
-                releases.push(decode("release", item)?);
-            }
-            match out.last_evaluated_key.filter(|key| !key.is_empty()) {
-                Some(next) => start = Some(next),
-                None => return Ok(releases),
-            }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :rel)")
+            .filter_expression("#tag = :tag")
+            .expression_attribute_names("#tag", "tag")
+            .expression_attribute_values(":pk", s(release_pk(app, stage)))
+            .expression_attribute_values(":rel", s("REL#"))
+            .expression_attribute_values(":tag", s(tag))
+            .scan_index_forward(false);
+        every_release(query, "Query(releases by tag)").await
+    }
+}
+
+/// Every release `query` answers, page after page.
+async fn every_release(query: QueryFluentBuilder, operation: &str) -> Result<Vec<Release>> {
+    let mut releases = Vec::new();
+    let mut start: Option<PageKey> = None;
+    loop {
+        let out = query
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| classify(operation, e))?;
+        for item in out.items.unwrap_or_default() {
+            releases.push(decode("release", item)?);
+        }
+        match out.last_evaluated_key.filter(|key| !key.is_empty()) {
+            Some(next) => start = Some(next),
+            None => return Ok(releases),
         }
     }
 }

@@ -67,19 +67,9 @@ mod tests {
     use super::*;
     use EventStatus::*;
 
-    const ALL: [EventStatus; 8] = [
-        Pending,
-        InProgress,
-        WaitingForApproval,
-        Succeeded,
-        Failed,
-        RolledBack,
-        Superseded,
-        Aborted,
-    ];
-
     fn heard(filter: &StatusFilter, production: bool) -> Vec<EventStatus> {
-        ALL.into_iter()
+        EventStatus::ALL
+            .into_iter()
             .filter(|s| filter.matches(*s, production))
             .collect()
     }

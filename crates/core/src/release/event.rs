@@ -47,6 +47,17 @@ impl From<ReleaseStatus> for EventStatus {
 }
 
 impl EventStatus {
+    pub const ALL: [EventStatus; 8] = [
+        EventStatus::Pending,
+        EventStatus::InProgress,
+        EventStatus::WaitingForApproval,
+        EventStatus::Succeeded,
+        EventStatus::Failed,
+        EventStatus::RolledBack,
+        EventStatus::Superseded,
+        EventStatus::Aborted,
+    ];
+
     pub fn is_terminal(self) -> bool {
         !matches!(
             self,
