@@ -8,6 +8,7 @@ mod notifications;
 mod service_id;
 mod services;
 mod strategy;
+mod target;
 mod validate;
 
 #[cfg(test)]
@@ -35,6 +36,7 @@ pub use notifications::{
 pub use service_id::{service_identity, stages_by_service};
 pub use services::{RolloutOrder, ScheduleConfig, ScheduleRef, ServiceConfig, StageService};
 pub use strategy::{SmokeTest, Strategy, MAX_BAKE_MINUTES};
+pub use target::{partition_of, StageTarget, DEFAULT_TARGET_ROLE_NAME};
 pub use validate::{is_valid_env_name, is_valid_name, is_valid_repository_name};
 
 pub const DEFAULT_MIGRATION_TIMEOUT_SECONDS: u64 = 600;
@@ -167,6 +169,16 @@ pub struct StageConfig {
     /// This stage's notification destinations, in place of the app's (`[]`: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Vec<NotificationTarget>>,
+    /// The AWS account the stage's services live in (12 digits, quoted); absent: Stevedore's
+    /// own. Stevedore assumes `role_name` there (see config/target.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The region the stage's services live in; absent: Stevedore's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The role assumed in `account`; default `stevedore-target` (template-target.yaml).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
 }
 
 /// Whether a stage's releases wait for a person before they change anything.

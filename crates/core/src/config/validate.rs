@@ -240,6 +240,7 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
         return Err((format!("{path}.cluster"), "must not be empty".into()));
     }
     super::services::validate_services(stage, path)?;
+    super::target::validate_target(stage, path)?;
     for (index, pattern) in stage.tags.iter().enumerate() {
         let tag_path = format!("{path}.tags[{index}]");
         if pattern.is_empty() {
