@@ -1,5 +1,6 @@
 //! AWS adapters for Stevedore: SDK shapes in, core types out. No deploy decisions live here.
 
+pub mod accounts;
 pub mod codebuild;
 pub mod ecr;
 pub mod ecs;
@@ -18,6 +19,7 @@ pub mod store;
 #[cfg(test)]
 mod test_support;
 
+pub use accounts::Accounts;
 pub use aws_config::SdkConfig;
 pub use codebuild::CodeBuild;
 pub use ecr::Ecr;
