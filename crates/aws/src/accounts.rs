@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_ecs::config::{ProvideCredentials, SharedCredentialsProvider};
-use stevedore_core::config::StageTarget;
+use stevedore_core::config::{StageConfig, StageTarget};
 use stevedore_core::Error;
 
 /// The longest role session name STS accepts.
@@ -19,6 +19,9 @@ const MAX_SESSION_NAME: usize = 64;
 /// Stevedore's own configuration and the targets' ones built from it.
 pub struct Accounts {
     base: SdkConfig,
+    /// Stevedore's own account and region: stages there need no configuration of their own.
+    home_account: String,
+    home_region: String,
     /// Who assumes the roles (the Lambda function's name), for the session names.
     caller: String,
     /// target (role ARN, region) → (session name, configuration).
@@ -28,12 +31,33 @@ pub struct Accounts {
 impl Accounts {
     /// `caller` names the sessions (the function's name; AWS CloudTrail shows it with the
     /// release id in the workload account).
-    pub fn new(base: &SdkConfig, caller: impl Into<String>) -> Self {
+    pub fn new(
+        base: &SdkConfig,
+        caller: impl Into<String>,
+        home_account: impl Into<String>,
+        home_region: impl Into<String>,
+    ) -> Self {
         Accounts {
             base: base.clone(),
+            home_account: home_account.into(),
+            home_region: home_region.into(),
             caller: caller.into(),
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Where `stage` deploys, when that is not Stevedore's own account and region.
+    pub fn target_of(&self, stage: &StageConfig) -> Option<StageTarget> {
+        let target = stage.target(&self.home_account, &self.home_region);
+        (!target.is_home(&self.home_account, &self.home_region)).then_some(target)
+    }
+
+    pub fn home_account(&self) -> &str {
+        &self.home_account
+    }
+
+    pub fn home_region(&self) -> &str {
+        &self.home_region
     }
 
     /// The configuration for `target`: None when the target needs no role (Stevedore's own

@@ -21,14 +21,14 @@ fn target(account: &str, region: &str, role_arn: Option<&str>) -> StageTarget {
 
 #[tokio::test]
 async fn home_needs_no_configuration_of_its_own() {
-    let accounts = Accounts::new(&base().await, "render");
+    let accounts = Accounts::new(&base().await, "render", "111111111111", "us-east-1");
     let home = target("111111111111", "us-east-1", None);
     assert!(accounts.sdk_for(&home, "r1").await.expect("home").is_none());
 }
 
 #[tokio::test]
 async fn another_region_of_the_own_account_keeps_the_own_credentials() {
-    let accounts = Accounts::new(&base().await, "render");
+    let accounts = Accounts::new(&base().await, "render", "111111111111", "us-east-1");
     let elsewhere = target("111111111111", "eu-west-1", None);
     let config = accounts
         .sdk_for(&elsewhere, "r1")
@@ -40,7 +40,7 @@ async fn another_region_of_the_own_account_keeps_the_own_credentials() {
 
 #[tokio::test]
 async fn a_role_that_cannot_be_assumed_is_named_before_anything_changes() {
-    let accounts = Accounts::new(&base().await, "render");
+    let accounts = Accounts::new(&base().await, "render", "111111111111", "us-east-1");
     let role = "arn:aws:iam::222222222222:role/stevedore-target";
     let error = accounts
         .sdk_for(&target("222222222222", "eu-west-1", Some(role)), "r1")

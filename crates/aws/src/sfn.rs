@@ -24,6 +24,7 @@ pub struct ExecutionEnd {
     pub cause: Option<String>,
 }
 
+#[derive(Clone)]
 pub struct StepFunctions {
     client: Client,
 }

@@ -93,6 +93,7 @@ pub enum LockOutcome {
     ReleaseNotActive,
 }
 
+#[derive(Clone)]
 pub struct Store {
     client: Client,
     table: String,

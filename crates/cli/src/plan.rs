@@ -186,6 +186,8 @@ async fn plan(table: &str, args: &PlanArgs) -> Result<PlanReport> {
             function_arn: String::new(),
             role_arn: String::new(),
         }),
+        // `plan` reads the stage where the operator's own credentials reach.
+        accounts: None,
     };
     let every_problem = Problems::new(Checking::EveryProblem);
     let mut planned = plan_stage(&ctx, &release, &app, &stage, every_problem).await?;

@@ -24,6 +24,8 @@ pub struct Deploy {
     pub schedules: stevedore_aws::Schedules,
     /// Stevedore's blue/green lifecycle hook function, and the role ECS invokes it with.
     pub hook: HookTarget,
+    /// Stages in other accounts and regions (None: every stage is Stevedore's own).
+    pub accounts: Option<stevedore_aws::Accounts>,
 }
 
 /// The deployment ECS started for a release.
@@ -130,6 +132,8 @@ pub enum DeployResponse {
 }
 
 pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployResponse, HandlerError> {
+    let targeted = crate::targets::deploy_in(ctx, &request).await?;
+    let ctx = targeted.as_ref().unwrap_or(ctx);
     match request {
         DeployRequest::Start {
             release,

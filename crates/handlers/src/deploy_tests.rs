@@ -35,6 +35,7 @@ fn render(rollout: RolloutSpec) -> RenderOutput {
         services: Vec::new(),
         rollout_order: Default::default(),
         schedules: Vec::new(),
+        target: None,
     }
 }
 

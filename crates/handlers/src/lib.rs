@@ -34,6 +34,7 @@ mod schedules;
 pub mod smoke_probe;
 mod stage_lock;
 mod starter;
+mod targets;
 mod verdict;
 pub mod webhook;
 
@@ -46,3 +47,4 @@ pub use runtime::{init_tracing, now, required_env, HandlerError};
 pub use schedules::Scheduled;
 pub use starter::ByExecution;
 pub use stevedore_core::ReleaseSpec;
+pub use targets::accounts_from_env;

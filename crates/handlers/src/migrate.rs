@@ -16,6 +16,8 @@ pub struct Migrate {
     pub store: Store,
     pub ecs: Ecs,
     pub codebuild: CodeBuild,
+    /// Stages in other accounts and regions (None: every stage is Stevedore's own).
+    pub accounts: Option<stevedore_aws::Accounts>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +83,10 @@ pub async fn handle(
     ctx: &Migrate,
     request: MigrateRequest,
 ) -> Result<MigrationResult, HandlerError> {
+    let (release, render) = request.release_and_render();
+    let targeted =
+        crate::targets::migrate_in(ctx, render.target.as_ref(), &release.release_id).await?;
+    let ctx = targeted.as_ref().unwrap_or(ctx);
     match request {
         MigrateRequest::Check {
             release,

@@ -34,6 +34,10 @@ pub struct RenderOutput {
     /// Schedules pointed at the new revisions once every service completed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedules: Vec<ScheduleRender>,
+    /// The stage's account, region and role when it is not Stevedore's own (the migration
+    /// task runs there with `Credentials.RoleArn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<stevedore_core::config::StageTarget>,
 }
 
 fn is_parallel(order: &RolloutOrder) -> bool {

@@ -20,6 +20,8 @@ pub struct OnEcsEvent {
     pub ecs: Ecs,
     pub sfn: StepFunctions,
     pub home: Home,
+    /// Stages in other accounts and regions, whose events cross-account rules forward here.
+    pub accounts: Option<stevedore_aws::Accounts>,
 }
 
 /// `ctx.home` is the account and region this stack runs in: ECS events of another account or
@@ -34,14 +36,18 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
         }
     };
     let service = service_of(&event);
-    if let Some(why) = ctx.home.foreign(
-        event.account.as_deref(),
-        event.region.as_deref(),
-        service.as_ref(),
-    ) {
-        tracing::info!(deployment_id = %event.detail.deployment_id, %why, "ECS event of another account or region; ignored");
-        return Ok(serde_json::json!({"ignored": why}));
-    }
+    let targeted;
+    let ctx = match crate::targets::event_ctx(ctx, &event, service.as_ref()).await? {
+        crate::targets::EventOrigin::Home => ctx,
+        crate::targets::EventOrigin::Stage(stage_ctx) => {
+            targeted = *stage_ctx;
+            &targeted
+        }
+        crate::targets::EventOrigin::Foreign(why) => {
+            tracing::info!(deployment_id = %event.detail.deployment_id, %why, "ECS event of another account or region; ignored");
+            return Ok(serde_json::json!({"ignored": why}));
+        }
+    };
     let detail = &event.detail;
     let finished = match deployment_outcome(detail) {
         DeploymentOutcome::InProgress => {

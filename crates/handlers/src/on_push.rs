@@ -69,18 +69,12 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
         Ok(event) => event,
         Err(e) => return Ok(ignored(format!("not an ECR Image Action event: {e}"))),
     };
-    if let Some(account) = event.account.as_deref().filter(|a| *a != ctx.account) {
-        return Ok(ignored(format!(
-            "event from account {account}; this Stevedore serves account {}",
-            ctx.account
-        )));
-    }
-    if let Some(region) = event.region.as_deref().filter(|r| *r != ctx.region) {
-        return Ok(ignored(format!(
-            "event from region {region}; this Stevedore serves region {}",
-            ctx.region
-        )));
-    }
+    // A push in a workload account (forwarded by its rule, keeping its account and region)
+    // deploys only to the stages that live there (see `targets::Registry`).
+    let registry = crate::targets::Registry {
+        account: event.account.clone().unwrap_or_else(|| ctx.account.clone()),
+        region: event.region.clone().unwrap_or_else(|| ctx.region.clone()),
+    };
     let (repository, digest, tag) = match decide_push(&event.detail) {
         PushDecision::Deploy {
             repository,
@@ -100,6 +94,7 @@ pub async fn handle(ctx: &OnPush, event: Value) -> Result<OnPushOutput, HandlerE
             event.time.map(|time| time.timestamp_millis()),
             at.timestamp_millis(),
         ),
+        registry: Some(registry),
     };
     release_push(ctx, &push, at).await
 }
@@ -112,6 +107,8 @@ pub(crate) struct Push {
     pub tag: String,
     /// The release ids' time (`push_time_ms`).
     pub pushed_ms: u64,
+    /// The registry pushed to; None: Stevedore's own account and region.
+    pub registry: Option<crate::targets::Registry>,
 }
 
 /// A PENDING release and a deploy execution for each (app, stage) whose rules match the
@@ -126,6 +123,7 @@ pub(crate) async fn release_push(
         digest,
         tag,
         pushed_ms,
+        registry,
     } = push.clone();
     let mut configs = BTreeMap::new();
     for app in ctx.store.apps_for_repository(&repository).await? {
@@ -148,14 +146,18 @@ pub(crate) async fn release_push(
             "repository `{repository}` is not configured in any app; add it to a stevedore.yaml"
         )));
     }
+    let registry = registry.unwrap_or_else(|| crate::targets::Registry::home(ctx));
     let targets = stages_for_push(&configs, &repository, &tag);
     if targets.is_empty() {
         return Ok(ignored(format!(
             "tag `{tag}` of `{repository}` matches no stage's tag rules"
         )));
     }
-
-    let uri = image_uri(&ctx.account, &ctx.region, &repository, &digest);
+    let targets = match registry.stages_fed(ctx, &configs, targets) {
+        Ok(targets) => targets,
+        Err(why) => return Ok(ignored(why)),
+    };
+    let uri = image_uri(&registry.account, &registry.region, &repository, &digest);
     let mut output = OnPushOutput::default();
     let mut failures = Vec::new();
     for target in targets {

@@ -77,6 +77,7 @@ pub async fn handle(ctx: &OnPush, request: ReconcileRequest) -> Result<OnPushOut
                     digest: image.digest.clone(),
                     tag: tag.clone(),
                     pushed_ms: push_time_ms(Some(image.pushed_at_ms), at.timestamp_millis()),
+                    registry: None,
                 };
                 match release_push(ctx, &push, at).await {
                     Ok(out) => releases.extend(out.releases.into_iter().filter(|r| r.started)),

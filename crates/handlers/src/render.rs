@@ -33,6 +33,8 @@ pub struct Render {
     /// Stevedore's lifecycle hook: whether the stage's rollout can run on the service is
     /// checked here, before the migration (see `rollout_check`).
     pub hook: HookTarget,
+    /// Stages in other accounts and regions (None: every stage is Stevedore's own).
+    pub accounts: Option<stevedore_aws::Accounts>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +66,19 @@ pub async fn load_stage(
 pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput, HandlerError> {
     let release = &request.release;
     let (app, stage) = load_stage(&ctx.store, &release.app, &release.stage).await?;
+    let (targeted, target) = crate::targets::render_in(ctx, &stage, &release.release_id).await?;
+    let mut output = render_stage(targeted.as_ref().unwrap_or(ctx), release, &app, &stage).await?;
+    output.target = target;
+    Ok(output)
+}
+
+async fn render_stage(
+    ctx: &Render,
+    release: &ReleaseSpec,
+    app: &AppConfig,
+    stage: &StageConfig,
+) -> Result<RenderOutput, HandlerError> {
+    let (app, stage) = (app.clone(), stage.clone());
     if stage.is_multi_service() {
         return Ok(crate::render_services::render_services(ctx, release, &app, &stage).await?);
     }
@@ -112,6 +127,7 @@ pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput
         services: Vec::new(),
         rollout_order: Default::default(),
         schedules: Vec::new(),
+        target: None,
     })
 }
 
@@ -193,6 +209,7 @@ async fn redeploy(
         services: Vec::new(),
         rollout_order: Default::default(),
         schedules: Vec::new(),
+        target: None,
     })
 }
 

@@ -78,6 +78,7 @@ pub(crate) async fn render_services(
         rollout: first.rollout.clone(),
         services: rendered,
         rollout_order: stage.rollout,
+        target: None,
         schedules,
     })
 }

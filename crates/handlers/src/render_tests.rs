@@ -56,6 +56,7 @@ fn render_with(rules: &[&aws_smithy_mocks::Rule]) -> Render {
             function_arn: "arn:aws:lambda:us-east-1:1:function:hook".into(),
             role_arn: "arn:aws:iam::1:role/hook".into(),
         },
+        accounts: None,
     }
 }
 

@@ -3,7 +3,7 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use stevedore_aws::{load_sdk_config, Ecs, Schedules, StepFunctions, Store};
 use stevedore_handlers::deploy::{handle, Deploy, DeployRequest, HookTarget};
-use stevedore_handlers::{init_tracing, required_env};
+use stevedore_handlers::{accounts_from_env, init_tracing, required_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
         sfn: StepFunctions::from_sdk(&sdk),
         schedules: Schedules::from_sdk(&sdk),
         hook,
+        accounts: Some(accounts_from_env(&sdk)?),
     };
     let ctx = &ctx;
     run(service_fn(

@@ -3,7 +3,7 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use stevedore_aws::{load_sdk_config, CodeBuild, Ecs, Store};
 use stevedore_handlers::migrate::{handle, Migrate, MigrateRequest};
-use stevedore_handlers::{init_tracing, required_env};
+use stevedore_handlers::{accounts_from_env, init_tracing, required_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,6 +15,7 @@ async fn main() -> Result<(), Error> {
         store: Store::from_sdk(&sdk, table),
         ecs: Ecs::from_sdk(&sdk),
         codebuild: CodeBuild::from_sdk(&sdk),
+        accounts: Some(accounts_from_env(&sdk)?),
     };
     let ctx = &ctx;
     run(service_fn(

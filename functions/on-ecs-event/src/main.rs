@@ -4,7 +4,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use stevedore_aws::{load_sdk_config, Ecs, StepFunctions, Store};
 use stevedore_core::ecs_event::Home;
 use stevedore_handlers::on_ecs_event::{handle, OnEcsEvent};
-use stevedore_handlers::{init_tracing, required_env};
+use stevedore_handlers::{accounts_from_env, init_tracing, required_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -22,6 +22,7 @@ async fn main() -> Result<(), Error> {
         ecs: Ecs::from_sdk(&sdk),
         sfn: StepFunctions::from_sdk(&sdk),
         home,
+        accounts: Some(accounts_from_env(&sdk)?),
     };
     let ctx = &ctx;
     run(service_fn(

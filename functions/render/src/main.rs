@@ -3,7 +3,7 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use stevedore_aws::{load_sdk_config, Ecs, ParameterStore, Schedules, SecretsManager, Store};
 use stevedore_handlers::render::{handle, Render, RenderRequest};
-use stevedore_handlers::{init_tracing, required_env, HookTarget};
+use stevedore_handlers::{accounts_from_env, init_tracing, required_env, HookTarget};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -25,6 +25,7 @@ async fn main() -> Result<(), Error> {
             function_arn: required_env("HOOK_FUNCTION_ARN")?,
             role_arn: required_env("HOOK_ROLE_ARN")?,
         },
+        accounts: Some(accounts_from_env(&sdk)?),
     };
     let ctx = &ctx;
     run(service_fn(

@@ -36,7 +36,10 @@ impl StageConfig {
         let account = self.account.as_deref().unwrap_or(home_account);
         let region = self.region.as_deref().unwrap_or(home_region);
         let role_arn = (account != home_account).then(|| {
-            let role = self.role_name.as_deref().unwrap_or(DEFAULT_TARGET_ROLE_NAME);
+            let role = self
+                .role_name
+                .as_deref()
+                .unwrap_or(DEFAULT_TARGET_ROLE_NAME);
             format!("arn:{}:iam::{account}:role/{role}", partition_of(region))
         });
         StageTarget {
@@ -123,7 +126,9 @@ pub(super) fn validate_target(stage: &StageConfig, path: &str) -> CheckResult {
         if !is_valid_role_name(role_name) {
             return Err((
                 format!("{path}.role_name"),
-                format!("{role_name:?} is not an IAM role name (1-64 letters, digits and `_+=,.@-`)"),
+                format!(
+                    "{role_name:?} is not an IAM role name (1-64 letters, digits and `_+=,.@-`)"
+                ),
             ));
         }
     }

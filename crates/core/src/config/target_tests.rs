@@ -1,5 +1,5 @@
-use super::super::tests_support::{error_for, example_with};
 use super::super::parse_file;
+use super::super::tests_support::{error_for, example_with};
 use super::*;
 
 const DEPLOY_TIMEOUT: &str = "        deploy_timeout_seconds: 1800\n";
@@ -29,7 +29,10 @@ fn role_name_and_partition_come_into_the_role_arn() {
     let file = parse_file("stevedore.yaml", &yaml).expect("valid");
     let stage = file.apps["backend"].stage("production").expect("stage");
     assert_eq!(
-        stage.target("111111111111", "cn-north-1").role_arn.as_deref(),
+        stage
+            .target("111111111111", "cn-north-1")
+            .role_arn
+            .as_deref(),
         Some("arn:aws-cn:iam::222222222222:role/deployer@team.x")
     );
 }
@@ -47,7 +50,10 @@ fn a_stage_without_account_stays_home_and_assumes_nothing() {
     let file = parse_file("stevedore.yaml", &yaml).expect("valid");
     let stage = file.apps["backend"].stage("production").expect("stage");
     let target = stage.target("111111111111", "us-east-1");
-    assert_eq!((target.region.as_str(), target.role_arn), ("eu-west-1", None));
+    assert_eq!(
+        (target.region.as_str(), target.role_arn),
+        ("eu-west-1", None)
+    );
 }
 
 #[test]
@@ -95,7 +101,12 @@ fn wrong_targets_are_named_with_their_field() {
 fn name_rules_match_aws_documented_shapes() {
     assert!(is_valid_account_id("000000000000"));
     assert!(!is_valid_account_id("0000000000000"));
-    for region in ["us-east-1", "ap-southeast-2", "us-gov-west-1", "eu-central-2"] {
+    for region in [
+        "us-east-1",
+        "ap-southeast-2",
+        "us-gov-west-1",
+        "eu-central-2",
+    ] {
         assert!(is_valid_region(region), "{region}");
     }
     for region in ["", "us-east-", "us-1", "us-east-1a", "us_east-1"] {
