@@ -56,6 +56,7 @@ lint-rust:
 
 lint-template: tools
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template-target.yaml
 	mkdir -p target
 	$(LINT_ENV) $(PY) tools/lint/sam_translate.py template.yaml target/template.cfn.json
 	$(PY) tools/lint/cfn_lint.py target/template.cfn.json
