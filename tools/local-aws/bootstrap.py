@@ -197,6 +197,15 @@ def _put_rule(events: Any, name: str, pattern: Any, targets: list[dict[str, Any]
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
 
+def _put_bus_policy(events: Any, props: dict[str, Any]) -> None:
+    """AWS::Events::EventBusPolicy: one statement on the bus's resource-based policy
+    (PutPermission with the whole statement as `Policy`,
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html)."""
+    statement = {**props["Statement"], "Sid": props["StatementId"]}
+    events.put_permission(EventBusName=props.get("EventBusName", "default"),
+                          Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+
+
 def _control(endpoint_url: str, path: str, body: dict[str, Any]) -> Any:
     """Tell the emulator about a template setting it has to act out itself; what it refuses
     (as AWS would refuse it) fails the bootstrap with its reason."""
@@ -240,6 +249,9 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
         # Only what is created gets resolved: SAM-only properties (Policies, Logging) may
         # refer to things with no local meaning.
         rtype, raw = res.get("Type"), res.get("Properties") or {}
+        if "Condition" in res and not resolver.condition(res["Condition"]):
+            out.skipped[lid] = rtype  # CloudFormation creates no resource whose condition is false
+            continue
         attrs = resolver.attributes(lid)
         if rtype == "AWS::DynamoDB::Table":
             stream_arn = _create_table(ddb, attrs["Ref"], resolver.resolve(raw))
@@ -290,6 +302,8 @@ def bootstrap(session: Any, endpoint_url: str, template_path: Path = TEMPLATE,
             props = resolver.resolve(raw)
             _put_dashboard(client("cloudwatch"), lid, attrs["Ref"], props.get("DashboardBody"))
             out.dashboards[lid] = attrs["Ref"]
+        elif rtype == "AWS::Events::EventBusPolicy":
+            _put_bus_policy(events, resolver.resolve(raw))
         elif rtype in SKIPPED_TYPES:
             out.skipped[lid] = rtype
         else:

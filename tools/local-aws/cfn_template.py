@@ -63,8 +63,9 @@ class Resolver:
     """
 
     def __init__(self, template: dict[str, Any], stack: str, region: str,
-                 parameters: dict[str, Any] | None = None) -> None:
+                 parameters: dict[str, Any] | None = None, account: str = ACCOUNT_ID) -> None:
         self.template = template
+        self.account = account  # the account the template is deployed into
         self.parameters = dict(parameters or {})  # overrides of the parameters' defaults
         self.resources: dict[str, Any] = template.get("Resources", {})
         self.stack, self.region = stack, region
@@ -72,10 +73,10 @@ class Resolver:
         self.stream_arns: dict[str, str] = {}
         self.pseudo = {
             "AWS::Region": region,
-            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::AccountId": account,
             "AWS::Partition": "aws",
             "AWS::StackName": stack,
-            "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack}/local",
+            "AWS::StackId": f"arn:aws:cloudformation:{region}:{self.account}:stack/{stack}/local",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NoValue": None,
         }
@@ -83,11 +84,17 @@ class Resolver:
     # -- physical identities
     def attributes(self, logical_id: str) -> dict[str, Any]:
         """{"Ref": ..., "<Attr>": ...} for one resource, computed without creating it."""
+        if logical_id not in self.resources and self._generated_role(logical_id):
+            # SAM's generated execution role `<Function>Role` / `<StateMachine>Role`
+            # (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-generated-resources-function.html),
+            # named as iam_roles.role_arn names it.
+            name = f"{self.stack}-{logical_id}"
+            return {"Ref": name, "Arn": f"arn:aws:iam::{self.account}:role/{name}"}
         if logical_id not in self.resources:
             raise BootstrapError(f"reference to resource {logical_id!r}, which is not in the template")
         res = self.resources[logical_id]
         rtype, props = res.get("Type"), res.get("Properties") or {}
-        arn = f"arn:aws:{{}}:{self.region}:{ACCOUNT_ID}:{{}}"
+        arn = f"arn:aws:{{}}:{self.region}:{self.account}:{{}}"
         if rtype == "AWS::DynamoDB::Table":
             name = self.resolve(props.get("TableName")) or f"{self.stack}-{logical_id}"
             attrs = {"Ref": name, "Arn": arn.format("dynamodb", f"table/{name}")}
@@ -108,13 +115,13 @@ class Resolver:
             return {"Ref": name, "Arn": arn.format("events", f"rule/{name}")}
         if rtype == "AWS::IAM::Role":
             name = self.resolve(props.get("RoleName")) or f"{self.stack}-{logical_id}"
-            return {"Ref": name, "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
+            return {"Ref": name, "Arn": f"arn:aws:iam::{self.account}:role/{name}"}
         if rtype == "AWS::Logs::LogGroup":
             name = self.resolve(props.get("LogGroupName")) or f"/{self.stack}/{logical_id}"
             return {"Ref": name, "Arn": arn.format("logs", f"log-group:{name}:*")}
         if rtype == "AWS::SQS::Queue":
             name = self.resolve(props.get("QueueName")) or f"{self.stack}-{logical_id}"
-            return {"Ref": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}", "QueueName": name,
+            return {"Ref": f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}", "QueueName": name,
                     "Arn": arn.format("sqs", name)}
         if rtype == "AWS::SNS::Topic":
             # Ref is the topic's ARN (AWS::SNS::Topic "Return values").
@@ -126,6 +133,12 @@ class Resolver:
             return {"Ref": name}
         # Anything else (alarms, IAM): a name is enough, nothing locally consumes more.
         return {"Ref": f"{self.stack}-{logical_id}", "Arn": arn.format("local", logical_id)}
+
+    def _generated_role(self, logical_id: str) -> bool:
+        owner = self.resources.get(logical_id[:-len("Role")]) if logical_id.endswith("Role") else None
+        return bool(owner) and owner.get("Type") in ("AWS::Serverless::Function",
+                                                     "AWS::Serverless::StateMachine") \
+            and "Role" not in (owner.get("Properties") or {})
 
     def ref(self, name: str) -> Any:
         if name in self.pseudo:
