@@ -35,6 +35,7 @@ from boto3.dynamodb.conditions import Key
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bootstrap  # noqa: E402
+import target_account  # noqa: E402
 
 REPO_ROOT = HERE.parents[1]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
@@ -129,8 +130,11 @@ class LocalStack:
         if self.build:
             build_binaries()
         self._start_emulator(emulator_port)
+        # A workload account beside the tools account: template-target.yaml applied there.
+        parameters = {"WorkloadAccountIds": target_account.WORKLOAD_ACCOUNT, **(self.parameters or {})}
         self.resources = bootstrap.bootstrap(self.session, self.url, stack=self.stack_name,
-                                             region=REGION, parameters=self.parameters)
+                                             region=REGION, parameters=parameters)
+        target_account.bootstrap_target(self.session, self.url, self.resources)
         self._start_watch(lambda_port)
         print(f"stack: emulator {self.url}, functions {self.lambda_url}, logs {self.run_dir}",
               file=sys.stderr, flush=True)

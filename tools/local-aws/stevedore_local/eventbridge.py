@@ -168,6 +168,10 @@ def _deliver_to_target(rule: Any, target: dict[str, Any], event: dict[str, Any])
         invoke_async(arn, payload if isinstance(payload, str) else json.dumps(payload))
     elif service == "sqs":
         _send_to_queue(arn, target, _target_input(target, event))
+    elif service == "events" and ":event-bus/" in arn:
+        from .accounts import forward_to_bus
+
+        forward_to_bus(rule, target, event)
     else:
         # Logs, archives, buses...: moto's own code, which wants an epoch time.
         legacy = copy.copy(rule)

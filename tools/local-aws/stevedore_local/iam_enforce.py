@@ -32,7 +32,7 @@ import threading
 import uuid
 from typing import Any
 
-from . import iam_policy, iam_resources
+from . import accounts, iam_policy, iam_resources
 from .state import STATE
 
 STATE_MACHINE_HEADER = "x-stevedore-state-machine"
@@ -104,13 +104,28 @@ def check(entry: dict[str, Any], headers: dict[str, str], service: str, operatio
     from .request_audit import AUDIT
 
     who, role = ROLES.role_of(entry["kind"], entry["caller"], headers)
-    where = iam_resources.Where(ROLES.partition, region or STATE.region, STATE.account)
+    account = STATE.account
+    assumed = accounts.assumed_role(headers)
+    if assumed:  # an assumed role's own policies, in its account (see accounts.py)
+        with ROLES.lock:
+            role = ROLES.roles.get(assumed)
+        who, account = f"{who} as {assumed}", accounts.account_of(assumed)
+    where = iam_resources.Where(ROLES.partition, region or STATE.region, account)
     problems: list[str] = []
     denial: dict[str, Any] | None = None
     outcomes: list[dict[str, Any]] = []
     if role is None:
         problems.append(f"AccessDenied: no role from template.yaml is known for {who}")
         denial = {"message": f"{who} has no role in template.yaml"}
+    elif (service, operation) == ("sts", "AssumeRole"):
+        target = str((params or {}).get("RoleArn", ""))
+        refusal = accounts.assume_refusal(ROLES.roles, role, target,
+                                          (params or {}).get("ExternalId"), where)
+        outcomes.append({"action": "sts:AssumeRole", "resource": target, "allowed": refusal is None,
+                         "reason": refusal or "allowed by policy and trust", "unevaluated": []})
+        if refusal:
+            denial = {"message": f"User: {_session_arn(role['role_arn'], entry['caller'])} {refusal.split(' ', 1)[1]}"}
+            problems.append(f"AccessDenied: {refusal}")
     else:
         needed = iam_resources.authorizations(service, operation, params or {}, where)
         if needed is None:

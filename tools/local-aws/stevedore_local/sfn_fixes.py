@@ -147,12 +147,19 @@ def boto_client_for(*args: Any, **kwargs: Any) -> Any:
     from .iam_enforce import STATE_MACHINE_HEADER
     from .request_audit import tag_client
 
+    from .accounts import task_client_headers
+
     client = tag_client(_original_boto_client_for(*args, **kwargs), "states")
     machine = _executing_state_machine()
+    credentials = kwargs.get("state_credentials")
+    # A Task state's Credentials.RoleArn: the task acts as that role, in its account.
+    assumed = task_client_headers(machine, getattr(credentials, "role_arn", None))
     if machine:  # the IAM check uses the state machine's role
 
         def add_header(request: Any, **_kwargs: Any) -> None:
             request.headers[STATE_MACHINE_HEADER] = machine
+            for name, value in assumed.items():
+                request.headers[name] = value
 
         client.meta.events.register_first("before-sign.*.*", add_header)
     return client
