@@ -103,9 +103,13 @@ async fn validate(
     validate_release_fields(release, execution, at.timestamp_millis().max(0) as u64)?;
     // A transient error reading the config is retried, never taken as "no config".
     let config = store.get_app_config(&release.app).await?;
-    let (repository, policy) = match &config {
+    let (repository, policy, target) = match &config {
         Some(config) => match config.stages.get(&release.stage) {
-            Some(stage) => (config.repository.clone(), stage.concurrency),
+            Some(stage) => (
+                config.repository.clone(),
+                stage.concurrency,
+                stage.target(execution.account, execution.region),
+            ),
             None => {
                 create_record(store, release, at).await?;
                 return Err(Error::StageNotFound {
@@ -119,7 +123,8 @@ async fn validate(
             return Err(Error::AppNotFound(release.app.clone()));
         }
     };
-    validate_release_image(release, execution, &repository)?;
+    let registry = crate::targets::image_registry(execution, &target, &release.image_uri);
+    validate_release_image(release, &registry, &repository)?;
     if release.redeploy_task_definition_arn.is_none() && !release.redeploy_services.is_empty() {
         return Err(Error::InvalidInput(
             "redeploy_services is only accepted with redeploy_task_definition_arn (a rollback)"

@@ -20,6 +20,7 @@ use crate::render::{load_stage, Render};
 use crate::{HookTarget, ReleaseSpec};
 use std::collections::BTreeMap;
 use stevedore_core::config::AppConfig;
+use stevedore_core::release::input::ExecutionArn;
 use stevedore_core::routing::Target;
 
 /// The functions' `Accounts`: Stevedore's own account (`STEVEDORE_ACCOUNT_ID`) and region
@@ -227,6 +228,25 @@ async fn ecs_for_event(
         .sdk_for(&target, &wait.release_id)
         .await?
         .map(|sdk| Ecs::from_sdk(&sdk)))
+}
+
+/// Whose registry a release's image may come from: the execution's own (Stevedore's), or the
+/// stage's account and region when the push was there (on-push builds the URI so).
+pub(crate) fn image_registry<'a>(
+    execution: &ExecutionArn<'a>,
+    target: &'a StageTarget,
+    image_uri: &str,
+) -> ExecutionArn<'a> {
+    let own = format!("{}.dkr.ecr.{}.", target.account, target.region);
+    if image_uri.starts_with(&own) {
+        ExecutionArn {
+            account: &target.account,
+            region: &target.region,
+            ..*execution
+        }
+    } else {
+        ExecutionArn { ..*execution }
+    }
 }
 
 /// The ECR registry (account and region) an image was pushed to.

@@ -78,3 +78,27 @@ fn the_hook_role_lives_beside_the_service() {
         "arn:aws:iam::222222222222:role/stevedore-target-ecs-hook"
     );
 }
+
+#[test]
+fn a_release_image_may_come_from_the_stages_own_registry_only() {
+    let arn = "arn:aws:states:us-east-1:111111111111:execution:stevedore-deploy:r1";
+    let execution = ExecutionArn::parse(arn).expect("execution ARN");
+    let target = StageTarget {
+        account: "222222222222".into(),
+        region: "eu-west-1".into(),
+        role_arn: Some("arn:aws:iam::222222222222:role/stevedore-target".into()),
+    };
+    let there = image_registry(
+        &execution,
+        &target,
+        "222222222222.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:00",
+    );
+    assert_eq!((there.account, there.region), ("222222222222", "eu-west-1"));
+    // Any other registry is checked against Stevedore's own (and refused unless it is that).
+    let other = image_registry(
+        &execution,
+        &target,
+        "333333333333.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:00",
+    );
+    assert_eq!((other.account, other.region), ("111111111111", "us-east-1"));
+}

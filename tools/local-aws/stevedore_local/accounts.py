@@ -75,6 +75,15 @@ def _names(principal: str, caller_arn: str) -> bool:
     return principal in ("*", caller_arn, caller_account, f"arn:aws:iam::{caller_account}:root")
 
 
+TRUST_REFUSAL = "its trust policy does not name the caller"
+
+
+def is_trust_refusal(refusal: str | None) -> bool:
+    """A refusal by the role's side (its account's configuration, which Stevedore reports in
+    the release's reason), not a gap in the caller's own template.yaml policy."""
+    return bool(refusal) and (TRUST_REFUSAL in refusal or "(no such role)" in refusal)
+
+
 def assume_refusal(roles: dict[str, dict[str, Any]], caller: dict[str, Any], role_arn: str,
                    external_id: str | None, where: iam_resources.Where) -> str | None:
     """Why AWS would refuse `caller` (a role of the template) assuming `role_arn`; None when
@@ -94,7 +103,7 @@ def assume_refusal(roles: dict[str, dict[str, Any]], caller: dict[str, Any], rol
     trust = iam_policy.evaluate(trusting, "sts:AssumeRole", "*", ctx)
     if not trust.allowed:
         return (f"{caller['role_arn']} is not authorized to perform: sts:AssumeRole on resource: "
-                f"{role_arn} (its trust policy does not name the caller)")
+                f"{role_arn} ({TRUST_REFUSAL})")
     return None
 
 

@@ -125,7 +125,8 @@ def check(entry: dict[str, Any], headers: dict[str, str], service: str, operatio
                          "reason": refusal or "allowed by policy and trust", "unevaluated": []})
         if refusal:
             denial = {"message": f"User: {_session_arn(role['role_arn'], entry['caller'])} {refusal.split(' ', 1)[1]}"}
-            problems.append(f"AccessDenied: {refusal}")
+            if not accounts.is_trust_refusal(refusal):  # the other account's trust: not ours to fix
+                problems.append(f"AccessDenied: {refusal}")
     else:
         needed = iam_resources.authorizations(service, operation, params or {}, where)
         if needed is None:
