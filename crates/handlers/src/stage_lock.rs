@@ -6,9 +6,7 @@ use chrono::{DateTime, Utc};
 use stevedore_aws::store::{FenceOutcome, LockOutcome, ReleaseKey};
 use stevedore_aws::Store;
 use stevedore_core::lock::{decide_lock, ConcurrencyPolicy, LockDecision, StageLock};
-use stevedore_core::release::input::{
-    validate_release_fields, validate_release_image, ExecutionArn,
-};
+use stevedore_core::release::input::{validate_release_fields, ExecutionArn};
 use stevedore_core::release::{Release, ReleaseStatus};
 use stevedore_core::Error;
 
@@ -103,13 +101,9 @@ async fn validate(
     validate_release_fields(release, execution, at.timestamp_millis().max(0) as u64)?;
     // A transient error reading the config is retried, never taken as "no config".
     let config = store.get_app_config(&release.app).await?;
-    let (repository, policy, target) = match &config {
+    let (repository, policy) = match &config {
         Some(config) => match config.stages.get(&release.stage) {
-            Some(stage) => (
-                config.repository.clone(),
-                stage.concurrency,
-                stage.target(execution.account, execution.region),
-            ),
+            Some(stage) => (config.repository.clone(), stage.concurrency),
             None => {
                 create_record(store, release, at).await?;
                 return Err(Error::StageNotFound {
@@ -123,8 +117,7 @@ async fn validate(
             return Err(Error::AppNotFound(release.app.clone()));
         }
     };
-    let registry = crate::targets::image_registry(execution, &target, &release.image_uri);
-    validate_release_image(release, &registry, &repository)?;
+    crate::targets::validate_image(release, execution, &repository, config.as_ref())?;
     if release.redeploy_task_definition_arn.is_none() && !release.redeploy_services.is_empty() {
         return Err(Error::InvalidInput(
             "redeploy_services is only accepted with redeploy_task_definition_arn (a rollback)"

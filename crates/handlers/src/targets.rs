@@ -20,7 +20,7 @@ use crate::render::{load_stage, Render};
 use crate::{HookTarget, ReleaseSpec};
 use std::collections::BTreeMap;
 use stevedore_core::config::AppConfig;
-use stevedore_core::release::input::ExecutionArn;
+use stevedore_core::release::input::{validate_release_image, ExecutionArn};
 use stevedore_core::routing::Target;
 
 /// The functions' `Accounts`: Stevedore's own account (`STEVEDORE_ACCOUNT_ID`) and region
@@ -247,6 +247,21 @@ pub(crate) fn image_registry<'a>(
     } else {
         ExecutionArn { ..*execution }
     }
+}
+
+/// `validate_release_image`, with the stage's own registry allowed besides Stevedore's.
+pub(crate) fn validate_image(
+    release: &ReleaseSpec,
+    execution: &ExecutionArn<'_>,
+    repository: &str,
+    config: Option<&AppConfig>,
+) -> Result<(), Error> {
+    let stage = config.and_then(|c| c.stage(&release.stage));
+    let Some(target) = stage.map(|s| s.target(execution.account, execution.region)) else {
+        return validate_release_image(release, execution, repository);
+    };
+    let registry = image_registry(execution, &target, &release.image_uri);
+    validate_release_image(release, &registry, repository)
 }
 
 /// The ECR registry (account and region) an image was pushed to.
