@@ -66,7 +66,8 @@ pub async fn load_stage(
 pub async fn handle(ctx: &Render, request: RenderRequest) -> Result<RenderOutput, HandlerError> {
     let release = &request.release;
     let (app, stage) = load_stage(&ctx.store, &release.app, &release.stage).await?;
-    let (targeted, target) = crate::targets::render_in(ctx, &stage, &release.release_id).await?;
+    let (targeted, target) =
+        crate::targets::render_in(ctx, &app, &stage, &release.release_id).await?;
     let mut output = render_stage(targeted.as_ref().unwrap_or(ctx), release, &app, &stage).await?;
     output.target = target;
     Ok(output)

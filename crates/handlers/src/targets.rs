@@ -67,12 +67,14 @@ async fn sdk_for(
 /// Render's context in the stage's account and region, and the target (None: at home).
 pub(crate) async fn render_in(
     ctx: &Render,
+    app: &AppConfig,
     stage: &StageConfig,
     release_id: &str,
 ) -> Result<(Option<Render>, Option<StageTarget>), Error> {
     let Some(target) = ctx.accounts.as_ref().and_then(|a| a.target_of(stage)) else {
         return Ok((None, None));
     };
+    check_migration_region(app, &target, &ctx.region)?;
     let Some(sdk) = sdk_for(ctx.accounts.as_ref(), &target, release_id).await? else {
         return Ok((None, Some(target)));
     };
@@ -99,6 +101,28 @@ fn release_of(request: &DeployRequest) -> &ReleaseSpec {
         | DeployRequest::PointSchedules { release, .. }
         | DeployRequest::Restore { release, .. } => release,
     }
+}
+
+/// The deploy state machine runs an ECS migration task with its optimized integration, in
+/// its own region (`Credentials.RoleArn` changes the account, not the region:
+/// https://docs.aws.amazon.com/step-functions/latest/dg/concepts-access-cross-acct-resources.html);
+/// a stage in another region is refused before anything changes rather than failing there.
+fn check_migration_region(
+    app: &AppConfig,
+    target: &StageTarget,
+    home_region: &str,
+) -> Result<(), Error> {
+    let ecs_task = app
+        .migration
+        .as_ref()
+        .is_some_and(|m| m.runner == stevedore_core::config::MigrationRunner::Ecs);
+    if ecs_task && target.region != home_region {
+        return Err(Error::InvalidConfig(format!(
+            "a stage in region {} cannot run an ECS migration task: Stevedore's deploy state machine runs it in its own region {home_region}; use `runner: codebuild` there, or install Stevedore in {}",
+            target.region, target.region
+        )));
+    }
+    Ok(())
 }
 
 /// Deploy's context in the release's stage's account and region (its config read again:

@@ -102,3 +102,28 @@ fn a_release_image_may_come_from_the_stages_own_registry_only() {
     );
     assert_eq!((other.account, other.region), ("111111111111", "us-east-1"));
 }
+
+#[test]
+fn an_ecs_migration_in_another_region_is_refused_naming_both_regions() {
+    let file = stevedore_core::config::parse_file(
+        "stevedore.yaml",
+        &YAML.replace(
+            "    repository: backend\n",
+            "    repository: backend\n    migration: {command: [migrate]}\n",
+        ),
+    )
+    .expect("valid");
+    let app = &file.apps["backend"];
+    let europe = app
+        .stage("europe")
+        .expect("stage")
+        .target("111111111111", "us-east-1");
+    let error = check_migration_region(app, &europe, "us-east-1").expect_err("refused");
+    assert_eq!(error.error_type(), "InvalidConfig");
+    assert!(error.to_string().contains("region eu-west-1"), "{error}");
+    let home = app
+        .stage("staging")
+        .expect("stage")
+        .target("111111111111", "us-east-1");
+    assert!(check_migration_region(app, &home, "us-east-1").is_ok());
+}
