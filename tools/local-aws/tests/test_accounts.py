@@ -133,3 +133,45 @@ def test_an_account_the_tools_bus_does_not_allow_forwards_nothing(emulator, role
     # Only the workload account (in WorkloadAccountIds) got through.
     assert json.loads(message["Body"])["account"] == WORKLOAD
     assert not sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages")
+
+
+def _run(aws, name: str, role_arn: str, definition: dict) -> dict:
+    sfn = aws("stepfunctions")
+    machine = sfn.create_state_machine(name=name, definition=json.dumps(definition),
+                                       roleArn=role_arn)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    return wait_for(lambda: (lambda d: d if d["status"] != "RUNNING" else None)(
+        sfn.describe_execution(executionArn=execution)), what="execution end")
+
+
+def test_a_task_with_credentials_acts_as_that_role_in_its_account(emulator, roles, aws, control):
+    workload(emulator, "ecs").create_cluster(clusterName="prod")
+    deploy_role = next(r for arn, r in roles.roles["state_machines"].items()
+                       if arn.endswith(f"{STACK}-deploy"))
+    record_role = roles.roles["functions"]["record"]
+    body = json.loads(json.dumps(roles.roles))
+    for name, role in (("creds-allowed", deploy_role), ("creds-refused", record_role)):
+        body["state_machines"][f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"] = role
+    control.post("iam/roles", body)
+    ec2 = workload(emulator, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.44.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.44.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="creds", Description="creds", VpcId=vpc)["GroupId"]
+    workload(emulator, "ecs").register_task_definition(
+        family="creds", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
+        memory="512", containerDefinitions=[{"name": "c", "image": "busybox", "memory": 128}])
+    definition = {"StartAt": "Run", "States": {"Run": {
+        "Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync",
+        "Credentials": {"RoleArn": ROLE},
+        "Parameters": {"Cluster": "prod", "TaskDefinition": "creds", "LaunchType": "FARGATE",
+                       "NetworkConfiguration": {"AwsvpcConfiguration": {
+                           "Subnets": [subnet], "SecurityGroups": [group]}}},
+        "ResultSelector": {"TaskArn.$": "$.TaskArn"}, "End": True}}}
+    control.post("ecs/task-fate", {"family": "creds", "exit_code": 0})
+    allowed = _run(aws, "creds-allowed", deploy_role["role_arn"], definition)
+    assert allowed["status"] == "SUCCEEDED", allowed
+    assert f":{WORKLOAD}:task/prod/" in allowed["output"]
+    refused = _run(aws, "creds-refused", record_role["role_arn"], definition)
+    assert refused["status"] == "FAILED"
+    assert f"sts:AssumeRole on resource: {ROLE}" in (refused.get("cause") or ""), refused
