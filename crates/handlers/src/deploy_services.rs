@@ -125,7 +125,7 @@ pub(crate) async fn start_batch(
         let plan = rollout_plan(
             &service.rollout,
             &ctx.hook,
-            hook_details(release, &service.rollout),
+            hook_details(release, &service.rollout, &service.service),
         );
         let config = deployment_configuration(
             state.deployment_configuration.as_ref(),

@@ -34,6 +34,7 @@ mod schedules;
 pub mod smoke_probe;
 mod stage_lock;
 mod starter;
+mod traffic_hook;
 mod verdict;
 pub mod webhook;
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{SmokeTest, StageConfig, Strategy};
+use super::{CanarySettings, LinearSettings, SmokeTest, StageConfig, Strategy};
 
 /// One entry of a stage's `services:` list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +26,10 @@ pub struct ServiceConfig {
     pub bake_minutes: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test: Option<SmokeTest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<LinearSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySettings>,
 }
 
 /// In which order a multi-service stage rolls its services out, once the migration succeeded.
@@ -120,6 +124,8 @@ pub struct StageService<'a> {
     pub strategy: Strategy,
     pub bake_minutes: Option<u32>,
     pub smoke_test: Option<&'a SmokeTest>,
+    pub linear: Option<&'a LinearSettings>,
+    pub canary: Option<&'a CanarySettings>,
     /// Where the entry sits in stevedore.yaml, for errors (`service` or `services[1]`).
     pub field: String,
 }
@@ -135,6 +141,8 @@ impl StageConfig {
                 strategy: self.strategy,
                 bake_minutes: self.bake_minutes,
                 smoke_test: self.smoke_test.as_ref(),
+                linear: self.linear.as_ref(),
+                canary: self.canary.as_ref(),
                 field: "service".into(),
             }];
         }
@@ -142,7 +150,7 @@ impl StageConfig {
             .iter()
             .enumerate()
             .map(|(index, entry)| {
-                // A service with its own strategy takes its own blue/green settings too.
+                // A service with its own strategy takes its own bake, smoke and step settings too.
                 let own = entry.strategy.is_some();
                 StageService {
                     service: &entry.service,
@@ -157,6 +165,16 @@ impl StageConfig {
                         entry.smoke_test.as_ref()
                     } else {
                         entry.smoke_test.as_ref().or(self.smoke_test.as_ref())
+                    },
+                    linear: if own {
+                        entry.linear.as_ref()
+                    } else {
+                        entry.linear.as_ref().or(self.linear.as_ref())
+                    },
+                    canary: if own {
+                        entry.canary.as_ref()
+                    } else {
+                        entry.canary.as_ref().or(self.canary.as_ref())
                     },
                     field: format!("services[{index}]"),
                 }
