@@ -69,7 +69,7 @@ pub(crate) fn check_rollout(
         // Service Connect (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linear-deployment-implementation.html).
         if !service.blue_green_load_balancer && !service.service_connect {
             return Err(Error::BlueGreenNotConfigured(format!(
-                "stage `{stage}` has `strategy: {name}`, but ECS service `{service_name}` has neither a load balancer with an `advancedConfiguration` (alternate target group and production/test listener rules) nor Service Connect, one of which ECS needs to shift traffic; add one to the service or use `strategy: rolling`"
+                "stage `{stage}` has `strategy: {name}`, but ECS service `{service_name}` has no load balancer with an `advancedConfiguration` (alternate target group and production/test listener rules) and no Service Connect, one of which ECS needs to shift traffic; add one to the service or use `strategy: rolling`"
             )));
         }
         // The smoke test reaches green through the test listener, which routes to green

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import uuid
 
 import botocore.exceptions
@@ -233,3 +234,33 @@ def test_traffic_shifting_needs_an_advanced_load_balancer_or_service_connect(bg,
                           desiredCount=1, launchType="FARGATE", networkConfiguration=bg.network,
                           serviceConnectConfiguration={"enabled": True, "namespace": "demo"},
                           deploymentConfiguration=conf)
+
+
+def test_test_listener_can_fail_green_from_a_production_share_on(bg, control):
+    from test_bluegreen import _listener_get
+
+    base = control.get("ecs/test-listener")["url"]
+    seen = []
+
+    def probe(payload, _n):
+        details = payload["executionDetails"]
+        share = details["productionTrafficWeights"].get(details["targetServiceRevisionArn"], 0)
+        status, _ = _listener_get(f"{base}/{bg.cluster}/lin-share/health")
+        seen.append((payload["lifecycleStage"], share, status))
+        return 200, {"hookStatus": "SUCCEEDED"}
+
+    conf = bg.config([(bg.hook(probe), ["POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"],
+                       None)], bake=0, strategy="LINEAR")
+    conf["linearConfiguration"] = {"stepPercent": 50.0, "stepBakeTimeInMinutes": 0}
+    _create(bg, "lin-share", conf)
+    digest = _digest()
+    control.post("ecs/test-listener", {"digest": digest, "status": 500,
+                                       "from_production_percent": 100})
+    bg.deploy("lin-share", bg.register(digest))
+    bg.settled("lin-share")
+    assert seen == [("POST_TEST_TRAFFIC_SHIFT", 0, 200), ("PRODUCTION_TRAFFIC_SHIFT", 50, 200),
+                    ("PRODUCTION_TRAFFIC_SHIFT", 100, 500)]
+    with pytest.raises(urllib.error.HTTPError) as err:
+        control.post("ecs/test-listener", {"digest": digest, "status": 500,
+                                           "from_production_percent": 0})
+    assert err.value.code == 400
