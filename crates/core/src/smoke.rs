@@ -266,6 +266,25 @@ mod tests {
     }
 
     #[test]
+    fn a_linear_hook_context_may_come_without_a_smoke_test() {
+        let details = serde_json::json!({"app": "a", "stage": "s", "release_id": "r",
+            "service": "web"});
+        let context = hook_context(Some(&details)).expect("a context");
+        assert_eq!(context.smoke_test, None);
+        assert_eq!(context.service.as_deref(), Some("web"));
+        let retried = serde_json::json!({"app": "a", "stage": "s", "release_id": "r",
+            "attempts_made": 1});
+        assert!(hook_context(Some(&retried))
+            .expect_err("no smoke test to retry")
+            .contains("attempts_made"));
+        let long_service = serde_json::json!({"app": "a", "stage": "s", "release_id": "r",
+            "service": "w".repeat(MAX_HOOK_NAME_CHARS + 1)});
+        assert!(hook_context(Some(&long_service))
+            .expect_err("too long")
+            .contains("service"));
+    }
+
+    #[test]
     fn hook_details_are_read_within_bounds() {
         let good = serde_json::to_value(context(1)).expect("json");
         assert_eq!(hook_context(Some(&good)), Ok(context(1)));
