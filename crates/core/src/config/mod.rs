@@ -3,6 +3,7 @@
 //! Every struct denies unknown fields so that a typo (`tag:` for `tags:`) is an error at
 //! `config apply` time rather than a stage that silently never deploys.
 
+mod alarms;
 mod locate;
 mod notifications;
 mod service_id;
@@ -10,6 +11,8 @@ mod services;
 mod strategy;
 mod validate;
 
+#[cfg(test)]
+mod alarms_tests;
 #[cfg(test)]
 mod duplicate_tests;
 #[cfg(test)]
@@ -167,6 +170,11 @@ pub struct StageConfig {
     /// This stage's notification destinations, in place of the app's (`[]`: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Vec<NotificationTarget>>,
+    /// CloudWatch alarm names ECS watches during each release's rollout: one going into
+    /// ALARM fails the deployment and ECS rolls back. Added to the alarms the service
+    /// already has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
 }
 
 /// Whether a stage's releases wait for a person before they change anything.

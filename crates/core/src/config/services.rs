@@ -26,6 +26,9 @@ pub struct ServiceConfig {
     pub bake_minutes: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test: Option<SmokeTest>,
+    /// This service's deployment alarms; `None` means the stage's `alarms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<Vec<String>>,
 }
 
 /// In which order a multi-service stage rolls its services out, once the migration succeeded.
@@ -120,6 +123,8 @@ pub struct StageService<'a> {
     pub strategy: Strategy,
     pub bake_minutes: Option<u32>,
     pub smoke_test: Option<&'a SmokeTest>,
+    /// The CloudWatch alarms ECS watches during this service's rollout.
+    pub alarms: &'a [String],
     /// Where the entry sits in stevedore.yaml, for errors (`service` or `services[1]`).
     pub field: String,
 }
@@ -135,6 +140,7 @@ impl StageConfig {
                 strategy: self.strategy,
                 bake_minutes: self.bake_minutes,
                 smoke_test: self.smoke_test.as_ref(),
+                alarms: &self.alarms,
                 field: "service".into(),
             }];
         }
@@ -158,6 +164,7 @@ impl StageConfig {
                     } else {
                         entry.smoke_test.as_ref().or(self.smoke_test.as_ref())
                     },
+                    alarms: entry.alarms.as_deref().unwrap_or(&self.alarms),
                     field: format!("services[{index}]"),
                 }
             })
