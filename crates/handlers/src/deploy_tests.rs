@@ -64,6 +64,7 @@ fn blue_green_carries_the_release_and_its_smoke_test_to_the_hook() {
         strategy: Strategy::BlueGreen,
         bake_minutes: Some(7),
         smoke_test: Some(smoke_test.clone()),
+        ..Default::default()
     };
     let RolloutPlan::BlueGreen {
         bake_minutes,
@@ -99,6 +100,7 @@ fn blue_green_without_a_smoke_test_has_no_hook_and_no_bake_by_default() {
         strategy: Strategy::BlueGreen,
         bake_minutes: None,
         smoke_test: None,
+        ..Default::default()
     };
     assert_eq!(
         plan_for(&release(), &render(rollout), &hook()),

@@ -71,6 +71,9 @@ pub struct RolloutSpec {
     pub bake_minutes: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test: Option<SmokeTest>,
+    /// CloudWatch alarms ECS watches during the rollout (the stage's or the service's `alarms`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
 }
 
 /// The StartBuild parameters of a CodeBuild migration, as the state machine passes them on.

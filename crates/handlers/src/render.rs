@@ -225,6 +225,7 @@ pub(crate) fn rollout_spec(stage: &StageConfig) -> RolloutSpec {
         strategy: stage.strategy,
         bake_minutes: stage.bake_minutes,
         smoke_test: stage.smoke_test.clone(),
+        alarms: stage.alarms.clone(),
     }
 }
 

@@ -65,6 +65,7 @@ pub(crate) fn rollout_of(service: &StageService<'_>) -> RolloutSpec {
         strategy: service.strategy,
         bake_minutes: service.bake_minutes,
         smoke_test: service.smoke_test.cloned(),
+        alarms: service.alarms.to_vec(),
     }
 }
 

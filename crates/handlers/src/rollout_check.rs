@@ -115,6 +115,7 @@ mod tests {
                 interval_seconds: 1,
                 timeout_seconds: 1,
             }),
+            ..Default::default()
         }
     }
 
