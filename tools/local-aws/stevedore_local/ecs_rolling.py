@@ -73,11 +73,12 @@ def _fail(backend: Any, service: Any, dep: dict[str, Any], rec: dict, reason: st
                        if d is not dep and d.get("rolloutState") == "COMPLETED"), None)
         if target is None:
             target = next((d for d in service.deployments if d is not dep), None)
+    # The outcome is decided before the event goes out: whoever reads the event may then ask
+    # DescribeServiceDeployments about it (ecs_service_deployments).
+    rollout.finish(rec, "rolled_back" if rollback and target is not None else "failed")
     rollout.emit(backend, service, "SERVICE_DEPLOYMENT_FAILED", dep["id"], reason, "ERROR")
     if not rollback or target is None:
-        rollout.finish(rec, "failed")
         return
-    rollout.finish(rec, "rolled_back")
     rollout.start(backend, service, target["taskDefinition"], progress,
                   reason=rollback_reason.format(old=target["id"]), rollback_of=dep["id"],
                   fate="healthy")

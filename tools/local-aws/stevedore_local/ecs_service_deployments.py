@@ -51,8 +51,10 @@ def _status(rec: dict[str, Any], records: list[dict[str, Any]]) -> str:
     if outcome != "rolled_back":
         return "STOPPED"
     back = next((r for r in records if r.get("rollback_of") == rec["deployment_id"]), None)
-    if back is None or back.get("outcome") == "completed":
-        return "ROLLBACK_SUCCESSFUL"  # blue/green: blue took the traffic back at once
+    if back is None:  # blue/green: blue takes the traffic back at once; rolling: not begun
+        return "ROLLBACK_SUCCESSFUL" if rec.get("strategy") else "ROLLBACK_REQUESTED"
+    if back.get("outcome") == "completed":
+        return "ROLLBACK_SUCCESSFUL"
     return "ROLLBACK_IN_PROGRESS" if back.get("outcome") is None else "ROLLBACK_FAILED"
 
 
