@@ -10,12 +10,15 @@ use stevedore_core::{Error, Result};
 
 use crate::error::{classify, code_and_message};
 
+mod deployment_alarms;
 mod registration;
 mod rollout;
+mod service_deployments;
 pub use aws_sdk_ecs::types::{
     DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookStage,
     DeploymentStrategy,
 };
+pub use deployment_alarms::with_stage_alarms;
 #[cfg(test)]
 use registration::release_tags;
 pub use rollout::{
@@ -23,6 +26,7 @@ pub use rollout::{
     RolloutPlan, TrafficShift,
 };
 use rollout::{has_blue_green_load_balancer, has_service_connect, has_test_listener_rule};
+pub use service_deployments::AlarmRollback;
 
 /// A task definition as DescribeTaskDefinition returns it, tags included.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 //! event came in time, asks ECS once.
 
 use serde::{Deserialize, Serialize};
-use stevedore_aws::ecs::deployment_configuration;
+use stevedore_aws::ecs::{deployment_configuration, with_stage_alarms};
 use stevedore_aws::store::{attr_of, attr_s, DeploymentWait, TakenWait};
 use stevedore_aws::{Ecs, StepFunctions, Store};
 use stevedore_core::smoke::explain_failure;
@@ -160,10 +160,14 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 &ctx.hook,
                 hook_details(&release, &render.rollout, &render.service),
             );
-            let config = deployment_configuration(
+            let config = with_stage_alarms(
+                deployment_configuration(
+                    service.deployment_configuration.as_ref(),
+                    &plan,
+                    Some(&ctx.hook.function_arn),
+                ),
                 service.deployment_configuration.as_ref(),
-                &plan,
-                Some(&ctx.hook.function_arn),
+                &render.rollout.alarms,
             );
             // Only the stage's lock holder may change the service; the lease now covers the rollout.
             let lease = Lease::for_deployment(render.deploy_timeout_seconds);

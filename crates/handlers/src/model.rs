@@ -79,6 +79,9 @@ pub struct RolloutSpec {
     /// `strategy: canary`: the stage's canary (ECS's defaults when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanarySettings>,
+    /// CloudWatch alarms ECS watches during the rollout (the stage's or the service's `alarms`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
 }
 
 /// The StartBuild parameters of a CodeBuild migration, as the state machine passes them on.

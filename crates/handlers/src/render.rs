@@ -227,6 +227,7 @@ pub(crate) fn rollout_spec(stage: &StageConfig) -> RolloutSpec {
         smoke_test: stage.smoke_test.clone(),
         linear: stage.linear,
         canary: stage.canary,
+        alarms: stage.alarms.clone(),
     }
 }
 

@@ -67,6 +67,7 @@ pub(crate) fn rollout_of(service: &StageService<'_>) -> RolloutSpec {
         smoke_test: service.smoke_test.cloned(),
         linear: service.linear.copied(),
         canary: service.canary.copied(),
+        alarms: service.alarms.to_vec(),
     }
 }
 

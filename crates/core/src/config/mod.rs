@@ -3,6 +3,7 @@
 //! Every struct denies unknown fields so that a typo (`tag:` for `tags:`) is an error at
 //! `config apply` time rather than a stage that silently never deploys.
 
+mod alarms;
 mod locate;
 mod notifications;
 mod service_id;
@@ -12,6 +13,8 @@ mod strategy_rules;
 mod traffic_shift;
 mod validate;
 
+#[cfg(test)]
+mod alarms_tests;
 #[cfg(test)]
 mod duplicate_tests;
 #[cfg(test)]
@@ -177,6 +180,11 @@ pub struct StageConfig {
     /// `strategy: canary`: canary percent and its bake (ECS's defaults if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanarySettings>,
+    /// CloudWatch alarm names ECS watches during each release's rollout: one going into
+    /// ALARM fails the deployment and ECS rolls back. Added to the alarms the service
+    /// already has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
 }
 
 /// Whether a stage's releases wait for a person before they change anything.

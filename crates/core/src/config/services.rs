@@ -30,6 +30,9 @@ pub struct ServiceConfig {
     pub linear: Option<LinearSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanarySettings>,
+    /// This service's deployment alarms; `None` means the stage's `alarms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<Vec<String>>,
 }
 
 /// In which order a multi-service stage rolls its services out, once the migration succeeded.
@@ -126,6 +129,8 @@ pub struct StageService<'a> {
     pub smoke_test: Option<&'a SmokeTest>,
     pub linear: Option<&'a LinearSettings>,
     pub canary: Option<&'a CanarySettings>,
+    /// The CloudWatch alarms ECS watches during this service's rollout.
+    pub alarms: &'a [String],
     /// Where the entry sits in stevedore.yaml, for errors (`service` or `services[1]`).
     pub field: String,
 }
@@ -143,6 +148,7 @@ impl StageConfig {
                 smoke_test: self.smoke_test.as_ref(),
                 linear: self.linear.as_ref(),
                 canary: self.canary.as_ref(),
+                alarms: &self.alarms,
                 field: "service".into(),
             }];
         }
@@ -176,6 +182,7 @@ impl StageConfig {
                     } else {
                         entry.canary.as_ref().or(self.canary.as_ref())
                     },
+                    alarms: entry.alarms.as_deref().unwrap_or(&self.alarms),
                     field: format!("services[{index}]"),
                 }
             })

@@ -299,6 +299,12 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
             path,
         )?;
     }
+    super::alarms::validate_alarms(&stage.alarms, &format!("{path}.alarms"))?;
+    for (index, entry) in stage.services.iter().enumerate() {
+        if let Some(alarms) = &entry.alarms {
+            super::alarms::validate_alarms(alarms, &format!("{path}.services[{index}].alarms"))?;
+        }
+    }
     if let Some(targets) = &stage.notifications {
         super::notifications::validate_targets(targets, &format!("{path}.notifications"))?;
     }
