@@ -113,11 +113,12 @@ def test_listener_status(body: dict[str, Any]) -> dict[str, Any]:
     if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float))
                               or not 0 < share <= 100):
         raise ControlError(400, "'from_production_percent' must be a number in (0, 100]")
+    entry: dict[str, Any] = {"status": status, "body": text}
+    if share is not None:
+        entry["from_production_percent"] = share
     with STATE.lock:
-        STATE.test_listener_statuses[key] = {"status": status, "body": text,
-                                             "from_production_percent": share}
-    return {"ok": True, "key": key, "status": status, "body": text,
-            "from_production_percent": share}
+        STATE.test_listener_statuses[key] = entry
+    return {"ok": True, "key": key, **entry}
 
 
 def test_listener_url(_body: dict[str, Any]) -> dict[str, Any]:
