@@ -76,3 +76,22 @@ def test_the_hook_role_exists_only_with_a_hook_function():
     role = resolved(hook)["HookInvokeRole"]["Properties"]
     assert role["RoleName"] == "stevedore-target-ecs-hook"
     assert role["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] == hook
+
+
+def test_the_migration_states_in_the_target_account_match_the_home_ones():
+    """deploy.asl.json's `…InTarget` copies differ from the home states only by Credentials
+    (and Comment): a change to one must reach the other."""
+    import json
+
+    states = json.loads((REPO / "statemachines" / "deploy.asl.json").read_text())["States"]
+    copies = [name for name in states if name.endswith("InTarget")]
+    assert copies, "no migration states with Credentials"
+    for copy_name in copies:
+        home = dict(states[copy_name[: -len("InTarget")]])
+        target = json.loads(json.dumps(states[copy_name]).replace("InTarget\"", "\""))
+        for key in ("Comment", "Credentials"):
+            home.pop(key, None)
+            credentials = target.pop(key, None)
+        if target.get("Type") == "Task":
+            assert credentials == {"RoleArn.$": "$.render.target.role_arn"}, copy_name
+        assert target == home, copy_name

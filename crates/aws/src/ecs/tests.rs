@@ -22,6 +22,7 @@ use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, Secret};
 use stevedore_core::render::ContainerChange;
 
 mod register;
+mod traffic_shifting;
 mod updates_and_tasks;
 
 const CLUSTER: &str = "main";
@@ -166,6 +167,7 @@ async fn describe_service_maps_the_service_state() {
             deployment_configuration: active_service().deployment_configuration,
             blue_green_load_balancer: false,
             test_listener_rule: false,
+            service_connect: false,
         }
     );
     assert_eq!(
