@@ -21,6 +21,7 @@ pub mod render;
 pub mod routing;
 pub mod secret;
 pub mod smoke;
+pub mod tag_rule;
 mod yaml;
 
 pub use config::{AppConfig, ConfigError, MigrationConfig, StageConfig, StevedoreFile};

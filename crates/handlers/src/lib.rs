@@ -20,6 +20,7 @@ pub mod record;
 mod recovery;
 mod recovery_services;
 pub mod release_events;
+mod release_order;
 pub mod render;
 mod render_services;
 pub mod retry;

@@ -8,6 +8,7 @@ mod notifications;
 mod service_id;
 mod services;
 mod strategy;
+mod tag_rules;
 mod validate;
 
 #[cfg(test)]
@@ -16,6 +17,8 @@ mod duplicate_tests;
 mod notifications_tests;
 #[cfg(test)]
 mod strategy_tests;
+#[cfg(test)]
+mod tag_rules_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -120,10 +123,10 @@ pub struct StageConfig {
     /// Schedules and rules pointed at the new revision once every service succeeded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedules: Vec<ScheduleConfig>,
-    /// Globs; a pushed tag matching any of them deploys to this stage automatically.
-    /// Empty means the stage is only deployed by promotion.
+    /// Globs and semver rules; a pushed tag matching any of them deploys to this stage
+    /// automatically. Empty means the stage is only deployed by promotion.
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub tags: Vec<crate::tag_rule::TagRule>,
     #[serde(default = "default_deploy_timeout")]
     pub deploy_timeout_seconds: u64,
     #[serde(default)]
@@ -167,6 +170,10 @@ pub struct StageConfig {
     /// This stage's notification destinations, in place of the app's (`[]`: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Vec<NotificationTarget>>,
+    /// `concurrency: latest`: `push` (default) lets the newest push win; `semver` lets the
+    /// highest version win, so an older version pushed later never replaces a newer one.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub order: crate::lock::ReleaseOrder,
 }
 
 /// Whether a stage's releases wait for a person before they change anything.
