@@ -11,6 +11,7 @@ use stevedore_core::{Error, Result};
 use crate::error::{classify, code_and_message};
 
 mod registration;
+mod revisions;
 mod rollout;
 pub use aws_sdk_ecs::types::{
     DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookStage,

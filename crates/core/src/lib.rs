@@ -18,6 +18,7 @@ pub mod migration;
 pub mod notify;
 pub mod release;
 pub mod render;
+pub mod retention;
 pub mod routing;
 pub mod secret;
 pub mod smoke;

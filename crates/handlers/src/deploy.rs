@@ -87,6 +87,11 @@ pub enum DeployRequest {
         render: RenderOutput,
         execution_arn: String,
     },
+    /// The release SUCCEEDED: deregister the stage's old revisions (`keep_revisions`).
+    PruneRevisions {
+        release: ReleaseSpec,
+        render: RenderOutput,
+    },
     /// ECS failed the deployment without rolling back, or never finished it: put the
     /// previous task definition back, so the service is left running a good one.
     Restore {
@@ -127,10 +132,17 @@ pub enum DeployResponse {
     Pointed {
         schedules_pointed: usize,
     },
+    /// How many old task definition revisions were deregistered.
+    Pruned {
+        revisions_deregistered: usize,
+    },
 }
 
 pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployResponse, HandlerError> {
     match request {
+        DeployRequest::PruneRevisions { release, render } => {
+            Ok(crate::retention::prune(ctx, &release, &render).await?)
+        }
         DeployRequest::Start {
             release,
             render,

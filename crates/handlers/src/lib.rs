@@ -23,6 +23,7 @@ pub mod release_events;
 mod release_order;
 pub mod render;
 mod render_services;
+mod retention;
 pub mod retry;
 pub mod rollback;
 mod rollout_check;

@@ -107,6 +107,13 @@ def _ecs_list_tasks(where: Where, p: dict[str, Any], _l: Lookup) -> list[Authori
     return [Authorization("ecs:ListTasks", resource, _ecs_context(where, cluster))]
 
 
+def _ecs_list_services(where: Where, p: dict[str, Any], _l: Lookup) -> list[Authorization]:
+    # No resource type (Service Authorization Reference, list_amazonelasticcontainerservice.html):
+    # "*", with the cluster as ecs:cluster.
+    cluster = _ecs_cluster(where, p.get("cluster"))
+    return [Authorization("ecs:ListServices", "*", _ecs_context(where, cluster))]
+
+
 def _tag_on_create(where: Where, create_action: str, resource: str, tags: list[dict[str, Any]]) -> Authorization:
     values = {"ecs:CreateAction": create_action,
               "aws:TagKeys": [t.get("key", "") for t in tags]}

@@ -43,7 +43,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .iam_ecs import (_ecs_describe_services, _ecs_list_tasks, _ecs_register_task_definition,
+from .iam_ecs import (_ecs_describe_services, _ecs_list_services, _ecs_list_tasks,
+                      _ecs_register_task_definition,
                       _ecs_run_task, _ecs_tasks, _ecs_update_service)
 from .iam_policy import UNKNOWN
 from .iam_request import (GLOBAL_KNOWN, Authorization, Lookup, Mapper, Where, _star, pass_role,
@@ -232,6 +233,9 @@ MAPPERS: dict[tuple[str, str], Mapper] = {
     ("ecs", "ListTasks"): _ecs_list_tasks,
     ("ecs", "RegisterTaskDefinition"): _ecs_register_task_definition,
     ("ecs", "DescribeTaskDefinition"): _star("ecs:DescribeTaskDefinition"),
+    ("ecs", "ListServices"): _ecs_list_services,
+    ("ecs", "ListTaskDefinitions"): _star("ecs:ListTaskDefinitions"),
+    ("ecs", "DeregisterTaskDefinition"): _star("ecs:DeregisterTaskDefinition"),
     ("dynamodb", "GetItem"): _ddb_item("GetItem"),
     ("dynamodb", "PutItem"): _ddb_item("PutItem"),
     ("dynamodb", "UpdateItem"): _ddb_item("UpdateItem"),

@@ -174,6 +174,22 @@ pub struct StageConfig {
     /// highest version win, so an older version pushed later never replaces a newer one.
     #[serde(default, skip_serializing_if = "is_default")]
     pub order: crate::lock::ReleaseOrder,
+    /// After a release SUCCEEDED, revisions Stevedore registered for the stage are
+    /// deregistered unless running, scheduled, or of its `keep_revisions` newest SUCCEEDED
+    /// releases; 0 turns this off.
+    #[serde(
+        default = "default_keep_revisions",
+        skip_serializing_if = "is_default_keep_revisions"
+    )]
+    pub keep_revisions: u32,
+}
+
+fn default_keep_revisions() -> u32 {
+    crate::retention::DEFAULT_KEEP_REVISIONS
+}
+
+fn is_default_keep_revisions(keep: &u32) -> bool {
+    *keep == crate::retention::DEFAULT_KEEP_REVISIONS
 }
 
 /// Whether a stage's releases wait for a person before they change anything.

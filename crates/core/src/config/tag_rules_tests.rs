@@ -35,6 +35,28 @@ fn semver_rules_parse_beside_globs() {
     assert_eq!(staging.order, ReleaseOrder::Semver);
     let production = file.apps["backend"].stage("production").expect("stage");
     assert_eq!(production.order, ReleaseOrder::Push);
+    assert_eq!(production.keep_revisions, 10);
+}
+
+#[test]
+fn keep_revisions_reads_and_round_trips() {
+    let yaml = example_with(TAGS, &format!("{TAGS}        keep_revisions: 0\n"));
+    let file = parse_file("stevedore.yaml", &yaml).expect("valid");
+    let staging = &file.apps["backend"].stages["staging"];
+    assert_eq!(staging.keep_revisions, 0);
+    let json = serde_json::to_value(staging).expect("serializes");
+    assert_eq!(json["keep_revisions"], 0);
+    let production =
+        serde_json::to_value(&file.apps["backend"].stages["production"]).expect("serializes");
+    assert!(production.get("keep_revisions").is_none() && production.get("order").is_none());
+    let error = error_for(&example_with(
+        TAGS,
+        &format!("{TAGS}        keep_revisions: -1\n"),
+    ));
+    assert!(
+        error.starts_with("stevedore.yaml:13: apps.backend.stages.staging.keep_revisions"),
+        "{error}"
+    );
 }
 
 #[test]
