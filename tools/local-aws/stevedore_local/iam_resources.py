@@ -43,8 +43,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .iam_ecs import (_ecs_describe_services, _ecs_list_services, _ecs_list_tasks,
-                      _ecs_register_task_definition,
+from .iam_ecs import (_ecs_deregister_task_definition, _ecs_describe_services, _ecs_list_services,
+                      _ecs_list_tasks, _ecs_register_task_definition,
                       _ecs_run_task, _ecs_tasks, _ecs_update_service)
 from .iam_policy import UNKNOWN
 from .iam_request import (GLOBAL_KNOWN, Authorization, Lookup, Mapper, Where, _star, pass_role,
@@ -235,7 +235,7 @@ MAPPERS: dict[tuple[str, str], Mapper] = {
     ("ecs", "DescribeTaskDefinition"): _star("ecs:DescribeTaskDefinition"),
     ("ecs", "ListServices"): _ecs_list_services,
     ("ecs", "ListTaskDefinitions"): _star("ecs:ListTaskDefinitions"),
-    ("ecs", "DeregisterTaskDefinition"): _star("ecs:DeregisterTaskDefinition"),
+    ("ecs", "DeregisterTaskDefinition"): _ecs_deregister_task_definition,
     ("dynamodb", "GetItem"): _ddb_item("GetItem"),
     ("dynamodb", "PutItem"): _ddb_item("PutItem"),
     ("dynamodb", "UpdateItem"): _ddb_item("UpdateItem"),
