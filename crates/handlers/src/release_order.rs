@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use stevedore_aws::Store;
-use stevedore_core::lock::{ReleaseOrder, StageLock};
+use stevedore_core::lock::{Precedence, ReleaseOrder, StageLock};
 use stevedore_core::tag_rule::{parse_version, Version};
 use stevedore_core::Error;
 
@@ -44,4 +44,23 @@ pub(crate) async fn versions(
         }
     }
     Ok(versions)
+}
+
+/// How the lock decision ranks releases under `order`.
+pub(crate) fn precedence(
+    order: ReleaseOrder,
+    versions: &BTreeMap<String, Version>,
+) -> Precedence<'_> {
+    match order {
+        ReleaseOrder::Push => Precedence::Push,
+        ReleaseOrder::Semver => Precedence::Version(versions),
+    }
+}
+
+/// What a superseded release lost to, in its reason.
+pub(crate) fn newer(order: ReleaseOrder) -> &'static str {
+    match order {
+        ReleaseOrder::Push => "newer push",
+        ReleaseOrder::Semver => "release of a higher version (order semver)",
+    }
 }

@@ -5,9 +5,7 @@
 use chrono::{DateTime, Utc};
 use stevedore_aws::store::{FenceOutcome, LockOutcome, ReleaseKey};
 use stevedore_aws::Store;
-use stevedore_core::lock::{
-    decide_lock, ConcurrencyPolicy, LockDecision, Precedence, ReleaseOrder, StageLock,
-};
+use stevedore_core::lock::{decide_lock, ConcurrencyPolicy, LockDecision, ReleaseOrder, StageLock};
 use stevedore_core::release::input::{
     validate_release_fields, validate_release_image, ExecutionArn,
 };
@@ -216,10 +214,7 @@ pub(crate) async fn acquire(
             current: head.current_release.as_deref(),
         };
         let versions = crate::release_order::versions(store, release, &lock, order).await?;
-        let precedence = match order {
-            ReleaseOrder::Push => Precedence::Push,
-            ReleaseOrder::Semver => Precedence::Version(&versions),
-        };
+        let precedence = crate::release_order::precedence(order, &versions);
         let decision = decide_lock(policy, &precedence, &release.release_id, &lock);
         if let LockDecision::Wait { behind: other } | LockDecision::Supersede { by: other } =
             &decision
@@ -238,12 +233,9 @@ pub(crate) async fn acquire(
                 )))
             }
             LockDecision::Supersede { by } => {
-                let newer = match order {
-                    ReleaseOrder::Push => "newer push",
-                    ReleaseOrder::Semver => "release of a higher version (order semver)",
-                };
                 let reason = format!(
-                    "superseded by the {newer} {by} while waiting for the stage (policy {policy}); nothing was changed"
+                    "superseded by the {} {by} while waiting for the stage (policy {policy}); nothing was changed",
+                    crate::release_order::newer(order)
                 );
                 store
                     .supersede(key(release), &reason, &timestamp(at))
