@@ -10,20 +10,24 @@ use stevedore_core::{Error, Result};
 
 use crate::error::{classify, code_and_message};
 
+mod deployment_alarms;
 mod registration;
 mod revisions;
 mod rollout;
+mod service_deployments;
 pub use aws_sdk_ecs::types::{
     DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookStage,
     DeploymentStrategy,
 };
+pub use deployment_alarms::with_stage_alarms;
 #[cfg(test)]
 use registration::release_tags;
 pub use rollout::{
     deployment_configuration, hooks_to_pass, rolls_back_failures, without_own_hook, LifecycleHook,
-    RolloutPlan,
+    RolloutPlan, TrafficShift,
 };
-use rollout::{has_blue_green_load_balancer, has_test_listener_rule};
+use rollout::{has_blue_green_load_balancer, has_service_connect, has_test_listener_rule};
+pub use service_deployments::AlarmRollback;
 
 /// A task definition as DescribeTaskDefinition returns it, tags included.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +69,9 @@ pub struct ServiceState {
     /// A load balancer whose `advancedConfiguration` has a test listener rule: the route
     /// Stevedore's smoke test reaches green by.
     pub test_listener_rule: bool,
+    /// The primary deployment uses Service Connect (a way to shift traffic without a load
+    /// balancer, but with no test listener for a smoke test).
+    pub service_connect: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -364,6 +371,7 @@ fn service_state(svc: &Service) -> ServiceState {
         deployment_configuration: config.cloned(),
         blue_green_load_balancer: has_blue_green_load_balancer(svc),
         test_listener_rule: has_test_listener_rule(svc),
+        service_connect: has_service_connect(svc),
     }
 }
 

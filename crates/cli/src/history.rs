@@ -104,7 +104,8 @@ fn parts(services: &[ServiceRecord], schedules: &[ScheduleRecord]) -> Vec<String
 }
 
 /// The history table; a release without a reason shows `-`. A multi-service release's row is
-/// followed by its services and schedules (see `parts`).
+/// followed by its services and schedules (see `parts`), a linear or canary one's by its
+/// traffic steps.
 pub fn table(releases: &[Release], paint: Paint) -> String {
     let header = [
         "STAGE",
@@ -136,6 +137,10 @@ pub fn table(releases: &[Release], paint: Paint) -> String {
     for (line, release) in lines.iter().skip(1).zip(releases) {
         out.push(line.clone());
         out.extend(parts(&release.services, &release.schedules));
+        // A linear or canary rollout's production traffic steps, as the hook recorded them.
+        if let Some(steps) = stevedore_core::traffic::describe_steps(&release.traffic_steps) {
+            out.push(format!("  traffic {steps}"));
+        }
     }
     if rows.is_empty() {
         out.push("(no releases yet)".into());
@@ -281,6 +286,25 @@ mod tests {
             column(service_lines[1], "ROLLED_BACK"),
             column(service_lines[2], "PENDING")
         );
+    }
+
+    #[test]
+    fn a_linear_release_is_followed_by_its_traffic_steps() {
+        use stevedore_core::traffic::{TrafficStep, STEP_STAGE};
+        let mut linear = release(ReleaseStatus::RolledBack, Some("smoke test failed"));
+        linear.traffic_steps = [10.0, 20.0]
+            .into_iter()
+            .map(|percent| TrafficStep {
+                percent,
+                lifecycle_stage: STEP_STAGE.into(),
+                at: "2026-01-01T00:00:03Z".into(),
+                revision: Some("arn:rev/2".into()),
+                service: Some("web".into()),
+            })
+            .collect();
+        let lines: Vec<String> = table_of(&[linear]).lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[2], "  traffic 10 % → 20 %");
     }
 
     #[test]

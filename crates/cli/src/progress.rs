@@ -129,12 +129,17 @@ pub fn milestones(release: &Release) -> Vec<Milestone> {
     out
 }
 
-/// How the rollout runs: the strategy, and ECS's deployment id of a single service.
+/// How the rollout runs: the strategy, ECS's deployment id of a single service, and the
+/// production traffic steps of a linear or canary rollout so far.
 fn rollout_detail(release: &Release) -> Option<String> {
     let strategy = release.strategy.map(|s| match s {
         Strategy::Rolling => "rolling",
         Strategy::BlueGreen => "blue/green",
+        Strategy::Linear => "linear",
+        Strategy::Canary => "canary",
     });
+    let steps = stevedore_core::traffic::describe_steps(&release.traffic_steps)
+        .map(|steps| format!("traffic {steps}"));
     let services =
         (!release.services.is_empty()).then(|| format!("{} services", release.services.len()));
     let parts: Vec<String> = strategy
@@ -142,6 +147,7 @@ fn rollout_detail(release: &Release) -> Option<String> {
         .into_iter()
         .chain(services)
         .chain(release.deployment_id.clone())
+        .chain(steps)
         .collect();
     (!parts.is_empty()).then(|| parts.join(", "))
 }
@@ -237,6 +243,35 @@ mod tests {
         assert_eq!(last.detail.as_deref(), Some("tasks failed health checks"));
         assert_eq!(waiting(&r), None);
         assert_eq!(phase(&r), "ROLLED_BACK");
+    }
+
+    #[test]
+    fn a_linear_rollout_shows_its_traffic_steps() {
+        use stevedore_core::traffic::{TrafficStep, START_STAGE, STEP_STAGE};
+        let mut r = release("01JD3Q8Z0000000000000000AB", ReleaseStatus::InProgress);
+        r.deploy_started_at = Some("2026-01-01T00:00:02.000Z".into());
+        r.strategy = Some(Strategy::Linear);
+        r.deployment_id = Some("ecs-svc/1".into());
+        let step = |percent, stage: &str| TrafficStep {
+            percent,
+            lifecycle_stage: stage.into(),
+            at: "2026-01-01T00:00:03.000Z".into(),
+            revision: Some("arn:rev/2".into()),
+            service: Some("web".into()),
+        };
+        r.traffic_steps = vec![
+            step(0.0, START_STAGE),
+            step(34.0, STEP_STAGE),
+            step(68.0, STEP_STAGE),
+        ];
+        let started = milestones(&r)
+            .into_iter()
+            .find(|m| m.phase == "deploy_started")
+            .expect("rollout started");
+        assert_eq!(
+            started.detail.as_deref(),
+            Some("linear, ecs-svc/1, traffic 34 % → 68 %")
+        );
     }
 
     #[test]

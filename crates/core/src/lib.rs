@@ -23,6 +23,7 @@ pub mod routing;
 pub mod secret;
 pub mod smoke;
 pub mod tag_rule;
+pub mod traffic;
 mod yaml;
 
 pub use config::{AppConfig, ConfigError, MigrationConfig, StageConfig, StevedoreFile};

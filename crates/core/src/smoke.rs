@@ -18,7 +18,13 @@ pub struct HookContext {
     pub app: String,
     pub stage: String,
     pub release_id: String,
-    pub smoke_test: SmokeTest,
+    /// None: a linear or canary stage without a smoke test, whose hook only records the
+    /// traffic steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_test: Option<SmokeTest>,
+    /// The ECS service the hook is on, told apart in a release of several services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// Attempts already made (0 on the first invocation).
     #[serde(default)]
     pub attempts_made: u32,
@@ -42,6 +48,7 @@ pub fn hook_context(details: Option<&serde_json::Value>) -> Result<HookContext, 
         ("app", &context.app),
         ("stage", &context.stage),
         ("release_id", &context.release_id),
+        ("service", context.service.as_ref().unwrap_or(&context.app)),
     ] {
         let chars = value.chars().count();
         if chars == 0 || chars > MAX_HOOK_NAME_CHARS {
@@ -50,7 +57,12 @@ pub fn hook_context(details: Option<&serde_json::Value>) -> Result<HookContext, 
             ));
         }
     }
-    let smoke = &context.smoke_test;
+    let Some(smoke) = &context.smoke_test else {
+        if context.attempts_made > 0 {
+            return Err("hookDetails.attempts_made is set, but there is no smoke test".into());
+        }
+        return Ok(context);
+    };
     if smoke.test_url.chars().count() > MAX_HOOK_URL_CHARS {
         return Err(format!(
             "hookDetails.smoke_test.test_url is longer than {MAX_HOOK_URL_CHARS} characters"
@@ -105,9 +117,13 @@ pub enum HookAnswer {
     },
 }
 
-/// Judges attempt `context.attempts_made + 1`.
-pub fn judge(context: &HookContext, observed: &Observed, at: &str) -> (SmokeCheck, HookAnswer) {
-    let smoke = &context.smoke_test;
+/// Judges attempt `context.attempts_made + 1` of `smoke` (the context's smoke test).
+pub fn judge(
+    context: &HookContext,
+    smoke: &SmokeTest,
+    observed: &Observed,
+    at: &str,
+) -> (SmokeCheck, HookAnswer) {
     let attempt = context.attempts_made + 1;
     let (status, error) = match observed {
         Observed::Status(status) => (Some(*status), None),
@@ -167,20 +183,26 @@ mod tests {
             app: "backend".into(),
             stage: "production".into(),
             release_id: "01J".into(),
-            smoke_test: SmokeTest {
-                test_url: "http://alb:8080/healthz".into(),
-                expect_status: 200,
-                attempts: 3,
-                interval_seconds: 7,
-                timeout_seconds: 2,
-            },
+            smoke_test: Some(smoke()),
+            service: None,
             attempts_made,
+        }
+    }
+
+    fn smoke() -> SmokeTest {
+        SmokeTest {
+            test_url: "http://alb:8080/healthz".into(),
+            expect_status: 200,
+            attempts: 3,
+            interval_seconds: 7,
+            timeout_seconds: 2,
+            each_step: false,
         }
     }
 
     #[test]
     fn the_expected_status_succeeds_and_is_recorded_as_passed() {
-        let (check, answer) = judge(&context(1), &Observed::Status(200), "t");
+        let (check, answer) = judge(&context(1), &smoke(), &Observed::Status(200), "t");
         assert!(check.passed);
         assert_eq!(check.attempt, 2);
         assert_eq!(check.status, Some(200));
@@ -197,7 +219,7 @@ mod tests {
 
     #[test]
     fn a_wrong_status_retries_until_the_attempts_run_out() {
-        let (check, answer) = judge(&context(0), &Observed::Status(500), "t");
+        let (check, answer) = judge(&context(0), &smoke(), &Observed::Status(500), "t");
         assert!(!check.passed);
         assert_eq!(
             answer,
@@ -206,7 +228,7 @@ mod tests {
                 next: context(1)
             }
         );
-        let (_, answer) = judge(&context(2), &Observed::Status(500), "t");
+        let (_, answer) = judge(&context(2), &smoke(), &Observed::Status(500), "t");
         match answer {
             HookAnswer::Failed { reason } => assert!(
                 reason.contains(
@@ -221,7 +243,7 @@ mod tests {
     #[test]
     fn no_answer_counts_as_a_failed_attempt_with_its_error() {
         let refused = Observed::NoAnswer("connection refused".into());
-        let (check, answer) = judge(&context(2), &refused, "t");
+        let (check, answer) = judge(&context(2), &smoke(), &refused, "t");
         assert_eq!(check.error.as_deref(), Some("connection refused"));
         assert_eq!(check.status, None);
         match answer {
@@ -241,6 +263,25 @@ mod tests {
         assert_eq!(json["smoke_test"]["test_url"], "http://alb:8080/healthz");
         let back: HookContext = serde_json::from_value(json).expect("parses");
         assert_eq!(back, context(2));
+    }
+
+    #[test]
+    fn a_linear_hook_context_may_come_without_a_smoke_test() {
+        let details = serde_json::json!({"app": "a", "stage": "s", "release_id": "r",
+            "service": "web"});
+        let context = hook_context(Some(&details)).expect("a context");
+        assert_eq!(context.smoke_test, None);
+        assert_eq!(context.service.as_deref(), Some("web"));
+        let retried = serde_json::json!({"app": "a", "stage": "s", "release_id": "r",
+            "attempts_made": 1});
+        assert!(hook_context(Some(&retried))
+            .expect_err("no smoke test to retry")
+            .contains("attempts_made"));
+        let long_service = serde_json::json!({"app": "a", "stage": "s", "release_id": "r",
+            "service": "w".repeat(MAX_HOOK_NAME_CHARS + 1)});
+        assert!(hook_context(Some(&long_service))
+            .expect_err("too long")
+            .contains("service"));
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! event came in time, asks ECS once.
 
 use serde::{Deserialize, Serialize};
-use stevedore_aws::ecs::deployment_configuration;
+use stevedore_aws::ecs::{deployment_configuration, with_stage_alarms};
 use stevedore_aws::store::{attr_of, attr_s, DeploymentWait, TakenWait};
 use stevedore_aws::{Ecs, StepFunctions, Store};
-use stevedore_core::smoke::{explain_failure, HookContext};
+use stevedore_core::smoke::explain_failure;
 use stevedore_core::Error;
 
 pub use crate::rollout_check::HookTarget;
@@ -170,12 +170,16 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
             let plan = rollout_plan(
                 &render.rollout,
                 &ctx.hook,
-                hook_details(&release, &render.rollout),
+                hook_details(&release, &render.rollout, &render.service),
             );
-            let config = deployment_configuration(
+            let config = with_stage_alarms(
+                deployment_configuration(
+                    service.deployment_configuration.as_ref(),
+                    &plan,
+                    Some(&ctx.hook.function_arn),
+                ),
                 service.deployment_configuration.as_ref(),
-                &plan,
-                Some(&ctx.hook.function_arn),
+                &render.rollout.alarms,
             );
             // Only the stage's lock holder may change the service; the lease now covers the rollout.
             let lease = Lease::for_deployment(render.deploy_timeout_seconds);
@@ -351,22 +355,13 @@ pub(crate) async fn complete_wait(
     Ok(())
 }
 
-/// What Stevedore's hook needs in `hookDetails`: the release and its smoke test.
-pub(crate) fn hook_details(release: &ReleaseSpec, rollout: &RolloutSpec) -> serde_json::Value {
-    rollout
-        .smoke_test
-        .clone()
-        .and_then(|smoke_test| {
-            serde_json::to_value(HookContext {
-                app: release.app.clone(),
-                stage: release.stage.clone(),
-                release_id: release.release_id.clone(),
-                smoke_test,
-                attempts_made: 0,
-            })
-            .ok()
-        })
-        .unwrap_or_default()
+/// What Stevedore's hook needs in `hookDetails` (see `traffic_hook::hook_details`).
+pub(crate) fn hook_details(
+    release: &ReleaseSpec,
+    rollout: &RolloutSpec,
+    service: &str,
+) -> serde_json::Value {
+    crate::traffic_hook::hook_details(release, rollout, service)
 }
 
 /// A failed deployment's error, led by the smoke test's reason when that is what failed it.

@@ -3,7 +3,7 @@
 //! and the batch's deployments share one parked task token that succeeds when the last of
 //! them completed and fails with the first that failed, naming its service.
 
-use stevedore_aws::ecs::deployment_configuration;
+use stevedore_aws::ecs::{deployment_configuration, with_stage_alarms};
 use stevedore_aws::store::{attr_s, DeploymentWait, ReleaseKey};
 use stevedore_aws::{StepFunctions, Store};
 use stevedore_core::release::{service_status, services_to_start};
@@ -125,12 +125,16 @@ pub(crate) async fn start_batch(
         let plan = rollout_plan(
             &service.rollout,
             &ctx.hook,
-            hook_details(release, &service.rollout),
+            hook_details(release, &service.rollout, &service.service),
         );
-        let config = deployment_configuration(
+        let config = with_stage_alarms(
+            deployment_configuration(
+                state.deployment_configuration.as_ref(),
+                &plan,
+                Some(&ctx.hook.function_arn),
+            ),
             state.deployment_configuration.as_ref(),
-            &plan,
-            Some(&ctx.hook.function_arn),
+            &service.rollout.alarms,
         );
         let deployment_id = ctx
             .ecs

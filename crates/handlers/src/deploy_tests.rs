@@ -2,13 +2,14 @@ use super::*;
 use crate::RolloutSpec;
 use stevedore_aws::ecs::{DeploymentLifecycleHookStage, RolloutPlan};
 use stevedore_core::config::{SmokeTest, Strategy};
+use stevedore_core::smoke::HookContext;
 
 /// The plan deploy sends for `render`'s stage.
 fn plan_for(release: &ReleaseSpec, render: &RenderOutput, hook: &HookTarget) -> RolloutPlan {
     rollout_plan(
         &render.rollout,
         hook,
-        hook_details(release, &render.rollout),
+        hook_details(release, &render.rollout, &render.service),
     )
 }
 
@@ -59,11 +60,13 @@ fn blue_green_carries_the_release_and_its_smoke_test_to_the_hook() {
         attempts: 4,
         interval_seconds: 3,
         timeout_seconds: 2,
+        each_step: false,
     };
     let rollout = RolloutSpec {
         strategy: Strategy::BlueGreen,
         bake_minutes: Some(7),
         smoke_test: Some(smoke_test.clone()),
+        ..RolloutSpec::default()
     };
     let RolloutPlan::BlueGreen {
         bake_minutes,
@@ -76,8 +79,8 @@ fn blue_green_carries_the_release_and_its_smoke_test_to_the_hook() {
     assert_eq!(lifecycle_hook.function_arn, hook().function_arn);
     assert_eq!(lifecycle_hook.role_arn, hook().role_arn);
     assert_eq!(
-        lifecycle_hook.stage,
-        DeploymentLifecycleHookStage::PostTestTrafficShift
+        lifecycle_hook.stages,
+        [DeploymentLifecycleHookStage::PostTestTrafficShift]
     );
     let context: HookContext =
         serde_json::from_value(lifecycle_hook.details).expect("hook details are a HookContext");
@@ -87,7 +90,8 @@ fn blue_green_carries_the_release_and_its_smoke_test_to_the_hook() {
             app: "backend".into(),
             stage: "production".into(),
             release_id: "01JREL".into(),
-            smoke_test,
+            smoke_test: Some(smoke_test),
+            service: Some("backend-production".into()),
             attempts_made: 0,
         }
     );
@@ -99,6 +103,7 @@ fn blue_green_without_a_smoke_test_has_no_hook_and_no_bake_by_default() {
         strategy: Strategy::BlueGreen,
         bake_minutes: None,
         smoke_test: None,
+        ..RolloutSpec::default()
     };
     assert_eq!(
         plan_for(&release(), &render(rollout), &hook()),

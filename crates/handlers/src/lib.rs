@@ -1,6 +1,7 @@
 //! Stevedore's Lambda handlers. Each function's `main.rs` builds its context once and calls
 //! one `handle` here; the decisions themselves come from `stevedore_core`.
 
+mod alarm_reason;
 pub mod approve;
 mod build_migration;
 pub mod deploy;
@@ -36,6 +37,7 @@ mod schedules;
 pub mod smoke_probe;
 mod stage_lock;
 mod starter;
+mod traffic_hook;
 mod verdict;
 pub mod webhook;
 

@@ -13,12 +13,18 @@
 //! release's record must not change. A payload without `lifecycleStage`, or whose
 //! `hookDetails` are not a Stevedore context within bounds (`smoke::hook_context`), is
 //! answered FAILED: green must not take production traffic unchecked.
+//!
+//! On a linear or canary deployment the hook also runs at PRE_SCALE_UP and at every
+//! PRODUCTION_TRAFFIC_SHIFT step, where it records the traffic steps (and, with
+//! `smoke_test.each_step`, runs the smoke test again): see `traffic_hook`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stevedore_aws::store::{attr_of, attr_s, ReleaseKey};
 use stevedore_aws::Store;
-use stevedore_core::smoke::{hook_context, judge, HookAnswer, SMOKE_TEST_STAGE};
+use stevedore_core::config::SmokeTest;
+use stevedore_core::smoke::{hook_context, judge, HookAnswer, HookContext, SMOKE_TEST_STAGE};
+use stevedore_core::traffic::{START_STAGE, STEP_STAGE};
 
 use crate::runtime::{now, timestamp};
 use crate::smoke_probe::SmokeProbe;
@@ -39,6 +45,9 @@ pub struct HookInvocation {
     pub execution_id: Option<String>,
     #[serde(default)]
     pub hook_details: Option<Value>,
+    /// `serviceArn`, `targetServiceRevisionArn`, `testTrafficWeights`, `productionTrafficWeights`.
+    #[serde(default)]
+    pub execution_details: Option<Value>,
 }
 
 /// The answer ECS reads: `hookStatus`, and for IN_PROGRESS when to call again and with what.
@@ -53,7 +62,7 @@ pub struct HookResponse {
 }
 
 impl HookResponse {
-    fn status(hook_status: &'static str) -> Self {
+    pub(crate) fn status(hook_status: &'static str) -> Self {
         HookResponse {
             hook_status,
             call_back_delay: None,
@@ -75,14 +84,20 @@ pub async fn handle(ctx: &DeploymentHook, event: Value) -> Result<HookResponse, 
             tracing::error!("invocation without lifecycleStage; answering FAILED");
             return Ok(HookResponse::status("FAILED"));
         }
-        Some(SMOKE_TEST_STAGE) => {}
+        Some(SMOKE_TEST_STAGE | START_STAGE | STEP_STAGE) => {}
         Some(stage) => {
             tracing::info!(%stage, "nothing to check at this stage");
             return Ok(HookResponse::status("SUCCEEDED"));
         }
     }
+    let stage = invocation.lifecycle_stage.as_deref().unwrap_or_default();
     let context = match hook_context(invocation.hook_details.as_ref()) {
         Ok(context) => context,
+        // The start only records which revision is new; nothing is gated there.
+        Err(why) if stage == START_STAGE => {
+            tracing::warn!(%why, "hookDetails carry no usable Stevedore release context; nothing to record");
+            return Ok(HookResponse::status("SUCCEEDED"));
+        }
         Err(why) => {
             // Without the context there is no smoke test to run and no release to record it
             // on; letting green take production traffic unchecked would be worse. Only the
@@ -91,12 +106,12 @@ pub async fn handle(ctx: &DeploymentHook, event: Value) -> Result<HookResponse, 
             return Ok(HookResponse::status("FAILED"));
         }
     };
-    match ctx
+    let release = match ctx
         .store
         .get_release(&context.app, &context.stage, &context.release_id)
         .await
     {
-        Ok(Some(release)) if !release.status.is_terminal() => {}
+        Ok(Some(release)) if !release.status.is_terminal() => Some(release),
         Ok(found) => {
             tracing::warn!(release_id = %context.release_id, status = ?found.map(|r| r.status),
                 "the hook's release is not deploying (a deployment Stevedore did not start); answering SUCCEEDED without checking");
@@ -104,15 +119,48 @@ pub async fn handle(ctx: &DeploymentHook, event: Value) -> Result<HookResponse, 
         }
         // The answer matters more than the record: check anyway.
         Err(e) => {
-            tracing::warn!(release_id = %context.release_id, error = %e, "could not read the release; running the smoke test");
+            tracing::warn!(release_id = %context.release_id, error = %e, "could not read the release; checking anyway");
+            None
         }
+    };
+    if stage != SMOKE_TEST_STAGE {
+        return Ok(crate::traffic_hook::on_traffic_stage(
+            ctx,
+            stage,
+            &invocation,
+            &context,
+            release.as_ref(),
+        )
+        .await);
     }
-    let smoke = &context.smoke_test;
+    let Some(smoke) = &context.smoke_test else {
+        tracing::info!(release_id = %context.release_id, "no smoke test to run");
+        return Ok(HookResponse::status("SUCCEEDED"));
+    };
+    Ok(smoke_attempt(
+        ctx,
+        &context,
+        smoke,
+        invocation.execution_id.as_deref(),
+        None,
+    )
+    .await)
+}
+
+/// Runs one attempt of `smoke`, records it on the release, and gives ECS the answer;
+/// `at_percent` is the production traffic step it checks after (None: the test stage).
+pub(crate) async fn smoke_attempt(
+    ctx: &DeploymentHook,
+    context: &HookContext,
+    smoke: &SmokeTest,
+    execution_id: Option<&str>,
+    at_percent: Option<f64>,
+) -> HookResponse {
     let observed = ctx
         .probe
         .probe(&smoke.test_url, smoke.timeout_seconds)
         .await;
-    let (check, answer) = judge(&context, &observed, &timestamp(now()));
+    let (check, answer) = judge(context, smoke, &observed, &timestamp(now()));
     let (status, reason, response) = match answer {
         HookAnswer::Succeeded { summary } => {
             ("SUCCEEDED", summary, HookResponse::status("SUCCEEDED"))
@@ -134,7 +182,11 @@ pub async fn handle(ctx: &DeploymentHook, event: Value) -> Result<HookResponse, 
             },
         ),
     };
-    tracing::info!(release_id = %context.release_id, execution_id = ?invocation.execution_id,
+    let reason = match at_percent {
+        Some(percent) => format!("at {percent} % of production traffic: {reason}"),
+        None => reason,
+    };
+    tracing::info!(release_id = %context.release_id, ?execution_id, ?at_percent,
         attempt = check.attempt, status = ?check.status, error = ?check.error, hook_status = status, %reason, "smoke test attempt");
     // The answer to ECS matters more than the record: a failed write is logged, not fatal.
     // The store keeps the first attempt and the latest ones, and counts all of them.
@@ -161,7 +213,7 @@ pub async fn handle(ctx: &DeploymentHook, event: Value) -> Result<HookResponse, 
     if let Err(e) = recorded {
         tracing::error!(release_id = %context.release_id, error = %e, "could not record the smoke test attempt");
     }
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

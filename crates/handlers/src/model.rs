@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use stevedore_core::config::{RolloutOrder, ScheduleRef, SmokeTest, Strategy};
+use stevedore_core::config::{
+    CanarySettings, LinearSettings, RolloutOrder, ScheduleRef, SmokeTest, Strategy,
+};
 
 /// What render hands to the rest of the state machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +73,15 @@ pub struct RolloutSpec {
     pub bake_minutes: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test: Option<SmokeTest>,
+    /// `strategy: linear`: the stage's steps (ECS's defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<LinearSettings>,
+    /// `strategy: canary`: the stage's canary (ECS's defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySettings>,
+    /// CloudWatch alarms ECS watches during the rollout (the stage's or the service's `alarms`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
 }
 
 /// The StartBuild parameters of a CodeBuild migration, as the state machine passes them on.

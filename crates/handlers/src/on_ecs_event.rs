@@ -11,6 +11,7 @@ use stevedore_core::ecs_event::{
 };
 use stevedore_core::Error;
 
+use crate::alarm_reason::with_alarm_names;
 use crate::deploy::complete_wait;
 use crate::verdict::{foreign_deployment, Verdict};
 use crate::HandlerError;
@@ -65,9 +66,9 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
                     .await?
                     .map(|wait| wait.cluster),
             };
-            let rolled_back = match (cluster, service.as_ref()) {
+            let rolled_back = match (&cluster, service.as_ref()) {
                 (Some(cluster), Some(service)) => {
-                    match ctx.ecs.describe_service(&cluster, &service.service).await {
+                    match ctx.ecs.describe_service(cluster, &service.service).await {
                         Ok(s) => s.rolls_back_failures,
                         Err(Error::ServiceNotFound(_)) => false,
                         Err(e) => return Err(e.into()),
@@ -75,7 +76,13 @@ pub async fn handle(ctx: &OnEcsEvent, event: Value) -> Result<Value, HandlerErro
                 }
                 _ => false,
             };
-            Verdict::Failed(classify_failed_deployment(rolled_back, &reason))
+            let verdict = Verdict::Failed(classify_failed_deployment(rolled_back, &reason));
+            match (&cluster, service.as_ref()) {
+                (Some(cluster), Some(service)) => {
+                    with_alarm_names(&ctx.ecs, cluster, &service.service, verdict).await
+                }
+                _ => verdict,
+            }
         }
     };
     let outcome = match &finished {
@@ -111,7 +118,10 @@ async fn notice_foreign_deployment(
     }
     let state = ctx.ecs.describe_service(&cluster, service).await?;
     match foreign_deployment(&state, &waiting_for, detail.reason.as_deref()) {
-        Some(finished) => complete_wait(&ctx.store, &ctx.sfn, &waiting_for, finished).await,
+        Some(finished) => {
+            let finished = with_alarm_names(&ctx.ecs, &cluster, service, finished).await;
+            complete_wait(&ctx.store, &ctx.sfn, &waiting_for, finished).await
+        }
         None => {
             tracing::info!(%waiting_for, other = %detail.deployment_id, "another deployment's event while ours still leads; waiting");
             Ok(())

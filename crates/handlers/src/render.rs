@@ -225,6 +225,9 @@ pub(crate) fn rollout_spec(stage: &StageConfig) -> RolloutSpec {
         strategy: stage.strategy,
         bake_minutes: stage.bake_minutes,
         smoke_test: stage.smoke_test.clone(),
+        linear: stage.linear,
+        canary: stage.canary,
+        alarms: stage.alarms.clone(),
     }
 }
 

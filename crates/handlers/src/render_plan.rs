@@ -65,6 +65,9 @@ pub(crate) fn rollout_of(service: &StageService<'_>) -> RolloutSpec {
         strategy: service.strategy,
         bake_minutes: service.bake_minutes,
         smoke_test: service.smoke_test.cloned(),
+        linear: service.linear.copied(),
+        canary: service.canary.copied(),
+        alarms: service.alarms.to_vec(),
     }
 }
 

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use stevedore_aws::ecs::{
     deployment_configuration, hooks_to_pass, DeploymentLifecycleHookStage, LifecycleHook,
-    RolloutPlan, ServiceState,
+    RolloutPlan, ServiceState, TrafficShift,
 };
 use stevedore_core::config::Strategy;
 use stevedore_core::Error;
@@ -33,7 +33,20 @@ pub(crate) fn rollout_plan(
             hook: rollout.smoke_test.as_ref().map(|_| LifecycleHook {
                 function_arn: hook.function_arn.clone(),
                 role_arn: hook.role_arn.clone(),
-                stage: DeploymentLifecycleHookStage::PostTestTrafficShift,
+                stages: vec![DeploymentLifecycleHookStage::PostTestTrafficShift],
+                details,
+            }),
+        },
+        Strategy::Linear | Strategy::Canary => RolloutPlan::Stepped {
+            shift: match rollout.strategy {
+                Strategy::Canary => TrafficShift::Canary(rollout.canary.unwrap_or_default()),
+                _ => TrafficShift::Linear(rollout.linear.unwrap_or_default()),
+            },
+            bake_minutes: rollout.bake_minutes.unwrap_or(0),
+            hook: Some(LifecycleHook {
+                function_arn: hook.function_arn.clone(),
+                role_arn: hook.role_arn.clone(),
+                stages: crate::traffic_hook::hook_stages(rollout.smoke_test.is_some()),
                 details,
             }),
         },
@@ -50,10 +63,13 @@ pub(crate) fn check_rollout(
     rollout: &RolloutSpec,
     hook: &HookTarget,
 ) -> Result<(), Error> {
-    if rollout.strategy == Strategy::BlueGreen {
-        if !service.blue_green_load_balancer {
+    if rollout.strategy.shifts_traffic() {
+        let name = rollout.strategy.name();
+        // ECS shifts blue/green, linear and canary traffic with a load balancer or with
+        // Service Connect (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linear-deployment-implementation.html).
+        if !service.blue_green_load_balancer && !service.service_connect {
             return Err(Error::BlueGreenNotConfigured(format!(
-                "stage `{stage}` has `strategy: blue_green`, but ECS service `{service_name}` has no load balancer with an `advancedConfiguration` (alternate target group and production/test listener rules), which ECS blue/green needs; add it to the service or use `strategy: rolling`"
+                "stage `{stage}` has `strategy: {name}`, but ECS service `{service_name}` has no load balancer with an `advancedConfiguration` (alternate target group and production/test listener rules) and no Service Connect, one of which ECS needs to shift traffic; add one to the service or use `strategy: rolling`"
             )));
         }
         // The smoke test reaches green through the test listener, which routes to green
@@ -81,7 +97,7 @@ pub(crate) fn check_rollout(
         .join(", ");
     Err(Error::HookRoleNotPassable(format!(
         "ECS service `{service_name}` has lifecycle hooks Stevedore did not set; to {} its own hook for stage `{stage}` it must send the service's hook list again, and sending a hook passes its role, which needs iam:PassRole: Stevedore may pass only `{}`, not {named}; grant Stevedore's deploy function iam:PassRole on that role (iam:PassedToService ecs.amazonaws.com), or move those hooks off the service; nothing was changed",
-        if rollout.strategy == Strategy::BlueGreen { "set" } else { "remove" },
+        if rollout.strategy.shifts_traffic() { "set" } else { "remove" },
         hook.role_arn
     )))
 }
@@ -114,7 +130,9 @@ mod tests {
                 attempts: 2,
                 interval_seconds: 1,
                 timeout_seconds: 1,
+                each_step: false,
             }),
+            ..RolloutSpec::default()
         }
     }
 
@@ -159,6 +177,84 @@ mod tests {
         assert_eq!(
             error_type(check(&ready(true, &[]), &blue_green(true))),
             "ok"
+        );
+    }
+
+    #[test]
+    fn linear_and_canary_need_a_load_balancer_or_service_connect_without_smoke_test() {
+        let check = |s: &ServiceState, r: &RolloutSpec| check_rollout("prod", "web", s, r, &hook());
+        for strategy in [Strategy::Linear, Strategy::Canary] {
+            let plain = service(vec![], "td:1", false);
+            let stepped = |smoke| RolloutSpec {
+                strategy,
+                ..blue_green(smoke)
+            };
+            let refused = check(&plain, &stepped(false)).expect_err("refused");
+            assert_eq!(refused.error_type(), "BlueGreenNotConfigured");
+            assert!(refused
+                .to_string()
+                .contains(&format!("`strategy: {}`", strategy.name())));
+            let mut connected = plain.clone();
+            connected.service_connect = true;
+            assert_eq!(error_type(check(&connected, &stepped(false))), "ok");
+            // Service Connect has no test listener for the smoke test.
+            assert_eq!(
+                error_type(check(&connected, &stepped(true))),
+                "BlueGreenNotConfigured"
+            );
+            assert_eq!(error_type(check(&ready(true, &[]), &stepped(true))), "ok");
+        }
+    }
+
+    #[test]
+    fn linear_and_canary_plans_carry_their_steps_and_our_hook_at_every_step() {
+        let linear = RolloutSpec {
+            strategy: Strategy::Linear,
+            bake_minutes: Some(2),
+            linear: Some(stevedore_core::config::LinearSettings {
+                step_percent: 34.0,
+                step_minutes: 1,
+            }),
+            ..blue_green(true)
+        };
+        let RolloutPlan::Stepped {
+            shift: TrafficShift::Linear(steps),
+            bake_minutes: 2,
+            hook: Some(our_hook),
+        } = rollout_plan(&linear, &hook(), Value::Null)
+        else {
+            panic!("expected a linear plan with our hook");
+        };
+        assert_eq!(steps.step_percent, 34.0);
+        assert_eq!(
+            our_hook.stages,
+            [
+                DeploymentLifecycleHookStage::PreScaleUp,
+                DeploymentLifecycleHookStage::PostTestTrafficShift,
+                DeploymentLifecycleHookStage::ProductionTrafficShift
+            ]
+        );
+        // A canary without a settings block or a smoke test: ECS's defaults, and the hook
+        // still records the steps.
+        let canary = RolloutSpec {
+            strategy: Strategy::Canary,
+            ..RolloutSpec::default()
+        };
+        let RolloutPlan::Stepped {
+            shift: TrafficShift::Canary(settings),
+            bake_minutes: 0,
+            hook: Some(our_hook),
+        } = rollout_plan(&canary, &hook(), Value::Null)
+        else {
+            panic!("expected a canary plan with our hook");
+        };
+        assert_eq!(settings, stevedore_core::config::CanarySettings::default());
+        assert_eq!(
+            our_hook.stages,
+            [
+                DeploymentLifecycleHookStage::PreScaleUp,
+                DeploymentLifecycleHookStage::ProductionTrafficShift
+            ]
         );
     }
 

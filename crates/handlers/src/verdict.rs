@@ -126,6 +126,7 @@ pub(crate) mod fixtures {
             deployment_configuration: None,
             blue_green_load_balancer: false,
             test_listener_rule: false,
+            service_connect: false,
         }
     }
 

@@ -107,9 +107,18 @@ def test_listener_status(body: dict[str, Any]) -> dict[str, Any]:
     text = body.get("body")
     if text is not None and not isinstance(text, str):
         raise ControlError(400, "'body' must be a string when given")
+    # Only once green carries this share of production traffic (a linear or canary step):
+    # a revision that fails under production load; before that green answers 200.
+    share = body.get("from_production_percent")
+    if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float))
+                              or not 0 < share <= 100):
+        raise ControlError(400, "'from_production_percent' must be a number in (0, 100]")
+    entry: dict[str, Any] = {"status": status, "body": text}
+    if share is not None:
+        entry["from_production_percent"] = share
     with STATE.lock:
-        STATE.test_listener_statuses[key] = {"status": status, "body": text}
-    return {"ok": True, "key": key, "status": status, "body": text}
+        STATE.test_listener_statuses[key] = entry
+    return {"ok": True, "key": key, **entry}
 
 
 def test_listener_url(_body: dict[str, Any]) -> dict[str, Any]:

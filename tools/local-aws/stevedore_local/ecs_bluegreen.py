@@ -18,9 +18,10 @@ Production traffic moves in the steps ``progress`` is given (BLUE_GREEN: one ste
 LINEAR and CANARY: see ecs_linear_canary); PRE_PRODUCTION_TRAFFIC_SHIFT and
 PRODUCTION_TRAFFIC_SHIFT hooks run at every step, as ECS documents for linear and canary
 (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHook.html).
-An ``alarm`` fate puts the service's deployment alarms (``deploymentConfiguration.alarms``,
-when enabled) in ALARM once green takes production traffic: the deployment fails and rolls
-back (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
+The service's enabled deployment alarms are watched (ecs_alarms) from each production
+traffic step through the step bakes and the final bake: one in ALARM (or the ``alarm`` fate)
+fails the deployment, which rolls back to blue
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
 
 A rollback sends the events ECS documents for one: SERVICE_DEPLOYMENT_IN_PROGRESS for the
 rollback (its reason says so), SERVICE_DEPLOYMENT_FAILED for green, then
@@ -38,7 +39,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ecs_rolling, iam_enforce, lambda_bridge
+from . import ecs_alarms, ecs_rolling, iam_enforce, lambda_bridge
 from . import ecs_rollout as rollout
 from . import ecs_service_tasks as service_tasks
 from .state import STATE
@@ -181,7 +182,10 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
     with STATE.lock:
         run.rec["lifecycle_stage"] = "BAKE_TIME"
         run.rec["bake_time_in_minutes"] = minutes
-    run.sleep(float(minutes) * bake_seconds_per_minute())
+    failure = _watch_alarms(run, float(minutes) * bake_seconds_per_minute(), "BAKE_TIME")
+    if failure:
+        _rollback(run, failure, per_stage)
+        return
     with STATE.lock:
         run.rec["bake_seconds"] = round(time.time() - started, 3)
         run.rec["lifecycle_stage"] = "CLEAN_UP"
@@ -200,12 +204,11 @@ def _set_stage(run: _Run, stage: str) -> None:
         run.rec["lifecycle_stage"] = stage
 
 
-def _alarms(conf: dict[str, Any]) -> list[str] | None:
-    """The alarm names ECS watches for this deployment, or None when alarms are off."""
-    alarms = conf.get("alarms") or {}
-    if not isinstance(alarms, dict) or not alarms.get("enable"):
-        return None
-    return [str(n) for n in alarms.get("alarmNames") or []]
+def _watch_alarms(run: _Run, seconds: float, stage: str) -> str | None:
+    """``seconds`` pass with the alarms watched; a failure reason when one is in ALARM."""
+    found = ecs_alarms.watch(run.backend, run.conf, run.fate, run.rec, seconds,
+                             lambda s: run.sleep(s) or True)
+    return ALARM_REASON.format(names=", ".join(found), stage=stage) if found else None
 
 
 def _shift_production(run: _Run, dwell: float) -> str | None:
@@ -220,11 +223,11 @@ def _shift_production(run: _Run, dwell: float) -> str | None:
             failure = _run_hooks(run, stage)
             if failure:
                 return failure
-        names = _alarms(run.conf)
-        if run.fate == "alarm" and names is not None:
-            return ALARM_REASON.format(names=", ".join(names), stage="PRODUCTION_TRAFFIC_SHIFT")
-        if index < len(run.steps) - 1:  # no step bake after the last step
-            run.sleep(dwell / 2 + float(bake_minutes) * bake_seconds_per_minute())
+        last = index == len(run.steps) - 1  # no step bake after the last step
+        wait = 0.0 if last else dwell / 2 + float(bake_minutes) * bake_seconds_per_minute()
+        failure = _watch_alarms(run, wait, "PRODUCTION_TRAFFIC_SHIFT")
+        if failure:
+            return failure
     return None
 
 

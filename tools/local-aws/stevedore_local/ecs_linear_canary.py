@@ -15,8 +15,16 @@ lifecycle stages, hooks, bake time and rollback are ecs_bluegreen's, with these 
 
 A hook answering FAILED (or failing), an unhealthy green, or an ``alarm`` fate with deployment
 alarms on rolls the deployment back to blue, as for BLUE_GREEN. ``check_request`` refuses a
-``linearConfiguration`` or ``canaryConfiguration`` sent with another strategy: the API
-reference says each "is only valid" with its own strategy.
+``linearConfiguration`` or ``canaryConfiguration`` sent with another strategy (the API
+reference says each "is only valid" with its own strategy) and values outside the ranges
+above or not multiples of 0.1, as ECS's InvalidParameterException; ``check_traffic_route``
+refuses BLUE_GREEN, LINEAR and CANARY on a service that has neither a load balancer with an
+``advancedConfiguration`` (its ``alternateTargetGroupArn`` is required,
+https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecs-service-advancedconfiguration.html)
+nor Service Connect: "To use a linear deployment with managed traffic shifting, your service
+must use" Elastic Load Balancing or Service Connect
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linear-deployment-implementation.html;
+blue/green: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-implementation.html).
 """
 
 from __future__ import annotations
@@ -27,7 +35,15 @@ from . import ecs_bluegreen
 from .ecs_bluegreen import Steps
 
 STRATEGIES = ("LINEAR", "CANARY")
+TRAFFIC_SHIFTING = ("BLUE_GREEN", "LINEAR", "CANARY")
 _OWN_SETTINGS = {"linearConfiguration": "LINEAR", "canaryConfiguration": "CANARY"}
+# (settings, field) -> (lowest, highest, in tenths): the API reference's ranges.
+_RANGES = {
+    ("linearConfiguration", "stepPercent"): (3.0, 100.0, True),
+    ("linearConfiguration", "stepBakeTimeInMinutes"): (0, 1440, False),
+    ("canaryConfiguration", "canaryPercent"): (0.1, 100.0, True),
+    ("canaryConfiguration", "canaryBakeTimeInMinutes"): (0, 1440, False),
+}
 
 
 class InvalidParameter(Exception):
@@ -65,7 +81,8 @@ def steps(conf: dict[str, Any]) -> Steps:
 
 
 def check_request(conf: Any) -> None:
-    """InvalidParameter for strategy-specific settings sent with another strategy."""
+    """InvalidParameter for strategy-specific settings sent with another strategy, or out of
+    ECS's ranges."""
     if not isinstance(conf, dict):
         return
     strategy = conf.get("strategy")
@@ -74,6 +91,35 @@ def check_request(conf: Any) -> None:
             raise InvalidParameter(
                 f"{key} is only valid when the deployment strategy is {own}, not "
                 f"{strategy or 'ROLLING'}.")
+    for (key, field), (low, high, tenths) in _RANGES.items():
+        settings = conf.get(key)
+        value = settings.get(field) if isinstance(settings, dict) else None
+        if value is None:
+            continue  # ECS's default applies
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not low <= value <= high:
+            raise InvalidParameter(f"{key}.{field} must be between {low} and {high}.")
+        if tenths and abs(round(value * 10) - value * 10) > 1e-9:
+            raise InvalidParameter(f"{key}.{field} must be a multiple of 0.1.")
+        if not tenths and not float(value).is_integer():
+            raise InvalidParameter(f"{key}.{field} must be a whole number of minutes.")
+
+
+def _routes_traffic(load_balancers: Any, service_connect: Any) -> bool:
+    """A load balancer with an alternate target group, or Service Connect enabled."""
+    for lb in load_balancers or []:
+        advanced = lb.get("advancedConfiguration") if isinstance(lb, dict) else None
+        if isinstance(advanced, dict) and advanced.get("alternateTargetGroupArn"):
+            return True
+    return isinstance(service_connect, dict) and service_connect.get("enabled") is True
+
+
+def check_traffic_route(strategy: Any, load_balancers: Any, service_connect: Any) -> None:
+    """InvalidParameter for a traffic-shifting strategy with no way to shift traffic."""
+    if strategy in TRAFFIC_SHIFTING and not _routes_traffic(load_balancers, service_connect):
+        raise InvalidParameter(
+            f"The {strategy} deployment strategy requires a load balancer with an "
+            "advancedConfiguration (alternateTargetGroupArn) or Service Connect.")
 
 
 def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict[str, Any], fate: str,

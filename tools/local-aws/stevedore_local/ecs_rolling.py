@@ -5,17 +5,19 @@ within minimumHealthyPercent/maximumPercent), a state per ``rollout.sim_seconds(
 for a slow fate). An unhealthy fate fails tasks: with the deployment circuit breaker the deployment
 ends FAILED and, with ``rollback``, ECS starts a new deployment of the last COMPLETED one;
 without it the deployment stays IN_PROGRESS, replacing failing tasks, until superseded.
-An ``alarm`` fate puts the service's deployment alarms in ALARM once the new tasks run: with
-``deploymentConfiguration.alarms.enable`` the deployment ends FAILED and, with its
-``rollback``, ECS rolls back as the circuit breaker does
+Once the new tasks run, ECS watches the service's enabled deployment alarms for a bake time
+(ecs_alarms): one in ALARM (or the ``alarm`` fate) ends the deployment FAILED and, with the
+alarms' ``rollback``, ECS rolls back as the circuit breaker does
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html);
-without alarms nobody watches them and the deployment completes.
+without alarms nobody watches them and the deployment completes. A rollback deployment is not
+watched again (AWS documents nothing for it; watching would roll back forever).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import ecs_alarms
 from . import ecs_rollout as rollout
 from . import ecs_service_tasks as service_tasks
 from .state import STATE
@@ -25,15 +27,6 @@ CB_ROLLBACK_REASON = "ECS deployment circuit breaker: rolling back to deployment
 # AWS documents no wording for alarm failures; Stevedore must not depend on it.
 ALARM_FAILED_REASON = "ECS deployment alarms: {names} in ALARM state."
 ALARM_ROLLBACK_REASON = "ECS deployment alarms: rolling back to deploymentId {old}"
-
-
-def alarms(service: Any) -> tuple[list[str] | None, bool]:
-    """(alarm names ECS watches, or None when alarms are off; whether it rolls back)."""
-    conf = getattr(service, "deployment_configuration", None) or {}
-    conf = conf.get("alarms") if isinstance(conf, dict) else None
-    if not isinstance(conf, dict) or not conf.get("enable"):
-        return None, False
-    return [str(n) for n in conf.get("alarmNames") or []], bool(conf.get("rollback"))
 
 
 def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict, fate: str, gen: int,
@@ -49,12 +42,18 @@ def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict, fate: s
     outcome = service_tasks.roll(backend, service, dep, fate, total, gen)
     if outcome == "superseded":
         return
-    names, alarm_rollback = alarms(service)
-    if outcome == "completed" and fate == "alarm" and names is not None:
-        # The new tasks run; the alarms ECS watches go to ALARM before it calls it done.
-        _fail(backend, service, dep, rec, ALARM_FAILED_REASON.format(names=", ".join(names)),
-              alarm_rollback, ALARM_ROLLBACK_REASON)
-        return
+    conf = getattr(service, "deployment_configuration", None) or {}
+    alarms = ecs_alarms.watched(conf)
+    if outcome == "completed" and alarms and alarms[0] and not rec.get("rollback_of"):
+        # The new tasks run; ECS watches the alarms for its bake time before calling it done.
+        found = ecs_alarms.watch(backend, conf, fate, rec, ecs_alarms.rolling_bake_seconds(),
+                                 lambda seconds: rollout.sleep(seconds, service, gen))
+        if not rollout.alive(service, gen):
+            return
+        if found:
+            _fail(backend, service, dep, rec, ALARM_FAILED_REASON.format(names=", ".join(found)),
+                  alarms[1], ALARM_ROLLBACK_REASON)
+            return
     if outcome == "completed":
         rollout.complete(backend, service, dep, rec, send)
         return
@@ -68,16 +67,18 @@ def _fail(backend: Any, service: Any, dep: dict[str, Any], rec: dict, reason: st
           rollback: bool, rollback_reason: str) -> None:
     with STATE.lock:
         dep.update(rolloutState="FAILED", rolloutStateReason=reason, updatedAt=rollout.now())
+        rec["reason"] = reason
         rollout.service_event(service, f"deployment {dep['id']} deployment failed: {reason}")
         target = next((d for d in service.deployments
                        if d is not dep and d.get("rolloutState") == "COMPLETED"), None)
         if target is None:
             target = next((d for d in service.deployments if d is not dep), None)
+    # The outcome is decided before the event goes out: whoever reads the event may then ask
+    # DescribeServiceDeployments about it (ecs_service_deployments).
+    rollout.finish(rec, "rolled_back" if rollback and target is not None else "failed")
     rollout.emit(backend, service, "SERVICE_DEPLOYMENT_FAILED", dep["id"], reason, "ERROR")
     if not rollback or target is None:
-        rollout.finish(rec, "failed")
         return
-    rollout.finish(rec, "rolled_back")
     rollout.start(backend, service, target["taskDefinition"], progress,
                   reason=rollback_reason.format(old=target["id"]), rollback_of=dep["id"],
                   fate="healthy")

@@ -42,6 +42,21 @@ def _check_deployment_configuration(conf: Any, stored: Any = None) -> None:
         raise InvalidParameterException(str(err))
 
 
+def _check_traffic_route(conf: Any, stored: Any, load_balancers: Any,
+                         service_connect: Any) -> None:
+    """ECS's InvalidParameterException for blue/green, linear or canary with no way to shift
+    traffic (see ecs_linear_canary.check_traffic_route)."""
+    from moto.ecs.exceptions import InvalidParameterException
+
+    strategy = conf.get("strategy") if isinstance(conf, dict) else None
+    if strategy is None and isinstance(stored, dict):
+        strategy = stored.get("strategy")  # a field left out keeps its value
+    try:
+        ecs_linear_canary.check_traffic_route(strategy, load_balancers, service_connect)
+    except ecs_linear_canary.InvalidParameter as err:
+        raise InvalidParameterException(str(err))
+
+
 def _task_definition_arn(backend: Any, td: str | None) -> str | None:
     if not td:
         return None
@@ -93,8 +108,14 @@ def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
     props = dict(service_properties)
     cluster_str = props.get("cluster", "default")
     service = self._get_service(cluster_str, props["service"].split("/")[-1])
-    _check_deployment_configuration(props.get("deployment_configuration"),
-                                    getattr(service, "deployment_configuration", None))
+    stored = getattr(service, "deployment_configuration", None)
+    _check_deployment_configuration(props.get("deployment_configuration"), stored)
+    lbs = props.get("load_balancers")
+    connect = props.get("service_connect_configuration")
+    _check_traffic_route(props.get("deployment_configuration"), stored,
+                         lbs if lbs is not None else getattr(service, "load_balancers", None),
+                         connect if connect is not None
+                         else getattr(service, "service_connect_configuration", None))
     if isinstance(props.get("deployment_configuration"), dict):
         service_properties["deployment_configuration"] = merged_deployment_configuration(
             getattr(service, "deployment_configuration", None), props["deployment_configuration"])
@@ -129,10 +150,14 @@ def _create_service_response(self: Any):
             "Remove one and try again.")
     conf = self._get_param("deploymentConfiguration")
     _check_deployment_configuration(conf)
+    connect = self._get_param("serviceConnectConfiguration")
+    _check_traffic_route(conf, None, self._get_param("loadBalancers"), connect)
     result = _orig["create_service_response"](self)
     service = result.result["service"]
     if conf:
         service.deployment_configuration = conf
+    if connect is not None:
+        service.service_connect_configuration = connect
     if strategy:
         # moto defaulted the launch type to EC2; a capacity-provider service has none.
         service.launch_type = None

@@ -5,7 +5,9 @@ One threaded HTTP server on a free 127.0.0.1 port per emulator (``GET
 (any method) is answered, while that service's blue/green deployment has test traffic on
 green (TEST_TRAFFIC_SHIFT until it ends or rolls back), with the status set for the green
 task definition's image digest (``POST /_stevedore/ecs/test-listener``), else the default
-entry, else 200 ``ok from <task definition arn>``; without green test traffic: 503
+entry, else 200 ``ok from <task definition arn>``; an entry with ``from_production_percent``
+applies only once green's production share (its linear or canary steps so far) reached
+it, before that green answers 200; without green test traffic: 503
 ``no green targets``. Every request is logged (``GET /_stevedore/ecs/test-listener/requests``).
 """
 
@@ -42,11 +44,22 @@ def answer(method: str, raw_path: str) -> tuple[int, str, dict[str, Any]]:
                            if d in STATE.test_listener_statuses), None)
         configured = configured or STATE.test_listener_statuses.get("default")
         configured = dict(configured) if configured else {"status": 200, "body": None}
+        share = configured.get("from_production_percent")
+        if share is not None and _production_percent(green["deployment_id"]) < share:
+            configured = {"status": 200, "body": None}
     status = configured["status"]
     body = configured.get("body")
     if body is None:
         body = f"ok from {td}" if status < 400 else f"error {status} from {td}"
     return status, body, entry
+
+
+def _production_percent(deployment_id: str) -> float:
+    """Green's share of production traffic after its latest step (STATE.lock held)."""
+    rec = next((r for r in reversed(STATE.rollouts) if r.get("deployment_id") == deployment_id),
+               None)
+    steps = (rec or {}).get("production_steps") or [0.0]
+    return float(steps[-1])
 
 
 class _Handler(BaseHTTPRequestHandler):

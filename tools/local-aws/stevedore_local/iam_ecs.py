@@ -3,7 +3,8 @@ https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonel
 DescribeServices / UpdateService: ``service`` (ecs:cluster); RunTask: ``task-definition``
 (ecs:cluster, dependent iam:PassRole); StopTask / DescribeTasks: ``task`` (ecs:cluster);
 ListTasks: ``container-instance`` (ecs:cluster); RegisterTaskDefinition and
-DeregisterTaskDefinition: ``task-definition``; ListServices and ListTaskDefinitions: none ("*").
+DeregisterTaskDefinition: ``task-definition``; ListServices and ListTaskDefinitions: none ("*");
+ListServiceDeployments: ``service``; DescribeServiceDeployments: ``service-deployment``.
 Tagging at creation needs ecs:TagResource with ecs:CreateAction = the creating action:
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html
 """
@@ -147,3 +148,21 @@ def _ecs_register_task_definition(where: Where, p: dict[str, Any], lookup: Looku
         out.append(_tag_on_create(where, "RegisterTaskDefinition", arn, tags))
     return out
 
+
+
+def _ecs_list_service_deployments(where: Where, p: dict[str, Any], _l: Lookup) -> list[Authorization]:
+    cluster = _ecs_cluster(where, p.get("cluster"))
+    return [Authorization("ecs:ListServiceDeployments",
+                          _ecs_child(where, "service", cluster, p.get("service", "")),
+                          _ecs_context(where, cluster))]
+
+
+def _ecs_describe_service_deployments(where: Where, p: dict[str, Any],
+                                      _l: Lookup) -> list[Authorization]:
+    out = []
+    for arn in p.get("serviceDeploymentArns") or []:
+        # arn:...:service-deployment/<cluster>/<service>/<id>
+        parts = arn.split(":", 5)[-1].split("/")
+        cluster = where.arn("ecs", f"cluster/{parts[1]}") if len(parts) == 4 else "*"
+        out.append(Authorization("ecs:DescribeServiceDeployments", arn, _ecs_context(where, cluster)))
+    return out

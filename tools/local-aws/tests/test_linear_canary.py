@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import urllib.error
+import uuid
+
 import botocore.exceptions
 import pytest
 from conftest import wait_for
@@ -163,3 +166,101 @@ def test_strategy_specific_settings_only_with_their_strategy(bg):
     bg.ecs.update_service(cluster=bg.cluster, service="switch", deploymentConfiguration={
         "strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
     assert bg.describe("switch")["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
+
+
+def _refused(call) -> str:
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        call()
+    assert err.value.response["Error"]["Code"] == "InvalidParameterException"
+    return err.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("conf, message", [
+    ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 2.9}},
+     "linearConfiguration.stepPercent must be between 3.0 and 100.0"),
+    ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 10.25}},
+     "linearConfiguration.stepPercent must be a multiple of 0.1"),
+    ({"strategy": "LINEAR", "linearConfiguration": {"stepBakeTimeInMinutes": 1441}},
+     "linearConfiguration.stepBakeTimeInMinutes must be between 0 and 1440"),
+    ({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 0.05}},
+     "canaryConfiguration.canaryPercent must be between 0.1 and 100.0"),
+    ({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 100.5}},
+     "canaryConfiguration.canaryPercent must be between 0.1 and 100.0"),
+    ({"strategy": "CANARY", "canaryConfiguration": {"canaryBakeTimeInMinutes": -1}},
+     "canaryConfiguration.canaryBakeTimeInMinutes must be between 0 and 1440"),
+])
+def test_out_of_range_steps_are_refused(bg, conf, message):
+    name = f"range-{uuid.uuid4().hex[:8]}"
+    refusal = _refused(lambda: bg.ecs.create_service(
+        cluster=bg.cluster, serviceName=name, taskDefinition=bg.td1, desiredCount=1,
+        launchType="FARGATE", networkConfiguration=bg.network, loadBalancers=LOAD_BALANCERS,
+        deploymentConfiguration=conf))
+    assert message in refusal
+    # The same on UpdateService, and the edges of the ranges are accepted.
+    _create(bg, name, {"strategy": "ROLLING"})
+    assert message in _refused(lambda: bg.ecs.update_service(
+        cluster=bg.cluster, service=name, deploymentConfiguration=conf))
+    edges = {"LINEAR": {"linearConfiguration": {"stepPercent": 3.0, "stepBakeTimeInMinutes": 1440}},
+             "CANARY": {"canaryConfiguration": {"canaryPercent": 0.1,
+                                                "canaryBakeTimeInMinutes": 0}}}
+    strategy = conf["strategy"]
+    bg.ecs.update_service(cluster=bg.cluster, service=name, deploymentConfiguration={
+        "strategy": strategy, "bakeTimeInMinutes": 0, **edges[strategy]})
+    assert bg.describe(name)["deploymentConfiguration"]["strategy"] == strategy
+
+
+@pytest.mark.parametrize("strategy", ["BLUE_GREEN", "LINEAR", "CANARY"])
+def test_traffic_shifting_needs_an_advanced_load_balancer_or_service_connect(bg, strategy):
+    name = f"route-{strategy.lower().replace('_', '-')}"
+    conf = {"strategy": strategy, "bakeTimeInMinutes": 0}
+    plain_lb = [{k: v for k, v in LOAD_BALANCERS[0].items() if k != "advancedConfiguration"}]
+    refusal = _refused(lambda: bg.ecs.create_service(
+        cluster=bg.cluster, serviceName=name, taskDefinition=bg.td1, desiredCount=1,
+        launchType="FARGATE", networkConfiguration=bg.network, loadBalancers=plain_lb,
+        deploymentConfiguration=conf))
+    assert f"The {strategy} deployment strategy requires a load balancer" in refusal
+    # A rolling service without one cannot be switched either…
+    bg.ecs.create_service(cluster=bg.cluster, serviceName=name, taskDefinition=bg.td1,
+                          desiredCount=1, launchType="FARGATE", networkConfiguration=bg.network,
+                          deploymentConfiguration={"strategy": "ROLLING"})
+    _refused(lambda: bg.ecs.update_service(cluster=bg.cluster, service=name,
+                                           deploymentConfiguration=conf))
+    # …until it gets one, or Service Connect.
+    bg.ecs.update_service(cluster=bg.cluster, service=name, loadBalancers=LOAD_BALANCERS,
+                          deploymentConfiguration=conf)
+    assert bg.describe(name)["deploymentConfiguration"]["strategy"] == strategy
+    connected = f"{name}-sc"
+    bg.ecs.create_service(cluster=bg.cluster, serviceName=connected, taskDefinition=bg.td1,
+                          desiredCount=1, launchType="FARGATE", networkConfiguration=bg.network,
+                          serviceConnectConfiguration={"enabled": True, "namespace": "demo"},
+                          deploymentConfiguration=conf)
+
+
+def test_test_listener_can_fail_green_from_a_production_share_on(bg, control):
+    from test_bluegreen import _listener_get
+
+    base = control.get("ecs/test-listener")["url"]
+    seen = []
+
+    def probe(payload, _n):
+        details = payload["executionDetails"]
+        share = details["productionTrafficWeights"].get(details["targetServiceRevisionArn"], 0)
+        status, _ = _listener_get(f"{base}/{bg.cluster}/lin-share/health")
+        seen.append((payload["lifecycleStage"], share, status))
+        return 200, {"hookStatus": "SUCCEEDED"}
+
+    conf = bg.config([(bg.hook(probe), ["POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"],
+                       None)], bake=0, strategy="LINEAR")
+    conf["linearConfiguration"] = {"stepPercent": 50.0, "stepBakeTimeInMinutes": 0}
+    _create(bg, "lin-share", conf)
+    digest = _digest()
+    control.post("ecs/test-listener", {"digest": digest, "status": 500,
+                                       "from_production_percent": 100})
+    bg.deploy("lin-share", bg.register(digest))
+    bg.settled("lin-share")
+    assert seen == [("POST_TEST_TRAFFIC_SHIFT", 0, 200), ("PRODUCTION_TRAFFIC_SHIFT", 50, 200),
+                    ("PRODUCTION_TRAFFIC_SHIFT", 100, 500)]
+    with pytest.raises(urllib.error.HTTPError) as err:
+        control.post("ecs/test-listener", {"digest": digest, "status": 500,
+                                           "from_production_percent": 0})
+    assert err.value.code == 400

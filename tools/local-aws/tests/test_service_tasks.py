@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from conftest import ACCOUNT, REGION, wait_for
+from test_bluegreen import LOAD_BALANCERS
 
 LIFECYCLE = ["PROVISIONING", "PENDING", "RUNNING", "STOPPING", "STOPPED"]
 TARGET_GROUP = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/web/0123456789abcdef"
@@ -286,7 +287,8 @@ def test_blue_green_keeps_blue_and_green_tasks_as_the_stages_say(svc, fake_lambd
 
     service = "bg"
     svc.create("bg", conf=blue_green([recorder("POST_SCALE_UP"),
-                                      recorder("POST_PRODUCTION_TRAFFIC_SHIFT")]))
+                                      recorder("POST_PRODUCTION_TRAFFIC_SHIFT")]),
+               loadBalancers=LOAD_BALANCERS)
     blue = svc.describe("bg")["deployments"][0]["id"]
     green = svc.ecs.update_service(cluster=svc.cluster, service="bg",
                                    taskDefinition=svc.register())["service"]["deployments"][0]["id"]
@@ -302,7 +304,8 @@ def test_blue_green_keeps_blue_and_green_tasks_as_the_stages_say(svc, fake_lambd
         f"Scaling activity initiated by (deployment {blue})"}
 
     service = "rb"
-    svc.create("rb", conf=blue_green([recorder("TEST_TRAFFIC_SHIFT", answer="FAILED")]))
+    svc.create("rb", conf=blue_green([recorder("TEST_TRAFFIC_SHIFT", answer="FAILED")]),
+               loadBalancers=LOAD_BALANCERS)
     blue = svc.describe("rb")["deployments"][0]["id"]
     green = svc.ecs.update_service(cluster=svc.cluster, service="rb",
                                    taskDefinition=svc.register())["service"]["deployments"][0]["id"]

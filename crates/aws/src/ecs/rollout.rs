@@ -1,5 +1,5 @@
 //! The service's deployment configuration for a release: ECS rolling, or ECS native
-//! blue/green with Stevedore's lifecycle hook. Everything else the service's owners set
+//! blue/green, linear or canary with Stevedore's lifecycle hook. Everything else the service's owners set
 //! (circuit breaker, alarms, percentages, their own hooks, the load balancers'
 //! `advancedConfiguration`) stays as it is, except settings only another strategy accepts:
 //! `linearConfiguration` is "only valid" with strategy LINEAR and `canaryConfiguration` with
@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_ecs::types::{
-    DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookStage,
-    DeploymentStrategy, Service,
+    CanaryConfiguration, DeploymentConfiguration, DeploymentLifecycleHook,
+    DeploymentLifecycleHookStage, DeploymentStrategy, LinearConfiguration, Service,
 };
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
@@ -26,15 +26,30 @@ pub enum RolloutPlan {
         /// Stevedore's hook, when the stage has a smoke test.
         hook: Option<LifecycleHook>,
     },
+    /// ECS LINEAR or CANARY: blue/green whose production traffic moves in steps.
+    Stepped {
+        shift: TrafficShift,
+        /// After 100 % (`bakeTimeInMinutes`).
+        bake_minutes: u32,
+        /// Stevedore's hook: records each step (and runs the smoke test).
+        hook: Option<LifecycleHook>,
+    },
 }
 
-/// A Lambda lifecycle hook: the function, the role ECS invokes it with, the stage it runs
+/// How a stepped deployment moves production traffic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrafficShift {
+    Linear(stevedore_core::config::LinearSettings),
+    Canary(stevedore_core::config::CanarySettings),
+}
+
+/// A Lambda lifecycle hook: the function, the role ECS invokes it with, the stages it runs
 /// at and the `hookDetails` ECS hands it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LifecycleHook {
     pub function_arn: String,
     pub role_arn: String,
-    pub stage: DeploymentLifecycleHookStage,
+    pub stages: Vec<DeploymentLifecycleHookStage>,
     pub details: Value,
 }
 
@@ -49,8 +64,7 @@ pub fn deployment_configuration(
     plan: &RolloutPlan,
     own_hook_function: Option<&str>,
 ) -> Option<DeploymentConfiguration> {
-    let is_blue_green =
-        current.and_then(|c| c.strategy.as_ref()) == Some(&DeploymentStrategy::BlueGreen);
+    let strategy = current.and_then(|c| c.strategy.as_ref());
     let has_own_hook = own_hook_function.is_some_and(|own| {
         current.is_some_and(|c| {
             c.lifecycle_hooks()
@@ -58,6 +72,14 @@ pub fn deployment_configuration(
                 .any(|h| h.hook_target_arn() == Some(own))
         })
     });
+    // A rolling stage switches blue/green back, and linear or canary when Stevedore set it
+    // (its hook is on the service: it always is for those); an owner's own linear or canary
+    // stays.
+    let is_blue_green = match strategy {
+        Some(DeploymentStrategy::BlueGreen) => true,
+        Some(DeploymentStrategy::Linear | DeploymentStrategy::Canary) => has_own_hook,
+        _ => false,
+    };
     let mut config = current
         .cloned()
         .unwrap_or_else(|| DeploymentConfiguration::builder().build());
@@ -79,21 +101,60 @@ pub fn deployment_configuration(
         }
         RolloutPlan::BlueGreen { bake_minutes, hook } => {
             config.strategy = Some(DeploymentStrategy::BlueGreen);
-            config.bake_time_in_minutes = Some(i32::try_from(*bake_minutes).unwrap_or(i32::MAX));
-            if let Some(hook) = hook {
-                hooks.push(
-                    DeploymentLifecycleHook::builder()
-                        .hook_target_arn(&hook.function_arn)
-                        .role_arn(&hook.role_arn)
-                        .lifecycle_stages(hook.stage.clone())
-                        .hook_details(to_document(&hook.details))
-                        .build(),
-                );
-            }
+            config.bake_time_in_minutes = Some(minutes(*bake_minutes));
+            hooks.extend(hook.as_ref().map(lifecycle_hook));
+        }
+        RolloutPlan::Stepped {
+            shift,
+            bake_minutes,
+            hook,
+        } => {
+            set_traffic_shift(&mut config, shift);
+            config.bake_time_in_minutes = Some(minutes(*bake_minutes));
+            hooks.extend(hook.as_ref().map(lifecycle_hook));
         }
     }
     config.lifecycle_hooks = Some(hooks);
     Some(without_other_strategies_settings(config))
+}
+
+fn minutes(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+fn lifecycle_hook(hook: &LifecycleHook) -> DeploymentLifecycleHook {
+    DeploymentLifecycleHook::builder()
+        .hook_target_arn(&hook.function_arn)
+        .role_arn(&hook.role_arn)
+        .set_lifecycle_stages(Some(hook.stages.clone()))
+        .hook_details(to_document(&hook.details))
+        .build()
+}
+
+/// Strategy LINEAR with `linearConfiguration` (`stepPercent`, `stepBakeTimeInMinutes`), or
+/// CANARY with `canaryConfiguration` (`canaryPercent`, `canaryBakeTimeInMinutes`), from the
+/// stage's settings (checked against ECS's ranges at `config apply`).
+fn set_traffic_shift(config: &mut DeploymentConfiguration, shift: &TrafficShift) {
+    match shift {
+        TrafficShift::Linear(linear) => {
+            config.strategy = Some(DeploymentStrategy::Linear);
+            config.linear_configuration = Some(
+                LinearConfiguration::builder()
+                    .step_percent(linear.step_percent)
+                    .step_bake_time_in_minutes(minutes(linear.step_minutes))
+                    .build(),
+            );
+        }
+        TrafficShift::Canary(canary) => {
+            config.strategy = Some(DeploymentStrategy::Canary);
+            config.canary_configuration = Some(
+                CanaryConfiguration::builder()
+                    .canary_percent(canary.percent)
+                    .canary_bake_time_in_minutes(minutes(canary.bake_minutes))
+                    .build(),
+            );
+        }
+    }
 }
 
 /// `config` without the settings its strategy does not accept.
@@ -189,8 +250,9 @@ pub fn without_own_hook(
     Some(config)
 }
 
-/// Whether the service has what ECS blue/green needs: a load balancer with an alternate
-/// target group and a production listener rule.
+/// Whether the service has what ECS blue/green, linear and canary need to shift traffic: a
+/// load balancer with an alternate target group and a production listener rule (the other
+/// way, Service Connect, is [`has_service_connect`]).
 pub(super) fn has_blue_green_load_balancer(service: &Service) -> bool {
     service.load_balancers().iter().any(|lb| {
         lb.advanced_configuration.as_ref().is_some_and(|advanced| {
@@ -198,6 +260,22 @@ pub(super) fn has_blue_green_load_balancer(service: &Service) -> bool {
                 && advanced.production_listener_rule.is_some()
         })
     })
+}
+
+/// Whether the service's primary deployment uses Service Connect, which linear, canary and
+/// blue/green deployments can shift traffic with instead of a load balancer
+/// (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/linear-deployment-implementation.html>,
+/// <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/canary-deployment.html>).
+pub(super) fn has_service_connect(service: &Service) -> bool {
+    service
+        .deployments()
+        .iter()
+        .filter(|d| d.status.as_deref() == Some("PRIMARY"))
+        .any(|d| {
+            d.service_connect_configuration
+                .as_ref()
+                .is_some_and(|sc| sc.enabled)
+        })
 }
 
 /// Whether a load balancer's `advancedConfiguration` names a test listener rule.

@@ -35,7 +35,7 @@ fn blue_green(with_hook: bool) -> RolloutPlan {
         hook: with_hook.then(|| LifecycleHook {
             function_arn: OURS.into(),
             role_arn: "arn:aws:iam::1:role/hook".into(),
-            stage: DeploymentLifecycleHookStage::PostTestTrafficShift,
+            stages: vec![DeploymentLifecycleHookStage::PostTestTrafficShift],
             details: json!({"release_id": "01J", "attempts_made": 0, "ok": true, "n": -1, "f": 0.5}),
         }),
     }
@@ -242,4 +242,80 @@ fn rolling_removes_our_hook_left_on_a_rolling_service() {
     .expect("our hook must go");
     assert_eq!(sent.lifecycle_hooks, Some(vec![]));
     assert_eq!(sent.strategy, Some(DeploymentStrategy::Rolling));
+}
+
+fn stepped(shift: TrafficShift) -> RolloutPlan {
+    RolloutPlan::Stepped {
+        shift,
+        bake_minutes: 3,
+        hook: Some(LifecycleHook {
+            function_arn: OURS.into(),
+            role_arn: "arn:aws:iam::1:role/hook".into(),
+            stages: vec![
+                DeploymentLifecycleHookStage::PreScaleUp,
+                DeploymentLifecycleHookStage::ProductionTrafficShift,
+            ],
+            details: json!({"release_id": "01J"}),
+        }),
+    }
+}
+
+#[test]
+fn linear_sets_its_steps_and_bake_and_keeps_the_owners_settings() {
+    use stevedore_core::config::LinearSettings;
+    let config = current(DeploymentStrategy::BlueGreen);
+    let linear = TrafficShift::Linear(LinearSettings {
+        step_percent: 33.3,
+        step_minutes: 4,
+    });
+    let sent =
+        deployment_configuration(Some(&config), &stepped(linear), Some(OURS)).expect("changed");
+    assert_eq!(sent.strategy, Some(DeploymentStrategy::Linear));
+    assert_eq!(sent.bake_time_in_minutes, Some(3));
+    let steps = sent.linear_configuration.as_ref().expect("linear");
+    assert_eq!(steps.step_percent, Some(33.3));
+    assert_eq!(steps.step_bake_time_in_minutes, Some(4));
+    assert_eq!(sent.canary_configuration, None);
+    assert_eq!(sent.maximum_percent, Some(200));
+    let hooks = sent.lifecycle_hooks();
+    assert_eq!(hooks.len(), 2);
+    assert_eq!(hooks[0].hook_target_arn(), Some(THEIRS));
+    assert_eq!(
+        hooks[1].lifecycle_stages(),
+        [
+            DeploymentLifecycleHookStage::PreScaleUp,
+            DeploymentLifecycleHookStage::ProductionTrafficShift
+        ]
+    );
+}
+
+#[test]
+fn canary_replaces_linear_settings_and_rolling_switches_our_canary_back() {
+    use aws_sdk_ecs::types::LinearConfiguration;
+    use stevedore_core::config::CanarySettings;
+    let mut config = current(DeploymentStrategy::Linear);
+    config.linear_configuration = Some(LinearConfiguration::builder().step_percent(20.0).build());
+    let canary = TrafficShift::Canary(CanarySettings {
+        percent: 12.5,
+        bake_minutes: 7,
+    });
+    let sent =
+        deployment_configuration(Some(&config), &stepped(canary), Some(OURS)).expect("changed");
+    assert_eq!(sent.strategy, Some(DeploymentStrategy::Canary));
+    assert_eq!(sent.linear_configuration, None);
+    let canary = sent.canary_configuration.as_ref().expect("canary");
+    assert_eq!(canary.canary_percent, Some(12.5));
+    assert_eq!(canary.canary_bake_time_in_minutes, Some(7));
+    // Our canary (our hook is on it) goes back to rolling, without its settings.
+    let back =
+        deployment_configuration(Some(&sent), &RolloutPlan::Rolling, Some(OURS)).expect("changed");
+    assert_eq!(back.strategy, Some(DeploymentStrategy::Rolling));
+    assert_eq!(back.canary_configuration, None);
+    assert_eq!(back.bake_time_in_minutes, None);
+    let targets: Vec<_> = back
+        .lifecycle_hooks()
+        .iter()
+        .map(|h| h.hook_target_arn())
+        .collect();
+    assert_eq!(targets, [Some(THEIRS)]);
 }

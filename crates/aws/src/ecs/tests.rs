@@ -23,6 +23,7 @@ use stevedore_core::render::ContainerChange;
 
 mod register;
 mod revisions;
+mod traffic_shifting;
 mod updates_and_tasks;
 
 const CLUSTER: &str = "main";
@@ -167,6 +168,7 @@ async fn describe_service_maps_the_service_state() {
             deployment_configuration: active_service().deployment_configuration,
             blue_green_load_balancer: false,
             test_listener_rule: false,
+            service_connect: false,
         }
     );
     assert_eq!(

@@ -3,14 +3,19 @@
 //! Every struct denies unknown fields so that a typo (`tag:` for `tags:`) is an error at
 //! `config apply` time rather than a stage that silently never deploys.
 
+mod alarms;
 mod locate;
 mod notifications;
 mod service_id;
 mod services;
 mod strategy;
+mod strategy_rules;
 mod tag_rules;
+mod traffic_shift;
 mod validate;
 
+#[cfg(test)]
+mod alarms_tests;
 #[cfg(test)]
 mod duplicate_tests;
 #[cfg(test)]
@@ -38,6 +43,7 @@ pub use notifications::{
 pub use service_id::{service_identity, stages_by_service};
 pub use services::{RolloutOrder, ScheduleConfig, ScheduleRef, ServiceConfig, StageService};
 pub use strategy::{SmokeTest, Strategy, MAX_BAKE_MINUTES};
+pub use traffic_shift::{CanarySettings, LinearSettings};
 pub use validate::{is_valid_env_name, is_valid_name, is_valid_repository_name};
 
 pub const DEFAULT_MIGRATION_TIMEOUT_SECONDS: u64 = 600;
@@ -153,11 +159,12 @@ pub struct StageConfig {
     /// What happens to pushes that arrive while this stage is being deployed.
     #[serde(default)]
     pub concurrency: crate::lock::ConcurrencyPolicy,
-    /// `rolling` (ECS rolling update) or `blue_green` (ECS native blue/green).
+    /// `rolling` (ECS rolling update), `blue_green` (ECS native blue/green), `linear` or
+    /// `canary` (ECS native, production traffic in steps).
     #[serde(default)]
     pub strategy: Strategy,
-    /// blue_green: minutes ECS keeps blue running after production traffic moved to green,
-    /// so a rollback is instant.
+    /// blue_green, linear, canary: minutes ECS keeps blue running after all production
+    /// traffic moved to green, so a rollback is instant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bake_minutes: Option<u32>,
     /// blue_green: the check made through the test listener before production traffic moves.
@@ -170,6 +177,17 @@ pub struct StageConfig {
     /// This stage's notification destinations, in place of the app's (`[]`: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Vec<NotificationTarget>>,
+    /// `strategy: linear`: step percent and minutes between steps (ECS's defaults if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<LinearSettings>,
+    /// `strategy: canary`: canary percent and its bake (ECS's defaults if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySettings>,
+    /// CloudWatch alarm names ECS watches during each release's rollout: one going into
+    /// ALARM fails the deployment and ECS rolls back. Added to the alarms the service
+    /// already has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
     /// `concurrency: latest`: `push` (default) lets the newest push win; `semver` lets the
     /// highest version win, so an older version pushed later never replaces a newer one.
     #[serde(default, skip_serializing_if = "is_default")]

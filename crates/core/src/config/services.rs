@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{SmokeTest, StageConfig, Strategy};
+use super::{CanarySettings, LinearSettings, SmokeTest, StageConfig, Strategy};
 
 /// One entry of a stage's `services:` list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +26,13 @@ pub struct ServiceConfig {
     pub bake_minutes: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test: Option<SmokeTest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<LinearSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySettings>,
+    /// This service's deployment alarms; `None` means the stage's `alarms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<Vec<String>>,
 }
 
 /// In which order a multi-service stage rolls its services out, once the migration succeeded.
@@ -120,6 +127,10 @@ pub struct StageService<'a> {
     pub strategy: Strategy,
     pub bake_minutes: Option<u32>,
     pub smoke_test: Option<&'a SmokeTest>,
+    pub linear: Option<&'a LinearSettings>,
+    pub canary: Option<&'a CanarySettings>,
+    /// The CloudWatch alarms ECS watches during this service's rollout.
+    pub alarms: &'a [String],
     /// Where the entry sits in stevedore.yaml, for errors (`service` or `services[1]`).
     pub field: String,
 }
@@ -135,6 +146,9 @@ impl StageConfig {
                 strategy: self.strategy,
                 bake_minutes: self.bake_minutes,
                 smoke_test: self.smoke_test.as_ref(),
+                linear: self.linear.as_ref(),
+                canary: self.canary.as_ref(),
+                alarms: &self.alarms,
                 field: "service".into(),
             }];
         }
@@ -142,7 +156,7 @@ impl StageConfig {
             .iter()
             .enumerate()
             .map(|(index, entry)| {
-                // A service with its own strategy takes its own blue/green settings too.
+                // A service with its own strategy takes its own bake, smoke and step settings too.
                 let own = entry.strategy.is_some();
                 StageService {
                     service: &entry.service,
@@ -158,6 +172,17 @@ impl StageConfig {
                     } else {
                         entry.smoke_test.as_ref().or(self.smoke_test.as_ref())
                     },
+                    linear: if own {
+                        entry.linear.as_ref()
+                    } else {
+                        entry.linear.as_ref().or(self.linear.as_ref())
+                    },
+                    canary: if own {
+                        entry.canary.as_ref()
+                    } else {
+                        entry.canary.as_ref().or(self.canary.as_ref())
+                    },
+                    alarms: entry.alarms.as_deref().unwrap_or(&self.alarms),
                     field: format!("services[{index}]"),
                 }
             })

@@ -1,5 +1,6 @@
 //! How a stage's service is rolled forward: ECS's rolling update, or ECS's native
-//! blue/green with a bake time and a smoke test on the test listener.
+//! blue/green (all production traffic at once), linear or canary (in steps, see
+//! `traffic_shift`), with a bake time and a smoke test on the test listener.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,31 @@ pub enum Strategy {
     #[default]
     Rolling,
     BlueGreen,
+    Linear,
+    Canary,
+}
+
+impl Strategy {
+    /// BLUE_GREEN, LINEAR and CANARY: a green revision beside blue, traffic moved by the
+    /// load balancer (or Service Connect), lifecycle hooks, a bake time.
+    pub fn shifts_traffic(self) -> bool {
+        !matches!(self, Strategy::Rolling)
+    }
+
+    /// LINEAR and CANARY: production traffic moves in more than one step.
+    pub fn shifts_in_steps(self) -> bool {
+        matches!(self, Strategy::Linear | Strategy::Canary)
+    }
+
+    /// The name as stevedore.yaml spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "rolling",
+            Strategy::BlueGreen => "blue_green",
+            Strategy::Linear => "linear",
+            Strategy::Canary => "canary",
+        }
+    }
 }
 
 /// The request Stevedore's lifecycle hook makes against the green revision once the test
@@ -36,6 +62,10 @@ pub struct SmokeTest {
     /// Seconds one request may take.
     #[serde(default = "default_request_timeout")]
     pub timeout_seconds: u32,
+    /// linear/canary: also run the test after every production traffic shift (ECS stage
+    /// PRODUCTION_TRAFFIC_SHIFT); a failure there rolls back too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub each_step: bool,
 }
 
 fn default_expect_status() -> u16 {

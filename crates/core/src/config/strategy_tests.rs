@@ -27,8 +27,8 @@ fn blue_green_parses_with_smoke_test_defaults() {
 fn blue_green_fields_are_checked_and_located() {
     let cases = [
         (
-            BLUE_GREEN.replace("strategy: blue_green", "strategy: canary"),
-            "unknown variant `canary`",
+            BLUE_GREEN.replace("strategy: blue_green", "strategy: red_black"),
+            "unknown variant `red_black`",
         ),
         (
             BLUE_GREEN.replace("bake_minutes: 10", "bake_minutes: 2000"),

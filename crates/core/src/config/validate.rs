@@ -3,10 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{
-    AppConfig, ConfigError, MigrationConfig, MigrationRunner, StageConfig, Strategy,
-    MAX_BAKE_MINUTES,
-};
+use super::{AppConfig, ConfigError, MigrationConfig, MigrationRunner, StageConfig};
 
 const MAX_NAME_LEN: usize = 24;
 const MIGRATION_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
@@ -262,11 +259,13 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
             ),
         ));
     }
-    validate_strategy(
-        &Rollout {
+    super::strategy_rules::validate_strategy(
+        &super::strategy_rules::Rollout {
             strategy: stage.strategy,
             bake_minutes: stage.bake_minutes,
             smoke_test: stage.smoke_test.as_ref(),
+            linear: stage.linear.as_ref(),
+            canary: stage.canary.as_ref(),
         },
         stage.deploy_timeout_seconds,
         path,
@@ -276,16 +275,24 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
         if service.field == "service" {
             continue; // the stage's own settings, checked above
         }
-        validate_strategy(
-            &Rollout {
+        super::strategy_rules::validate_strategy(
+            &super::strategy_rules::Rollout {
                 strategy: service.strategy,
                 bake_minutes: service.bake_minutes,
                 smoke_test: service.smoke_test,
+                linear: service.linear,
+                canary: service.canary,
             },
             stage.deploy_timeout_seconds,
             &format!("{path}.{}", service.field),
             path,
         )?;
+    }
+    super::alarms::validate_alarms(&stage.alarms, &format!("{path}.alarms"))?;
+    for (index, entry) in stage.services.iter().enumerate() {
+        if let Some(alarms) = &entry.alarms {
+            super::alarms::validate_alarms(alarms, &format!("{path}.services[{index}].alarms"))?;
+        }
     }
     if let Some(targets) = &stage.notifications {
         super::notifications::validate_targets(targets, &format!("{path}.notifications"))?;
@@ -311,60 +318,6 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
                 format!("`{name}` is set in both `environment` and `secrets`; keep only one"),
             ));
         }
-    }
-    Ok(())
-}
-
-/// One rollout's settings: a stage's, or one of its services' effective ones.
-pub(super) struct Rollout<'a> {
-    pub strategy: Strategy,
-    pub bake_minutes: Option<u32>,
-    pub smoke_test: Option<&'a super::SmokeTest>,
-}
-
-/// `path` locates the rollout's own fields; a `deploy_timeout_seconds` too short for them is
-/// the stage's (`stage_path`).
-fn validate_strategy(
-    stage: &Rollout<'_>,
-    deploy_timeout_seconds: u64,
-    path: &str,
-    stage_path: &str,
-) -> CheckResult {
-    if stage.strategy == Strategy::Rolling {
-        for (field, set) in [
-            ("bake_minutes", stage.bake_minutes.is_some()),
-            ("smoke_test", stage.smoke_test.is_some()),
-        ] {
-            if set {
-                return Err((
-                    format!("{path}.{field}"),
-                    "is only used with `strategy: blue_green`; add it or remove this field".into(),
-                ));
-            }
-        }
-        return Ok(());
-    }
-    let bake_minutes = stage.bake_minutes.unwrap_or(0);
-    if bake_minutes > MAX_BAKE_MINUTES {
-        return Err((
-            format!("{path}.bake_minutes"),
-            format!("{bake_minutes} is out of range 0..={MAX_BAKE_MINUTES} (ECS's limit)"),
-        ));
-    }
-    let mut longest = u64::from(bake_minutes) * 60;
-    if let Some(smoke_test) = stage.smoke_test {
-        smoke_test
-            .check()
-            .map_err(|(field, message)| (format!("{path}.smoke_test.{field}"), message))?;
-        longest += smoke_test.longest_seconds();
-    }
-    if deploy_timeout_seconds <= longest {
-        return Err((
-            format!("{stage_path}.deploy_timeout_seconds"),
-            format!(
-                "{deploy_timeout_seconds} s leaves no time to roll out: bake_minutes and the smoke test alone can take {longest} s; raise it above that"
-            ),
-        ));
     }
     Ok(())
 }

@@ -199,6 +199,13 @@ pub struct Release {
     pub deploy_started_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
+    /// linear/canary: the new revision's start and each production traffic step, as the
+    /// lifecycle hook saw them (the first and the latest ones), all counted in
+    /// `traffic_step_count`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traffic_steps: Vec<crate::traffic::TrafficStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_step_count: Option<u64>,
 }
 
 impl Release {
@@ -240,6 +247,8 @@ impl Release {
             migrated_at: None,
             deploy_started_at: None,
             finished_at: None,
+            traffic_steps: Vec::new(),
+            traffic_step_count: None,
         }
     }
 

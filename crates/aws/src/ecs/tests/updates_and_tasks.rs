@@ -88,6 +88,7 @@ async fn blue_green_services_roll_back_failures_and_need_an_advanced_load_balanc
         .unwrap();
     assert!(ready.blue_green_load_balancer);
     assert!(ready.test_listener_rule);
+    assert!(!ready.service_connect);
 }
 
 #[tokio::test]
