@@ -12,6 +12,7 @@ use crate::error::{classify, code_and_message};
 
 mod deployment_alarms;
 mod registration;
+mod revisions;
 mod rollout;
 mod service_deployments;
 pub use aws_sdk_ecs::types::{

@@ -18,9 +18,11 @@ pub mod migration;
 pub mod notify;
 pub mod release;
 pub mod render;
+pub mod retention;
 pub mod routing;
 pub mod secret;
 pub mod smoke;
+pub mod tag_rule;
 pub mod traffic;
 mod yaml;
 

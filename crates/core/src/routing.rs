@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use globset::Glob;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AppConfig;
@@ -14,10 +13,10 @@ pub struct Target {
     pub stage: String,
 }
 
-/// Every (app, stage) whose app builds from `repository` and whose tag globs match `tag`,
+/// Every (app, stage) whose app builds from `repository` and whose tag rules match `tag`,
 /// sorted by app then stage so that the same push always starts releases in the same order.
 ///
-/// A glob that does not compile matches nothing; validation rejects such configs on apply.
+/// A rule that does not compile matches nothing; validation rejects such configs on apply.
 pub fn stages_for_push(
     apps: &BTreeMap<String, AppConfig>,
     repository: &str,
@@ -29,7 +28,7 @@ pub fn stages_for_push(
         .flat_map(|(app_name, app)| {
             app.stages
                 .iter()
-                .filter(|(_, stage)| stage.tags.iter().any(|pattern| tag_matches(pattern, tag)))
+                .filter(|(_, stage)| stage.tags.iter().any(|rule| rule.matches(tag)))
                 .map(move |(stage_name, _)| Target {
                     app: app_name.clone(),
                     stage: stage_name.clone(),
@@ -38,11 +37,6 @@ pub fn stages_for_push(
         .collect();
     targets.sort();
     targets
-}
-
-/// Whether `tag` matches the glob `pattern`.
-pub fn tag_matches(pattern: &str, tag: &str) -> bool {
-    Glob::new(pattern).is_ok_and(|glob| glob.compile_matcher().is_match(tag))
 }
 
 #[cfg(test)]
@@ -66,6 +60,17 @@ apps:
     repository: frontend
     stages:
       staging: {cluster: c, service: frontend-staging, tags: ["*"]}
+  api:
+    repository: api
+    stages:
+      stable:
+        cluster: c
+        service: api-stable
+        tags: [{semver: ">=1.4, <2"}]
+      beta:
+        cluster: c
+        service: api-beta
+        tags: ["beta-*", {semver: "^1.5.0-rc0", prerelease: true}]
 "#;
 
     fn targets(repository: &str, tag: &str) -> Vec<(String, String)> {
@@ -121,8 +126,20 @@ apps:
     }
 
     #[test]
+    fn semver_rules_select_stages_beside_globs() {
+        assert_eq!(
+            targets("api", "v1.5.0"),
+            pairs(&[("api", "beta"), ("api", "stable")])
+        );
+        assert_eq!(targets("api", "1.4.0"), pairs(&[("api", "stable")]));
+        assert_eq!(targets("api", "v1.5.0-rc1"), pairs(&[("api", "beta")]));
+        assert_eq!(targets("api", "beta-7"), pairs(&[("api", "beta")]));
+        assert!(targets("api", "v2.0.0").is_empty());
+        assert!(targets("api", "v1.3.9").is_empty());
+    }
+
+    #[test]
     fn stages_without_tags_are_promotion_only() {
         assert!(!targets("backend", "main-1").contains(&("backend".into(), "production".into())));
-        assert!(!tag_matches("[", "["));
     }
 }

@@ -89,6 +89,11 @@ pub enum DeployRequest {
         render: RenderOutput,
         execution_arn: String,
     },
+    /// The release SUCCEEDED: deregister the stage's old revisions (`keep_revisions`).
+    PruneRevisions {
+        release: ReleaseSpec,
+        render: RenderOutput,
+    },
     /// ECS failed the deployment without rolling back, or never finished it: put the
     /// previous task definition back, so the service is left running a good one.
     Restore {
@@ -129,12 +134,19 @@ pub enum DeployResponse {
     Pointed {
         schedules_pointed: usize,
     },
+    /// How many old task definition revisions were deregistered.
+    Pruned {
+        revisions_deregistered: usize,
+    },
 }
 
 pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployResponse, HandlerError> {
     let targeted = crate::targets::deploy_in(ctx, &request).await?;
     let ctx = targeted.as_ref().unwrap_or(ctx);
     match request {
+        DeployRequest::PruneRevisions { release, render } => {
+            Ok(crate::retention::prune(ctx, &release, &render).await?)
+        }
         DeployRequest::Start {
             release,
             render,

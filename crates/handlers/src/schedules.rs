@@ -19,7 +19,7 @@ use crate::runtime::{now, timestamp};
 use crate::stage_lock::{fence, Lease};
 use crate::{ReleaseSpec, RenderOutput, ScheduleRender};
 
-fn target(schedule: &ScheduleRef) -> ScheduleTarget<'_> {
+pub(crate) fn target(schedule: &ScheduleRef) -> ScheduleTarget<'_> {
     match schedule {
         ScheduleRef::Schedule { name, group } => ScheduleTarget::Schedule { name, group },
         ScheduleRef::Rule { name, event_bus } => ScheduleTarget::Rule { name, event_bus },

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use stevedore_aws::store::{FenceOutcome, LockOutcome, ReleaseKey};
 use stevedore_aws::Store;
-use stevedore_core::lock::{decide_lock, ConcurrencyPolicy, LockDecision, StageLock};
+use stevedore_core::lock::{decide_lock, ConcurrencyPolicy, LockDecision, ReleaseOrder, StageLock};
 use stevedore_core::release::input::{validate_release_fields, ExecutionArn};
 use stevedore_core::release::{Release, ReleaseStatus};
 use stevedore_core::Error;
@@ -91,19 +91,19 @@ pub(crate) async fn fence(
 /// refused before anything is recorded; a well-formed release of an app or stage that is not
 /// configured is recorded FAILED (`AppNotFound` / `StageNotFound`), like any release that
 /// started; an image or task definition the release may not deploy is refused unrecorded.
-/// Answers the stage's concurrency policy (the config is read once).
+/// Answers the stage's concurrency policy and order (the config is read once).
 async fn validate(
     store: &Store,
     release: &ReleaseSpec,
     execution: &ExecutionArn<'_>,
     at: DateTime<Utc>,
-) -> Result<ConcurrencyPolicy, Error> {
+) -> Result<(ConcurrencyPolicy, ReleaseOrder), Error> {
     validate_release_fields(release, execution, at.timestamp_millis().max(0) as u64)?;
     // A transient error reading the config is retried, never taken as "no config".
     let config = store.get_app_config(&release.app).await?;
     let (repository, policy) = match &config {
         Some(config) => match config.stages.get(&release.stage) {
-            Some(stage) => (config.repository.clone(), stage.concurrency),
+            Some(stage) => (config.repository.clone(), (stage.concurrency, stage.order)),
             None => {
                 create_record(store, release, at).await?;
                 return Err(Error::StageNotFound {
@@ -177,7 +177,7 @@ pub(crate) async fn acquire(
 ) -> Result<Recorded, Error> {
     let store = &ctx.store;
     let execution = ExecutionArn::parse(execution_arn)?;
-    let policy = validate(store, release, &execution, at).await?;
+    let (policy, order) = validate(store, release, &execution, at).await?;
     create_record(store, release, at).await?;
     for _ in 0..HEAD_RACE_ATTEMPTS {
         let mut head = store
@@ -211,7 +211,9 @@ pub(crate) async fn acquire(
             waiting: &head.waiting,
             current: head.current_release.as_deref(),
         };
-        let decision = decide_lock(policy, &release.release_id, &lock);
+        let versions = crate::release_order::versions(store, release, &lock, order).await?;
+        let precedence = crate::release_order::precedence(order, &versions);
+        let decision = decide_lock(policy, &precedence, &release.release_id, &lock);
         if let LockDecision::Wait { behind: other } | LockDecision::Supersede { by: other } =
             &decision
         {
@@ -230,7 +232,8 @@ pub(crate) async fn acquire(
             }
             LockDecision::Supersede { by } => {
                 let reason = format!(
-                    "superseded by the newer push {by} while waiting for the stage (policy {policy}); nothing was changed"
+                    "superseded by the {} {by} while waiting for the stage (policy {policy}); nothing was changed",
+                    crate::release_order::newer(order)
                 );
                 store
                     .supersede(key(release), &reason, &timestamp(at))

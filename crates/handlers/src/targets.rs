@@ -99,6 +99,7 @@ fn release_of(request: &DeployRequest) -> &ReleaseSpec {
         | DeployRequest::Check { release, .. }
         | DeployRequest::Reconcile { release, .. }
         | DeployRequest::PointSchedules { release, .. }
+        | DeployRequest::PruneRevisions { release, .. }
         | DeployRequest::Restore { release, .. } => release,
     }
 }

@@ -180,6 +180,10 @@ fn state_machine_and_function_samples_parse() {
         DeployRequest::PointSchedules { .. }
     ));
     assert!(matches!(
+        sample::<DeployRequest>("deploy-prune-revisions.json"),
+        DeployRequest::PruneRevisions { .. }
+    ));
+    assert!(matches!(
         sample::<DeployRequest>("deploy-wait.json"),
         DeployRequest::Wait { .. }
     ));

@@ -19,9 +19,9 @@ def apply_patches() -> None:
 
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
 
-    from . import (codebuild_sim, dynamodb_atomic, dynamodb_streams, ecr_events, ecs_service_api,
-                   ecs_service_deployments, ecs_sim, ecs_tasks, eventbridge, lambda_bridge,
-                   scheduler_fixes, sfn_codebuild, sfn_events, sfn_fixes)
+    from . import (codebuild_sim, dynamodb_atomic, dynamodb_streams, ecr_events, ecs_inactive,
+                   ecs_service_api, ecs_service_deployments, ecs_sim, ecs_tasks, eventbridge,
+                   lambda_bridge, scheduler_fixes, sfn_codebuild, sfn_events, sfn_fixes)
 
     lambda_bridge.apply()
     eventbridge.apply()
@@ -34,6 +34,7 @@ def apply_patches() -> None:
     ecs_sim.apply()
     ecs_service_api.apply()  # after ecs_tasks and ecs_sim: wraps what they installed
     ecs_service_deployments.apply()
+    ecs_inactive.apply()  # after every other ECS patch: refuses INACTIVE revisions first
     dynamodb_streams.apply()  # before dynamodb_atomic: its lock then wraps the stream commit too
     dynamodb_atomic.apply()
     scheduler_fixes.apply()

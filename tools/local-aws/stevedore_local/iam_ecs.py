@@ -2,7 +2,8 @@
 https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html):
 DescribeServices / UpdateService: ``service`` (ecs:cluster); RunTask: ``task-definition``
 (ecs:cluster, dependent iam:PassRole); StopTask / DescribeTasks: ``task`` (ecs:cluster);
-ListTasks: ``container-instance`` (ecs:cluster); RegisterTaskDefinition: ``task-definition``;
+ListTasks: ``container-instance`` (ecs:cluster); RegisterTaskDefinition and
+DeregisterTaskDefinition: ``task-definition``; ListServices and ListTaskDefinitions: none ("*");
 ListServiceDeployments: ``service``; DescribeServiceDeployments: ``service-deployment``.
 Tagging at creation needs ecs:TagResource with ecs:CreateAction = the creating action:
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html
@@ -106,6 +107,20 @@ def _ecs_list_tasks(where: Where, p: dict[str, Any], _l: Lookup) -> list[Authori
     # the reference tells, so only Resource "*" (with an ecs:cluster condition) allows it.
     resource = _ecs_child(where, "container-instance", cluster, instance) if instance else "*"
     return [Authorization("ecs:ListTasks", resource, _ecs_context(where, cluster))]
+
+
+def _ecs_list_services(where: Where, p: dict[str, Any], _l: Lookup) -> list[Authorization]:
+    # No resource type (Service Authorization Reference, list_amazonelasticcontainerservice.html):
+    # "*", with the cluster as ecs:cluster.
+    cluster = _ecs_cluster(where, p.get("cluster"))
+    return [Authorization("ecs:ListServices", "*", _ecs_context(where, cluster))]
+
+
+def _ecs_deregister_task_definition(where: Where, p: dict[str, Any], lookup: Lookup) -> list[Authorization]:
+    # Resource type task-definition, like RegisterTaskDefinition's; the request names a revision.
+    return [Authorization("ecs:DeregisterTaskDefinition",
+                          _task_definition_arn(where, p.get("taskDefinition", ""), lookup),
+                          request_context(where))]
 
 
 def _tag_on_create(where: Where, create_action: str, resource: str, tags: list[dict[str, Any]]) -> Authorization:

@@ -43,9 +43,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .iam_ecs import (_ecs_describe_service_deployments, _ecs_describe_services,
-                      _ecs_list_service_deployments, _ecs_list_tasks,
-                      _ecs_register_task_definition, _ecs_run_task, _ecs_tasks,
+from .iam_ecs import (_ecs_deregister_task_definition, _ecs_describe_service_deployments,
+                      _ecs_describe_services, _ecs_list_service_deployments, _ecs_list_services,
+                      _ecs_list_tasks, _ecs_register_task_definition, _ecs_run_task, _ecs_tasks,
                       _ecs_update_service)
 from .iam_policy import UNKNOWN
 from .iam_request import (GLOBAL_KNOWN, Authorization, Lookup, Mapper, Where, _star, pass_role,
@@ -236,6 +236,9 @@ MAPPERS: dict[tuple[str, str], Mapper] = {
     ("ecs", "DescribeTaskDefinition"): _star("ecs:DescribeTaskDefinition"),
     ("ecs", "ListServiceDeployments"): _ecs_list_service_deployments,
     ("ecs", "DescribeServiceDeployments"): _ecs_describe_service_deployments,
+    ("ecs", "ListServices"): _ecs_list_services,
+    ("ecs", "ListTaskDefinitions"): _star("ecs:ListTaskDefinitions"),
+    ("ecs", "DeregisterTaskDefinition"): _ecs_deregister_task_definition,
     ("dynamodb", "GetItem"): _ddb_item("GetItem"),
     ("dynamodb", "PutItem"): _ddb_item("PutItem"),
     ("dynamodb", "UpdateItem"): _ddb_item("UpdateItem"),

@@ -173,6 +173,11 @@ def test_ecs_may_use_the_hook_role_only_for_the_hook_and_this_account(roles, con
 # list_awssystemsmanager, list_awsstepfunctions, list_amazoncloudwatchlogs.
 STAR_ONLY_ACTIONS = {
     "ecs:describetaskdefinition", "ecs:listtasks", "ssm:describeparameters",
+    # Revision retention: listing a cluster's services (narrowed by ecs:cluster) and a family's revisions.
+    "ecs:listservices", "ecs:listtaskdefinitions",
+    # Not settled in the reference we could read: "*" is right whether or not it has a
+    # resource type (a task-definition ARN would deny it if it has none).
+    "ecs:deregistertaskdefinition",
     "states:sendtasksuccess", "states:sendtaskfailure", "states:sendtaskheartbeat",
     "logs:createlogdelivery", "logs:getlogdelivery", "logs:updatelogdelivery",
     "logs:deletelogdelivery", "logs:listlogdeliveries", "logs:putresourcepolicy",
@@ -193,6 +198,6 @@ def test_template_grants_star_only_where_aws_has_no_resource_level_permission():
             actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
             if "*" in resources:
                 offenders += [f"{who}: {a}" for a in actions if a.lower() not in STAR_ONLY_ACTIONS]
-            if any(a.lower() == "ecs:listtasks" for a in actions):
-                assert "ecs:cluster" in json.dumps(stmt.get("Condition")), f"{who}: ListTasks unscoped"
+            if any(a.lower() in ("ecs:listtasks", "ecs:listservices") for a in actions):
+                assert "ecs:cluster" in json.dumps(stmt.get("Condition")), f"{who}: {actions} unscoped"
     assert not offenders, f"Resource \"*\" for actions AWS can scope: {offenders}"

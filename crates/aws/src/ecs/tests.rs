@@ -22,6 +22,7 @@ use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, Secret};
 use stevedore_core::render::ContainerChange;
 
 mod register;
+mod revisions;
 mod traffic_shifting;
 mod updates_and_tasks;
 

@@ -10,6 +10,7 @@ mod service_id;
 mod services;
 mod strategy;
 mod strategy_rules;
+mod tag_rules;
 mod target;
 mod traffic_shift;
 mod validate;
@@ -22,6 +23,8 @@ mod duplicate_tests;
 mod notifications_tests;
 #[cfg(test)]
 mod strategy_tests;
+#[cfg(test)]
+mod tag_rules_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -128,10 +131,10 @@ pub struct StageConfig {
     /// Schedules and rules pointed at the new revision once every service succeeded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedules: Vec<ScheduleConfig>,
-    /// Globs; a pushed tag matching any of them deploys to this stage automatically.
-    /// Empty means the stage is only deployed by promotion.
+    /// Globs and semver rules; a pushed tag matching any of them deploys to this stage
+    /// automatically. Empty means the stage is only deployed by promotion.
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub tags: Vec<crate::tag_rule::TagRule>,
     #[serde(default = "default_deploy_timeout")]
     pub deploy_timeout_seconds: u64,
     #[serde(default)]
@@ -197,6 +200,26 @@ pub struct StageConfig {
     /// The role assumed in `account`; default `stevedore-target` (template-target.yaml).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
+    /// `concurrency: latest`: `push` (default) lets the newest push win; `semver` lets the
+    /// highest version win, so an older version pushed later never replaces a newer one.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub order: crate::lock::ReleaseOrder,
+    /// After a release SUCCEEDED, revisions Stevedore registered for the stage are
+    /// deregistered unless running, scheduled, or of its `keep_revisions` newest SUCCEEDED
+    /// releases; 0 turns this off.
+    #[serde(
+        default = "default_keep_revisions",
+        skip_serializing_if = "is_default_keep_revisions"
+    )]
+    pub keep_revisions: u32,
+}
+
+fn default_keep_revisions() -> u32 {
+    crate::retention::DEFAULT_KEEP_REVISIONS
+}
+
+fn is_default_keep_revisions(keep: &u32) -> bool {
+    *keep == crate::retention::DEFAULT_KEEP_REVISIONS
 }
 
 /// Whether a stage's releases wait for a person before they change anything.

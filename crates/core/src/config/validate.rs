@@ -238,18 +238,7 @@ fn validate_stage(stage: &StageConfig, path: &str) -> CheckResult {
     }
     super::services::validate_services(stage, path)?;
     super::target::validate_target(stage, path)?;
-    for (index, pattern) in stage.tags.iter().enumerate() {
-        let tag_path = format!("{path}.tags[{index}]");
-        if pattern.is_empty() {
-            return Err((tag_path, "empty tag pattern matches no tag".into()));
-        }
-        if let Err(error) = globset::Glob::new(pattern) {
-            return Err((
-                tag_path,
-                format!("invalid glob {pattern:?}: {}", error.kind()),
-            ));
-        }
-    }
+    super::tag_rules::validate_tag_rules(stage, path)?;
     if !DEPLOY_TIMEOUT_RANGE.contains(&stage.deploy_timeout_seconds) {
         return Err((
             format!("{path}.deploy_timeout_seconds"),

@@ -1,0 +1,133 @@
+//! Task definition revisions for retention: which are ACTIVE in a family, which a cluster
+//! runs or deploys, and deregistering one.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_ecs::types::{DesiredStatus, TaskDefinitionStatus};
+use stevedore_core::Result;
+
+use super::Ecs;
+use crate::error::classify;
+
+/// DescribeServices takes at most 10 services per call, DescribeTasks 100 tasks.
+const DESCRIBE_SERVICES_BATCH: usize = 10;
+const DESCRIBE_TASKS_BATCH: usize = 100;
+
+impl Ecs {
+    /// The family's ACTIVE revisions (ARNs), over every page. `familyPrefix` is the full
+    /// family name, and the status stays the same from page to page, as ListTaskDefinitions
+    /// asks (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitions.html).
+    pub async fn active_revisions(&self, family: &str) -> Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut next_token = None;
+        loop {
+            let out = self
+                .client
+                .list_task_definitions()
+                .family_prefix(family)
+                .status(TaskDefinitionStatus::Active)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| classify("ListTaskDefinitions", e))?;
+            arns.extend(
+                out.task_definition_arns
+                    .unwrap_or_default()
+                    .into_iter()
+                    // familyPrefix also matches longer families (`web` lists `web-worker`).
+                    .filter(|arn| super::task_definition_family(arn) == family),
+            );
+            next_token = out.next_token;
+            if next_token.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+
+    /// Every revision the cluster's services deploy (each deployment's, primary or
+    /// draining) and its running tasks run.
+    pub async fn revisions_in_use(&self, cluster: &str) -> Result<BTreeSet<String>> {
+        let mut in_use = BTreeSet::new();
+        let mut services = Vec::new();
+        let mut next_token = None;
+        loop {
+            let out = self
+                .client
+                .list_services()
+                .cluster(cluster)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| classify("ListServices", e))?;
+            services.extend(out.service_arns.unwrap_or_default());
+            next_token = out.next_token;
+            if next_token.is_none() {
+                break;
+            }
+        }
+        for chunk in services.chunks(DESCRIBE_SERVICES_BATCH) {
+            let out = self
+                .client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("DescribeServices", e))?;
+            for service in out.services() {
+                in_use.extend(service.task_definition.clone());
+                in_use.extend(
+                    service
+                        .deployments()
+                        .iter()
+                        .filter_map(|d| d.task_definition.clone()),
+                );
+            }
+        }
+        let mut tasks = Vec::new();
+        let mut next_token = None;
+        loop {
+            let out = self
+                .client
+                .list_tasks()
+                .cluster(cluster)
+                .desired_status(DesiredStatus::Running)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| classify("ListTasks", e))?;
+            tasks.extend(out.task_arns.unwrap_or_default());
+            next_token = out.next_token;
+            if next_token.is_none() {
+                break;
+            }
+        }
+        for chunk in tasks.chunks(DESCRIBE_TASKS_BATCH) {
+            let out = self
+                .client
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("DescribeTasks", e))?;
+            in_use.extend(
+                out.tasks()
+                    .iter()
+                    .filter_map(|t| t.task_definition_arn.clone()),
+            );
+        }
+        Ok(in_use)
+    }
+
+    /// Marks the revision INACTIVE (never deletes it: a rollback registers it again).
+    pub async fn deregister_task_definition(&self, task_definition: &str) -> Result<()> {
+        self.client
+            .deregister_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| classify("DeregisterTaskDefinition", e))?;
+        Ok(())
+    }
+}
