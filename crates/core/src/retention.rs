@@ -58,8 +58,9 @@ pub struct RetentionInput<'a> {
     pub truncated: bool,
     /// Revisions (ARNs) ListTaskDefinitions reports ACTIVE in the families concerned.
     pub active: &'a BTreeSet<String>,
-    /// Revisions in use: running tasks, the cluster's services' deployments, schedules and
-    /// rules' ECS targets (ARN, `family:revision`, or a bare family).
+    /// Revisions in use anywhere in the account and region: every cluster's running tasks and
+    /// services' deployments, every schedule's and rule's ECS target (ARN, `family:revision`,
+    /// or a bare family).
     pub in_use: &'a BTreeSet<String>,
 }
 
@@ -117,6 +118,18 @@ pub fn revisions_to_deregister(input: &RetentionInput<'_>) -> Vec<String> {
         .take(MAX_DEREGISTER_PER_RUN)
         .map(|(_, _, td)| td.to_string())
         .collect()
+}
+
+/// Whether the decision has anything to deregister before what is in use is known. `in_use`
+/// only ever keeps more, so when this is false nothing is deregistered whatever is in use,
+/// and the account-wide scan for it (every cluster, schedule and rule) can be skipped.
+pub fn has_candidates(input: &RetentionInput<'_>) -> bool {
+    let nothing_in_use = BTreeSet::new();
+    !revisions_to_deregister(&RetentionInput {
+        in_use: &nothing_in_use,
+        ..*input
+    })
+    .is_empty()
 }
 
 #[cfg(test)]

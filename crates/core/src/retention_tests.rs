@@ -147,3 +147,59 @@ fn revisions_read_from_arns_and_short_forms() {
     assert_eq!(revision_of("web:3"), ("web", Some(3)));
     assert_eq!(revision_of("web"), ("web", None));
 }
+
+fn input<'a>(
+    keep: u32,
+    releases: &'a [Release],
+    active: &'a BTreeSet<String>,
+    in_use: &'a BTreeSet<String>,
+) -> RetentionInput<'a> {
+    RetentionInput {
+        keep_revisions: keep,
+        releases,
+        truncated: false,
+        active,
+        in_use,
+    }
+}
+
+#[test]
+fn no_candidates_means_no_scan() {
+    let releases = succeeded(3); // revisions 2..=4, all kept
+    let active = all_active(4);
+    let nothing = BTreeSet::new();
+    assert!(!has_candidates(&input(3, &releases, &active, &nothing)));
+    assert!(!has_candidates(&input(0, &succeeded(12), &all_active(13), &nothing)));
+    // Revisions already INACTIVE are no candidates either.
+    let only_kept: BTreeSet<String> = (3..=4).map(td).collect();
+    assert!(!has_candidates(&input(2, &releases, &only_kept, &nothing)));
+}
+
+#[test]
+fn candidates_need_the_scan_even_when_it_keeps_them_all() {
+    let releases = succeeded(4); // revisions 2..=5
+    let active = all_active(5);
+    let nothing = BTreeSet::new();
+    assert!(has_candidates(&input(2, &releases, &active, &nothing)));
+    // Another cluster's service runs 2, a schedule names `web:3`: the
+    // scan keeps both, and the decision then deregisters nothing.
+    let in_use: BTreeSet<String> = [td(2), "web:3".to_string()].into();
+    let scanned = input(2, &releases, &active, &in_use);
+    assert!(has_candidates(&scanned), "what is in use does not change the candidates");
+    assert!(revisions_to_deregister(&scanned).is_empty());
+}
+
+#[test]
+fn another_familys_bare_name_keeps_nothing_of_this_one() {
+    let releases = succeeded(4); // revisions 2..=5
+    let active = all_active(5);
+    let in_use: BTreeSet<String> = [
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/web-worker".to_string(),
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/web-worker:2".to_string(),
+    ]
+    .into();
+    assert_eq!(
+        revisions_to_deregister(&input(1, &releases, &active, &in_use)),
+        [td(2), td(3), td(4)]
+    );
+}
