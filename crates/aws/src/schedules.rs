@@ -322,6 +322,8 @@ fn failed_entries(
     )
 }
 
+mod usage;
+
 #[cfg(test)]
 mod tests;
 

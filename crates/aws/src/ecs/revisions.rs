@@ -1,5 +1,5 @@
-//! Task definition revisions for retention: which are ACTIVE in a family, which a cluster
-//! runs or deploys, and deregistering one.
+//! Task definition revisions for retention: which are ACTIVE in a family, which clusters
+//! there are and what each runs or deploys, and deregistering one.
 
 use std::collections::BTreeSet;
 
@@ -40,6 +40,28 @@ impl Ecs {
             next_token = out.next_token;
             if next_token.is_none() {
                 return Ok(arns);
+            }
+        }
+    }
+
+    /// Every cluster of the account in this Region (ARNs), over every page: retention keeps
+    /// what any of them runs
+    /// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListClusters.html).
+    pub async fn clusters(&self) -> Result<Vec<String>> {
+        let mut clusters = Vec::new();
+        let mut next_token = None;
+        loop {
+            let out = self
+                .client
+                .list_clusters()
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| classify("ListClusters", e))?;
+            clusters.extend(out.cluster_arns.unwrap_or_default());
+            next_token = out.next_token.filter(|t| !t.is_empty());
+            if next_token.is_none() {
+                return Ok(clusters);
             }
         }
     }

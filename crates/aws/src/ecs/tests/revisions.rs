@@ -99,3 +99,40 @@ async fn deregister_names_the_revision() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn clusters_reads_every_page() {
+    const A: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/main";
+    const B: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/batch";
+    let first = mock!(Client::list_clusters)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(|| {
+            aws_sdk_ecs::operation::list_clusters::ListClustersOutput::builder()
+                .cluster_arns(A)
+                .next_token("page-2")
+                .build()
+        });
+    let second = mock!(Client::list_clusters)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(|| {
+            aws_sdk_ecs::operation::list_clusters::ListClustersOutput::builder()
+                .cluster_arns(B)
+                .build()
+        });
+    let found = ecs(&[first, second]).clusters().await.unwrap();
+    assert_eq!(found, [A, B]);
+}
+
+#[tokio::test]
+async fn clusters_failure_is_classified() {
+    let denied = mock!(Client::list_clusters)
+        .sequence()
+        .http_status(400, Some(error_body("AccessDeniedException", "nope")))
+        .build();
+    let err = ecs(&[denied]).clusters().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ListClusters failed: AccessDeniedException"),
+        "{err}"
+    );
+}
