@@ -169,7 +169,12 @@ fn no_candidates_means_no_scan() {
     let active = all_active(4);
     let nothing = BTreeSet::new();
     assert!(!has_candidates(&input(3, &releases, &active, &nothing)));
-    assert!(!has_candidates(&input(0, &succeeded(12), &all_active(13), &nothing)));
+    assert!(!has_candidates(&input(
+        0,
+        &succeeded(12),
+        &all_active(13),
+        &nothing
+    )));
     // Revisions already INACTIVE are no candidates either.
     let only_kept: BTreeSet<String> = (3..=4).map(td).collect();
     assert!(!has_candidates(&input(2, &releases, &only_kept, &nothing)));
@@ -185,7 +190,10 @@ fn candidates_need_the_scan_even_when_it_keeps_them_all() {
     // scan keeps both, and the decision then deregisters nothing.
     let in_use: BTreeSet<String> = [td(2), "web:3".to_string()].into();
     let scanned = input(2, &releases, &active, &in_use);
-    assert!(has_candidates(&scanned), "what is in use does not change the candidates");
+    assert!(
+        has_candidates(&scanned),
+        "what is in use does not change the candidates"
+    );
     assert!(revisions_to_deregister(&scanned).is_empty());
 }
 

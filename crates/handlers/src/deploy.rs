@@ -144,8 +144,8 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
     let targeted = crate::targets::deploy_in(ctx, &request).await?;
     let ctx = targeted.as_ref().unwrap_or(ctx);
     match request {
-        DeployRequest::PruneRevisions { release, render } => {
-            Ok(crate::retention::prune(ctx, &release, &render).await?)
+        DeployRequest::PruneRevisions { release, .. } => {
+            Ok(crate::retention::prune(ctx, &release).await?)
         }
         DeployRequest::Start {
             release,

@@ -1,5 +1,6 @@
 //! After a release SUCCEEDED: deregister the stage's old task definition revisions, keeping
-//! what runs, what schedules name, and the `keep_revisions` newest SUCCEEDED releases'
+//! the `keep_revisions` newest SUCCEEDED releases' and whatever the account uses (any
+//! cluster's services and tasks, any schedule or rule; scanned only when something could go)
 //! (the decision is `stevedore_core::retention`). A pruning error never changes the
 //! release: it is logged and recorded on it (`revision_retention_error`), and the next
 //! success tries again.
@@ -9,20 +10,17 @@ use std::collections::BTreeSet;
 use stevedore_aws::store::{attr_n, attr_s};
 use stevedore_core::config::StageConfig;
 use stevedore_core::retention::{
-    revision_of, revisions_of, revisions_to_deregister, RetentionInput, RELEASES_BEYOND_KEPT,
+    has_candidates, revision_of, revisions_of, revisions_to_deregister, RetentionInput,
+    RELEASES_BEYOND_KEPT,
 };
 use stevedore_core::Error;
 
 use crate::deploy::{Deploy, DeployResponse};
 use crate::runtime::{now, timestamp};
-use crate::{ReleaseSpec, RenderOutput};
+use crate::ReleaseSpec;
 
 /// Prunes the stage's revisions and records how many went (and why it stopped, if it did).
-pub(crate) async fn prune(
-    ctx: &Deploy,
-    release: &ReleaseSpec,
-    render: &RenderOutput,
-) -> Result<DeployResponse, Error> {
+pub(crate) async fn prune(ctx: &Deploy, release: &ReleaseSpec) -> Result<DeployResponse, Error> {
     let config = ctx.store.get_app_config(&release.app).await?;
     let Some(stage) = config.as_ref().and_then(|c| c.stage(&release.stage)) else {
         return Ok(DeployResponse::Pruned {
@@ -35,7 +33,7 @@ pub(crate) async fn prune(
         });
     }
     let mut deregistered = Vec::new();
-    let outcome = deregister_old(ctx, release, render, stage, &mut deregistered).await;
+    let outcome = deregister_old(ctx, release, stage, &mut deregistered).await;
     let mut fields = vec![
         ("revisions_deregistered", attr_n(deregistered.len() as i64)),
         ("revisions_pruned_at", attr_s(timestamp(now()))),
@@ -71,7 +69,6 @@ pub(crate) async fn prune(
 async fn deregister_old(
     ctx: &Deploy,
     release: &ReleaseSpec,
-    render: &RenderOutput,
     stage: &StageConfig,
     deregistered: &mut Vec<String>,
 ) -> Result<(), Error> {
@@ -91,32 +88,36 @@ async fn deregister_old(
     for family in families {
         active.extend(ctx.ecs.active_revisions(family).await?);
     }
-    let clusters: BTreeSet<&str> = std::iter::once(render.cluster.as_str())
-        .chain(render.services.iter().map(|s| s.cluster.as_str()))
-        .chain(std::iter::once(stage.cluster.as_str()))
-        .filter(|c| !c.is_empty())
-        .collect();
-    let mut in_use = BTreeSet::new();
-    for cluster in clusters {
-        in_use.extend(ctx.ecs.revisions_in_use(cluster).await?);
-    }
-    for schedule in &stage.schedules {
-        // Render refused a stage whose schedule entries name no schedule or rule.
-        if let Ok(reference) = schedule.target() {
-            let target = crate::schedules::target(&reference);
-            in_use.extend(ctx.schedules.ecs_task_definitions(target).await?);
-        }
-    }
-    let doomed = revisions_to_deregister(&RetentionInput {
+    let nothing_in_use = BTreeSet::new();
+    let mut input = RetentionInput {
         keep_revisions: stage.keep_revisions,
         releases: &releases,
         truncated: releases.len() >= limit,
         active: &active,
-        in_use: &in_use,
-    });
+        in_use: &nothing_in_use,
+    };
+    if !has_candidates(&input) {
+        // Nothing could go whatever is in use: no account-wide scan.
+        return Ok(());
+    }
+    let in_use = revisions_in_use_anywhere(ctx).await?;
+    input.in_use = &in_use;
+    let doomed = revisions_to_deregister(&input);
     for revision in doomed {
         ctx.ecs.deregister_task_definition(&revision).await?;
         deregistered.push(revision);
     }
     Ok(())
+}
+
+/// Every revision in use in the account and Region (of the stage's account: `ctx` holds its
+/// clients): what every cluster's services deploy and tasks run, and what every schedule and
+/// rule names, whoever made them. Any read failing stops the pruning (nothing is
+/// deregistered on a partial view).
+async fn revisions_in_use_anywhere(ctx: &Deploy) -> Result<BTreeSet<String>, Error> {
+    let mut in_use = ctx.schedules.ecs_task_definitions_anywhere().await?;
+    for cluster in ctx.ecs.clusters().await? {
+        in_use.extend(ctx.ecs.revisions_in_use(&cluster).await?);
+    }
+    Ok(in_use)
 }
