@@ -3,7 +3,9 @@ https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonel
 DescribeServices / UpdateService: ``service`` (ecs:cluster); RunTask: ``task-definition``
 (ecs:cluster, dependent iam:PassRole); StopTask / DescribeTasks: ``task`` (ecs:cluster);
 ListTasks: ``container-instance`` (ecs:cluster); RegisterTaskDefinition and
-DeregisterTaskDefinition: ``task-definition``; ListServices and ListTaskDefinitions: none ("*");
+DeregisterTaskDefinition: ``task-definition``; ListServices, ListTaskDefinitions and
+ListClusters: none ("*"; ListClusters' is not settled in what we could read, and "*" is what
+only a policy granting "*" allows, right either way);
 ListServiceDeployments: ``service``; DescribeServiceDeployments: ``service-deployment``.
 Tagging at creation needs ecs:TagResource with ecs:CreateAction = the creating action:
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html

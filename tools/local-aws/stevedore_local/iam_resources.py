@@ -238,6 +238,7 @@ MAPPERS: dict[tuple[str, str], Mapper] = {
     ("ecs", "DescribeServiceDeployments"): _ecs_describe_service_deployments,
     ("ecs", "ListServices"): _ecs_list_services,
     ("ecs", "ListTaskDefinitions"): _star("ecs:ListTaskDefinitions"),
+    ("ecs", "ListClusters"): _star("ecs:ListClusters"),
     ("ecs", "DeregisterTaskDefinition"): _ecs_deregister_task_definition,
     ("dynamodb", "GetItem"): _ddb_item("GetItem"),
     ("dynamodb", "PutItem"): _ddb_item("PutItem"),

@@ -75,10 +75,19 @@ def test_cluster_outside_cluster_arns_is_denied(emulator, control, roles, aws):
     # Inside ClusterArns: allowed (moto answers; the service does not exist there).
     allowed = ecs.describe_services(cluster="iam-allowed", services=["web"])
     assert allowed["failures"][0]["reason"] == "MISSING"
+    # Outside ClusterArns: changing anything is denied...
     with pytest.raises(ClientError) as err:
-        ecs.describe_services(cluster="iam-other", services=["web"])
+        ecs.update_service(cluster="iam-other", service="web", desiredCount=1)
     assert err.value.response["Error"]["Code"] == "AccessDeniedException"
-    assert [v["operation"] for v in iam_violations(control, "deploy")] == ["DescribeServices"]
+    assert [v["operation"] for v in iam_violations(control, "deploy")] == ["UpdateService"]
+    # ...while revision retention may read every cluster of the account (what any of them
+    # runs is kept), and nothing of another account.
+    other = ecs.describe_services(cluster="iam-other", services=["web"])
+    assert other["failures"][0]["reason"] == "MISSING"
+    assert "iam-other" in " ".join(ecs.list_clusters()["clusterArns"])
+    with pytest.raises(ClientError) as err:
+        ecs.list_services(cluster="arn:aws:ecs:us-east-1:210987654321:cluster/theirs")
+    assert err.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
 def test_dynamodb_table_outside_the_role_is_denied(emulator, control, roles, aws):
@@ -178,6 +187,10 @@ STAR_ONLY_ACTIONS = {
     # Not settled in the reference we could read: "*" is right whether or not it has a
     # resource type (a task-definition ARN would deny it if it has none).
     "ecs:deregistertaskdefinition",
+    # Revision retention scans every cluster, schedule and rule of the account: whether these
+    # listings take a resource type is not settled in what we could read either; "*" is right
+    # both ways.
+    "ecs:listclusters", "scheduler:listschedules", "events:listeventbuses", "events:listrules",
     "states:sendtasksuccess", "states:sendtaskfailure", "states:sendtaskheartbeat",
     "logs:createlogdelivery", "logs:getlogdelivery", "logs:updatelogdelivery",
     "logs:deletelogdelivery", "logs:listlogdeliveries", "logs:putresourcepolicy",
