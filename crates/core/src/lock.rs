@@ -57,6 +57,17 @@ impl Precedence<'_> {
     }
 }
 
+/// The version `order: semver` ranks a release by: its tag's, for a push only. A promotion,
+/// a rollback or a retry is an operator's deliberate choice of an image (a rollback is
+/// usually to a lower version): it ranks by push order, as the newest release, and is never
+/// superseded for its version.
+pub fn ranked_version(trigger: crate::release::Trigger, tag: &str) -> Option<Version> {
+    match trigger {
+        crate::release::Trigger::Push => crate::tag_rule::parse_version(tag),
+        _ => None,
+    }
+}
+
 /// The stage's lock as the HEAD item holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageLock<'a> {
@@ -140,6 +151,37 @@ pub fn decide_lock(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_push_is_ranked_by_its_version() {
+        use crate::release::Trigger;
+        assert_eq!(
+            ranked_version(Trigger::Push, "v1.6.0"),
+            Some(Version::new(1, 6, 0))
+        );
+        assert_eq!(ranked_version(Trigger::Push, "main-abc"), None);
+        for trigger in [Trigger::Promote, Trigger::Rollback, Trigger::Retry] {
+            assert_eq!(ranked_version(trigger, "v1.5.0"), None, "{trigger:?}");
+        }
+        // A rollback to v1.5.0 (no version: push order, the newest id) is not superseded
+        // by the v1.6.0 it replaces.
+        let versions = BTreeMap::from([("A".to_string(), Version::new(1, 6, 0))]);
+        let waiting = BTreeSet::new();
+        let lock = StageLock {
+            holder: None,
+            waiting: &waiting,
+            current: Some("A"),
+        };
+        assert_eq!(
+            decide_lock(
+                ConcurrencyPolicy::Latest,
+                &Precedence::Version(&versions),
+                "B",
+                &lock
+            ),
+            LockDecision::Acquire
+        );
+    }
 
     fn waiting(ids: &[&str]) -> BTreeSet<String> {
         ids.iter().map(|s| s.to_string()).collect()

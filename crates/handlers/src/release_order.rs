@@ -1,12 +1,13 @@
 //! A stage's `order: semver`: the versions of the releases the lock decision weighs (the
 //! holder, the waiting ones, the current one, and the asking release itself), read from
-//! their tags.
+//! their tags; pushes only (`ranked_version`: promotions, rollbacks and retries rank by push
+//! order).
 
 use std::collections::BTreeMap;
 
 use stevedore_aws::Store;
-use stevedore_core::lock::{Precedence, ReleaseOrder, StageLock};
-use stevedore_core::tag_rule::{parse_version, Version};
+use stevedore_core::lock::{ranked_version, Precedence, ReleaseOrder, StageLock};
+use stevedore_core::tag_rule::Version;
 use stevedore_core::Error;
 
 use crate::ReleaseSpec;
@@ -24,7 +25,7 @@ pub(crate) async fn versions(
     if order == ReleaseOrder::Push {
         return Ok(versions);
     }
-    if let Some(version) = parse_version(&release.tag) {
+    if let Some(version) = ranked_version(release.trigger, &release.tag) {
         versions.insert(release.release_id.clone(), version);
     }
     let others = lock
@@ -39,7 +40,7 @@ pub(crate) async fn versions(
             continue;
         }
         let other = store.get_release(&release.app, &release.stage, id).await?;
-        if let Some(version) = other.and_then(|r| parse_version(&r.spec.tag)) {
+        if let Some(version) = other.and_then(|r| ranked_version(r.spec.trigger, &r.spec.tag)) {
             versions.insert(id.to_string(), version);
         }
     }
