@@ -65,11 +65,13 @@ def test_events_that_start_nothing(stack, seed):
     untagged = stack.client("ecr").put_image(repositoryName=app.repository, imageManifest=manifest)
     assert_nothing_started(stack, app, untagged["image"]["imageId"]["imageDigest"], "untagged")
 
-    # The same push as if from another account or region. A cross-account or cross-region
-    # bus rule would hand it to on-push; the emulator keeps one bus, so hand it over directly.
+    # The same push as if from another account or region where no stage of this app lives
+    # (the app's stages name no `account`/`region`): handed to on-push directly, as a
+    # forwarding rule would.
     digest, event = push_event(stack, app, "nomatch-1")  # no rule matches: the original starts nothing
-    for change, log_text in (({"account": "999999999999"}, "event from account 999999999999"),
-                             ({"region": "eu-west-1"}, "event from region eu-west-1")):
+    for change, log_text in (
+            ({"account": "999999999999"}, "push in account 999999999999 region us-east-1: no matching stage lives there"),
+            ({"region": "eu-west-1"}, "push in account 123456789012 region eu-west-1: no matching stage lives there")):
         altered = dict(copy.deepcopy(event), **change)
         altered["detail"]["image-tag"] = ci_tag()
         answer = stack.client("lambda").invoke(FunctionName="on-push", Payload=json.dumps(altered).encode())
