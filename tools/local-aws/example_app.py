@@ -152,9 +152,10 @@ def app_config(app: str, *, migration: bool = True,
     return config
 
 
-def ensure_network(stack: LocalStack) -> tuple[list[str], list[str]]:
-    """One VPC per local stack (apps share it, as they would in an account)."""
-    ec2 = stack.client("ec2")
+def ensure_network(stack: LocalStack, ec2: Any = None) -> tuple[list[str], list[str]]:
+    """One VPC per local stack and account (apps share it, as they would in an account);
+    `ec2`: a client of another account (default: the stack's own)."""
+    ec2 = ec2 or stack.client("ec2")
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NETWORK_NAME]}])["Vpcs"]
     if vpcs:
         vpc_id = vpcs[0]["VpcId"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from example_app import (EXAMPLE_TASKDEF, INITIAL_TAG, NETWORK_NAME, REGION, SEEDED_SECRET_VALUES,
+from example_app import (EXAMPLE_TASKDEF, INITIAL_TAG, REGION, SEEDED_SECRET_VALUES, ensure_network,
                          plain_secret_value)
 from stack import MANIFEST_MEDIA_TYPE, LocalStack, manifest_for
 from target_account import WORKLOAD_ACCOUNT, in_account
@@ -43,33 +43,13 @@ def push_image(stack: LocalStack, repository: str, tag: str, layer_seed: str,
     return resp["image"]["imageId"]["imageDigest"]
 
 
-def _network(stack: LocalStack) -> tuple[list[str], list[str]]:
-    ec2 = client(stack, "ec2")
-    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NETWORK_NAME]}])["Vpcs"]
-    if vpcs:
-        vpc_id = vpcs[0]["VpcId"]
-        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
-        groups = ec2.describe_security_groups(Filters=[
-            {"Name": "vpc-id", "Values": [vpc_id]},
-            {"Name": "group-name", "Values": [NETWORK_NAME]}])["SecurityGroups"]
-        return [s["SubnetId"] for s in subnets], [g["GroupId"] for g in groups]
-    vpc_id = ec2.create_vpc(CidrBlock="10.43.0.0/16", TagSpecifications=[
-        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": NETWORK_NAME}]}])["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.43.1.0/24",
-                               AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName=NETWORK_NAME, Description="stevedore local",
-                                      VpcId=vpc_id)["GroupId"]
-    return [subnet], [group]
-
-
 def seed_target_app(stack: LocalStack, app: str, stages: dict[str, dict[str, Any]]) -> TargetApp:
     """Seed `app` in the workload account (one service, `<app>-production`) and apply a
     stevedore.yaml whose stages are `stages` (each gets `cluster`, `service` and the secret)."""
     cluster, service = f"{app}-workload", f"{app}-production"
     client(stack, "ecr").create_repository(repositoryName=app)
     push_image(stack, app, INITIAL_TAG, f"{app}-initial")
-    subnets, groups = _network(stack)
+    subnets, groups = ensure_network(stack, client(stack, "ec2"))
     client(stack, "ecs").create_cluster(clusterName=cluster)
     value = plain_secret_value(f"{app}/db")  # marked: the secret-hygiene checks look for it
     SEEDED_SECRET_VALUES.add(value)

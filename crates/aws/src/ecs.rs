@@ -244,45 +244,15 @@ impl Ecs {
             aws_sdk_ecs::types::DesiredStatus::Running,
             aws_sdk_ecs::types::DesiredStatus::Stopped,
         ] {
-            // ListTasks pages at 100 tasks, and the family's service tasks share the listing.
-            let mut next_token = None;
-            loop {
-                let out = self
-                    .client
-                    .list_tasks()
-                    .cluster(cluster)
-                    .family(family)
-                    .desired_status(status.clone())
-                    .set_next_token(next_token)
-                    .send()
-                    .await
-                    .map_err(|e| classify("ListTasks", e))?;
-                candidates.extend(out.task_arns.unwrap_or_default());
-                next_token = out.next_token;
-                if next_token.is_none() {
-                    break;
-                }
-            }
+            candidates.extend(self.task_arns(cluster, Some(family), status).await?);
         }
-        let mut found = Vec::new();
-        // DescribeTasks takes at most 100 tasks per call.
-        for chunk in candidates.chunks(100) {
-            let out = self
-                .client
-                .describe_tasks()
-                .cluster(cluster)
-                .set_tasks(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| classify("DescribeTasks", e))?;
-            found.extend(
-                out.tasks()
-                    .iter()
-                    .filter(|t| t.group.as_deref() == Some(group))
-                    .filter_map(|t| t.task_arn.clone()),
-            );
-        }
-        Ok(found)
+        Ok(self
+            .describe_tasks_in(cluster, &candidates)
+            .await?
+            .into_iter()
+            .filter(|t| t.group.as_deref() == Some(group))
+            .filter_map(|t| t.task_arn)
+            .collect())
     }
 
     pub async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<()> {

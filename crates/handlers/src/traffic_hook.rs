@@ -78,41 +78,30 @@ pub(crate) async fn on_traffic_stage(
         return succeeded;
     }
     let each_step = context.smoke_test.as_ref().filter(|smoke| smoke.each_step);
-    match classify(steps, service, &target, percent) {
+    let kind = classify(steps, service, &target, percent);
+    match kind {
         StepKind::NotForward => {
             tracing::info!(release_id = %context.release_id, %target, percent, "not a forward traffic step (a rollback's); answering SUCCEEDED");
-            succeeded
+            return succeeded;
         }
-        // Our IN_PROGRESS answer brought ECS back to this step: the smoke test goes on.
-        StepKind::Same => match each_step {
-            Some(smoke) if context.attempts_made > 0 => {
-                smoke_attempt(
-                    ctx,
-                    context,
-                    smoke,
-                    invocation.execution_id.as_deref(),
-                    Some(percent),
-                )
-                .await
-            }
-            _ => succeeded,
-        },
-        StepKind::Forward => {
-            record(ctx, context, stage, &target, percent).await;
-            match each_step {
-                Some(smoke) => {
-                    smoke_attempt(
-                        ctx,
-                        context,
-                        smoke,
-                        invocation.execution_id.as_deref(),
-                        Some(percent),
-                    )
-                    .await
-                }
-                None => succeeded,
-            }
+        StepKind::Forward => record(ctx, context, stage, &target, percent).await,
+        StepKind::Same => {}
+    }
+    // At a new step the smoke test starts; at the same step again (our IN_PROGRESS answer
+    // brought ECS back) it goes on only if it had started.
+    let smoke_runs = kind == StepKind::Forward || context.attempts_made > 0;
+    match each_step {
+        Some(smoke) if smoke_runs => {
+            smoke_attempt(
+                ctx,
+                context,
+                smoke,
+                invocation.execution_id.as_deref(),
+                Some(percent),
+            )
+            .await
         }
+        _ => succeeded,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_ecs::types::{DesiredStatus, TaskDefinitionStatus};
+use aws_sdk_ecs::types::{DesiredStatus, Task, TaskDefinitionStatus};
 use stevedore_core::Result;
 
 use super::Ecs;
@@ -106,25 +106,54 @@ impl Ecs {
                 );
             }
         }
-        let mut tasks = Vec::new();
+        let tasks = self
+            .task_arns(cluster, None, DesiredStatus::Running)
+            .await?;
+        in_use.extend(
+            self.describe_tasks_in(cluster, &tasks)
+                .await?
+                .into_iter()
+                .filter_map(|t| t.task_definition_arn),
+        );
+        Ok(in_use)
+    }
+
+    /// The cluster's tasks with `status` (of `family` only, if given), over every page.
+    pub(crate) async fn task_arns(
+        &self,
+        cluster: &str,
+        family: Option<&str>,
+        status: DesiredStatus,
+    ) -> Result<Vec<String>> {
+        let mut arns = Vec::new();
         let mut next_token = None;
         loop {
             let out = self
                 .client
                 .list_tasks()
                 .cluster(cluster)
-                .desired_status(DesiredStatus::Running)
+                .set_family(family.map(str::to_string))
+                .desired_status(status.clone())
                 .set_next_token(next_token)
                 .send()
                 .await
                 .map_err(|e| classify("ListTasks", e))?;
-            tasks.extend(out.task_arns.unwrap_or_default());
+            arns.extend(out.task_arns.unwrap_or_default());
             next_token = out.next_token;
             if next_token.is_none() {
-                break;
+                return Ok(arns);
             }
         }
-        for chunk in tasks.chunks(DESCRIBE_TASKS_BATCH) {
+    }
+
+    /// The tasks `arns` names, described a batch at a time.
+    pub(crate) async fn describe_tasks_in(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<Task>> {
+        let mut tasks = Vec::new();
+        for chunk in arns.chunks(DESCRIBE_TASKS_BATCH) {
             let out = self
                 .client
                 .describe_tasks()
@@ -133,13 +162,9 @@ impl Ecs {
                 .send()
                 .await
                 .map_err(|e| classify("DescribeTasks", e))?;
-            in_use.extend(
-                out.tasks()
-                    .iter()
-                    .filter_map(|t| t.task_definition_arn.clone()),
-            );
+            tasks.extend(out.tasks.unwrap_or_default());
         }
-        Ok(in_use)
+        Ok(tasks)
     }
 
     /// Marks the revision INACTIVE (never deletes it: a rollback registers it again).
