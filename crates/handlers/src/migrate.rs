@@ -110,7 +110,10 @@ pub async fn handle(
                     .next(),
             };
             match task_arn {
-                Some(arn) => Ok(judge(ctx, &release, &render, &arn).await?),
+                Some(arn) => {
+                    stop_unfinished(ctx, &release, &render, &arn, &error).await?;
+                    Ok(judge(ctx, &release, &render, &arn).await?)
+                }
                 None => Err(Error::MigrationDidNotStart(format!(
                     "the migration task could not be started: {}: {}",
                     error.error, error.cause
@@ -184,6 +187,43 @@ pub async fn handle(
             .into())
         }
     }
+}
+
+/// The `.sync` wait failed while the task had not stopped (an error of the wait itself, not
+/// of the task): the release is about to end, so the task is stopped rather than left to
+/// migrate the database behind a failed release, and the reason says what failed.
+async fn stop_unfinished(
+    ctx: &Migrate,
+    release: &ReleaseSpec,
+    render: &RenderOutput,
+    task_arn: &str,
+    error: &StateError,
+) -> Result<(), Error> {
+    let Some(task) = ctx.ecs.describe_task(&render.cluster, task_arn).await? else {
+        return Ok(());
+    };
+    if task.last_status == "STOPPED" {
+        return Ok(());
+    }
+    ctx.ecs
+        .stop_task(
+            &render.cluster,
+            task_arn,
+            "Stevedore: the release stopped waiting for its migration",
+        )
+        .await?;
+    ctx.store
+        .set_release_fields(
+            &release.app,
+            &release.stage,
+            &release.release_id,
+            &[("migration_task_arn", attr_s(task_arn))],
+        )
+        .await?;
+    Err(Error::MigrationFailed(format!(
+        "waiting for migration task {task_arn} failed while it was still {} ({}: {}); the task was stopped so that it does not run on after the release",
+        task.last_status, error.error, error.cause
+    )))
 }
 
 async fn judge(

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from functools import lru_cache
 from typing import Any
@@ -122,6 +123,10 @@ def _send_task_failure(self: Any):
 
 
 _original_boto_client_for = None
+# moto builds each task's client with boto3.client(), i.e. from boto3's one default Session,
+# from every execution's thread at once; a Session is not thread-safe (clients made from it
+# are): https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html#multithreading-or-multiprocessing-with-clients
+_CLIENT_CREATION = threading.Lock()
 
 
 def _executing_state_machine() -> str | None:
@@ -149,7 +154,8 @@ def boto_client_for(*args: Any, **kwargs: Any) -> Any:
 
     from .accounts import task_client_headers
 
-    client = tag_client(_original_boto_client_for(*args, **kwargs), "states")
+    with _CLIENT_CREATION:
+        client = tag_client(_original_boto_client_for(*args, **kwargs), "states")
     machine = _executing_state_machine()
     credentials = kwargs.get("state_credentials")
     # A Task state's Credentials.RoleArn: the task acts as that role, in its account.
