@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ReturnValue, TransactWriteItem, Update,
-};
+/// `AttributeValue`: what `attr_of` / `attr_s` make, for callers that pass them on.
+pub use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{CancellationReason, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 use stevedore_core::config::AppConfig;

@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use stevedore_aws::store::{attr_of, attr_s, ReleaseKey};
+use stevedore_aws::store::{attr_of, attr_s, AttributeValue, ReleaseKey};
 use stevedore_aws::Store;
 use stevedore_core::config::SmokeTest;
 use stevedore_core::smoke::{hook_context, judge, HookAnswer, HookContext, SMOKE_TEST_STAGE};
@@ -188,32 +188,54 @@ pub(crate) async fn smoke_attempt(
     };
     tracing::info!(release_id = %context.release_id, ?execution_id, ?at_percent,
         attempt = check.attempt, status = ?check.status, error = ?check.error, hook_status = status, %reason, "smoke test attempt");
-    // The answer to ECS matters more than the record: a failed write is logged, not fatal.
-    // The store keeps the first attempt and the latest ones, and counts all of them.
+    let item = attr_of(&check);
+    let fields = [
+        ("smoke_test_status", attr_s(status)),
+        ("smoke_test_reason", attr_s(&reason)),
+    ];
+    record_on_release(
+        ctx,
+        context,
+        "smoke_checks",
+        "smoke_check_count",
+        item,
+        &fields,
+    )
+    .await;
+    response
+}
+
+/// Appends `item` to the release's bounded `list` (the first entry and the latest ones are
+/// kept, all counted in `count`), setting `fields` with it. The answer to ECS matters more
+/// than the record: a failed write is logged, not fatal. Whether it was written.
+pub(crate) async fn record_on_release(
+    ctx: &DeploymentHook,
+    context: &HookContext,
+    list: &str,
+    count: &str,
+    item: stevedore_core::Result<AttributeValue>,
+    fields: &[(&str, AttributeValue)],
+) -> bool {
     let release = ReleaseKey {
         app: &context.app,
         stage: &context.stage,
         release_id: &context.release_id,
     };
-    let recorded = async {
-        ctx.store
-            .append_to_release_list(
-                release,
-                "smoke_checks",
-                "smoke_check_count",
-                attr_of(&check)?,
-                &[
-                    ("smoke_test_status", attr_s(status)),
-                    ("smoke_test_reason", attr_s(&reason)),
-                ],
-            )
-            .await
+    let recorded = match item {
+        Ok(item) => {
+            ctx.store
+                .append_to_release_list(release, list, count, item, fields)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match recorded {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(release_id = %context.release_id, error = %e, %list, "could not record on the release");
+            false
+        }
     }
-    .await;
-    if let Err(e) = recorded {
-        tracing::error!(release_id = %context.release_id, error = %e, "could not record the smoke test attempt");
-    }
-    response
 }
 
 #[cfg(test)]

@@ -12,14 +12,16 @@
 //!   SUCCEEDED without a record or a check: their answer changes nothing.
 
 use stevedore_aws::ecs::DeploymentLifecycleHookStage;
-use stevedore_aws::store::{attr_of, ReleaseKey};
+use stevedore_aws::store::attr_of;
 use stevedore_core::smoke::HookContext;
 use stevedore_core::traffic::{
     classify, last_step, target_weight, StepKind, TrafficStep, START_STAGE,
 };
 use stevedore_core::Release;
 
-use crate::lifecycle_hook::{smoke_attempt, DeploymentHook, HookInvocation, HookResponse};
+use crate::lifecycle_hook::{
+    record_on_release, smoke_attempt, DeploymentHook, HookInvocation, HookResponse,
+};
 use crate::runtime::{now, timestamp};
 use crate::{ReleaseSpec, RolloutSpec};
 
@@ -121,30 +123,18 @@ async fn record(
         revision: Some(target.to_string()),
         service: context.service.clone(),
     };
-    let release = ReleaseKey {
-        app: &context.app,
-        stage: &context.stage,
-        release_id: &context.release_id,
-    };
-    let recorded = async {
-        ctx.store
-            .append_to_release_list(
-                release,
-                "traffic_steps",
-                "traffic_step_count",
-                attr_of(&step)?,
-                &[],
-            )
-            .await
-    }
-    .await;
-    match recorded {
-        Ok(_) => {
-            tracing::info!(release_id = %context.release_id, service = ?context.service, %stage, percent, "traffic step recorded")
-        }
-        Err(e) => {
-            tracing::error!(release_id = %context.release_id, error = %e, "could not record the traffic step")
-        }
+    let item = attr_of(&step);
+    if record_on_release(
+        ctx,
+        context,
+        "traffic_steps",
+        "traffic_step_count",
+        item,
+        &[],
+    )
+    .await
+    {
+        tracing::info!(release_id = %context.release_id, service = ?context.service, %stage, percent, "traffic step recorded");
     }
 }
 
