@@ -11,8 +11,8 @@ import re
 from urllib.parse import parse_qs
 from typing import Any, Callable
 
-from . import (codebuild_sim, eventbridge, faults, iam_enforce, lambda_bridge, request_audit,
-               sfn_events, stream_mappings, webhook_receiver)
+from . import (codebuild_sim, ecs_timing, eventbridge, faults, iam_enforce, lambda_bridge,
+               request_audit, sfn_events, stream_mappings, webhook_receiver)
 from .state import STATE
 
 PREFIX = "/_stevedore/"
@@ -194,7 +194,16 @@ def _stream_mapping(action: Callable[[dict[str, Any]], Any]) -> Callable[[dict[s
 
 def reset(_body: dict[str, Any]) -> dict[str, Any]:
     STATE.reset()
+    ecs_timing.reset()
     return {"ok": True}
+
+
+def time_scale(body: dict[str, Any]) -> dict[str, Any]:
+    """The ECS rollout time scale (ecs_timing): ``{"scale": f}`` or ``{"scale": null}``."""
+    try:
+        return ecs_timing.set_scale(body)
+    except ecs_timing.ScaleError as err:
+        raise ControlError(400, str(err))
 
 
 def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
@@ -230,6 +239,8 @@ def _snapshot(attr: str) -> Callable[[dict[str, Any]], Any]:
 ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("POST", "ecs/deployment-fate"): deployment_fate,
     ("POST", "ecs/task-fate"): task_fate,
+    ("POST", "ecs/time-scale"): time_scale,
+    ("GET", "ecs/time-scale"): ecs_timing.view,
     ("GET", "ecs/log"): _snapshot("ecs_log"),
     ("GET", "ecs/deployments"): _snapshot("rollouts"),
     ("GET", "ecs/hook-invocations"): _by_service("hook_invocations"),

@@ -15,8 +15,9 @@ state of an alarm for testing",
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html; moto
 never re-evaluates it, so the state stays). A name with no alarm is never in ALARM. The
 ``alarm`` deployment fate (control.py) is a shortcut: every enabled alarm counts as in ALARM.
-The rolling update's alarm bake time (ECS computes it) is ``STEVEDORE_SIM_ALARM_BAKE_SECONDS``
-(default ``sim_seconds()``). The alarms seen in ALARM go on the rollout record
+The rolling update's alarm bake time (ECS computes it and documents no value, so it is not part
+of the timing model, ecs_timing) is ``STEVEDORE_SIM_ALARM_BAKE_SECONDS`` emulator seconds
+(default 2, not scaled). The alarms seen in ALARM go on the rollout record
 (``triggered_alarms``) for DescribeServiceDeployments (ecs_service_deployments).
 """
 
@@ -29,6 +30,7 @@ from typing import Any, Callable
 from .state import STATE
 
 POLL_SECONDS = 0.05
+ROLLING_BAKE_DEFAULT = 2.0
 
 
 def watched(conf: Any) -> tuple[list[str], bool] | None:
@@ -40,12 +42,10 @@ def watched(conf: Any) -> tuple[list[str], bool] | None:
 
 
 def rolling_bake_seconds() -> float:
-    from .ecs_rollout import sim_seconds
-
     try:
-        return float(os.environ.get("STEVEDORE_SIM_ALARM_BAKE_SECONDS", sim_seconds()))
+        return float(os.environ.get("STEVEDORE_SIM_ALARM_BAKE_SECONDS", ROLLING_BAKE_DEFAULT))
     except ValueError:
-        return sim_seconds()
+        return ROLLING_BAKE_DEFAULT
 
 
 def alarm_states(account: str, region: str, names: list[str]) -> dict[str, str]:

@@ -1,18 +1,24 @@
 """Native ECS BLUE_GREEN deployments for the rollout simulator (uses the core, ecs_rollout).
 
 A new deployment of a service whose stored ``deploymentConfiguration.strategy`` is
-``BLUE_GREEN`` walks ECS's lifecycle stages (RECONCILE_SERVICE only with more than one
-ACTIVE revision) over ``sim_seconds()``; at each stage every lifecycle hook listing it is
-invoked synchronously through the Lambda bridge with the payload real ECS sends, and its
-``hookStatus`` decides: SUCCEEDED goes on, IN_PROGRESS is invoked again after
-``callBackDelay`` (default 30 s) x ``STEVEDORE_SIM_HOOK_DELAY_SCALE`` (default 0.02, at least
-0.05 s) with the returned ``hookDetails``, anything else (FAILED, a function error, no
-``hookStatus``, more than ``STEVEDORE_SIM_HOOK_MAX_INVOCATIONS`` (default 200) invocations)
-rolls back to the blue deployment (same deployment id; the hooks of TEST_TRAFFIC_SHIFT and
-PRODUCTION_TRAFFIC_SHIFT run again). After POST_PRODUCTION_TRAFFIC_SHIFT the bake time
-(``bakeTimeInMinutes`` x ``STEVEDORE_SIM_BAKE_SECONDS_PER_MINUTE``, default 0.5 s) passes,
-then the deployment completes and blue is removed. Test traffic reaches green (the test
-listener stand-in, see ecs_test_listener) from TEST_TRAFFIC_SHIFT until the deployment ends.
+``BLUE_GREEN`` walks ECS's lifecycle stages (RECONCILE_SERVICE only with more than one ACTIVE
+revision); at each stage every lifecycle hook listing it is invoked synchronously through the
+Lambda bridge with the payload real ECS sends, and its ``hookStatus`` decides: SUCCEEDED goes
+on, IN_PROGRESS is invoked again after ``callBackDelay`` (default 30 s) x
+``STEVEDORE_SIM_HOOK_DELAY_SCALE`` (default 0.02, at least 0.05 s; hook time is Stevedore's,
+not the timing model's) with the returned ``hookDetails``, anything else (FAILED, a function
+error, no ``hookStatus``, more than ``STEVEDORE_SIM_HOOK_MAX_INVOCATIONS`` (default 200)
+invocations) rolls back to the blue deployment (same deployment id; the hooks of
+TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT run again). Time passes as the timing model
+says (ecs_timing, x the time scale; 10x for a slow fate), the stages themselves none: SCALE_UP
+lasts until green's tasks are all healthy (start + healthy), the production traffic steps wait
+their step bakes (ecs_linear_canary), the bake time (``bakeTimeInMinutes`` x 60 s: "The time
+period when both blue and green service revisions are running simultaneously after the
+production traffic has shifted",
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html)
+passes, CLEAN_UP stops blue's tasks (their stop time) and the deployment completes. Test
+traffic reaches green (the test listener stand-in, see ecs_test_listener) from
+TEST_TRAFFIC_SHIFT until the deployment ends.
 
 Production traffic moves in the steps ``progress`` is given (BLUE_GREEN: one step of 100%;
 LINEAR and CANARY: see ecs_linear_canary); PRE_PRODUCTION_TRAFFIC_SHIFT and
@@ -42,6 +48,7 @@ from typing import Any
 from . import ecs_alarms, ecs_rolling, iam_enforce, lambda_bridge
 from . import ecs_rollout as rollout
 from . import ecs_service_tasks as service_tasks
+from . import ecs_timing as timing
 from .state import STATE
 
 STAGES = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
@@ -79,10 +86,6 @@ def hook_delay_scale() -> float:
     return _env_float("STEVEDORE_SIM_HOOK_DELAY_SCALE", 0.02)
 
 
-def bake_seconds_per_minute() -> float:
-    return _env_float("STEVEDORE_SIM_BAKE_SECONDS_PER_MINUTE", 0.5)
-
-
 def max_hook_invocations() -> int:
     return max(1, int(_env_float("STEVEDORE_SIM_HOOK_MAX_INVOCATIONS", 200)))
 
@@ -116,6 +119,7 @@ class _Run:
     ids: dict[str, str] = field(default_factory=dict)
     steps: Steps = field(default_factory=lambda: list(ALL_AT_ONCE))
     green_percent: float = 0.0  # of production traffic
+    k: float = 1.0  # emulator seconds per real-AWS second (ecs_timing.factor)
 
     def live(self, dep: dict[str, Any]) -> dict[str, Any]:
         """The service's current dict for a deployment (UpdateService may copy them)."""
@@ -139,7 +143,7 @@ def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict[str, Any
         ecs_rolling.progress(backend, service, dep, rec, fate, gen, reason)
         return
     run = _Run(backend, service, dep, rec, fate, gen, blue, conf, emit=fate != "silent",
-               steps=list(steps or ALL_AT_ONCE))
+               steps=list(steps or ALL_AT_ONCE), k=timing.factor(fate))
     run.ids = {"green": rollout.revision_arn(service, dep["id"]), "blue": rollout.revision_arn(service, blue["id"]),
                "deployment": rollout.deployment_arn(service, dep["id"])}
     try:
@@ -159,32 +163,29 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
         rollout.emit(run.backend, run.service, "SERVICE_DEPLOYMENT_IN_PROGRESS", dep_id,
                       reason or f"ECS deployment {dep_id} in progress.")
     stages = [s for s in STAGES if s != "RECONCILE_SERVICE" or reconcile]
-    per_stage = rollout.sim_seconds() * (10 if run.fate == "slow" else 1) / len(stages)
     for stage in stages:
         if stage == "PRODUCTION_TRAFFIC_SHIFT":
             continue  # runs with PRE_PRODUCTION_TRAFFIC_SHIFT, once per step
         if stage == "PRE_PRODUCTION_TRAFFIC_SHIFT":
-            failure = _shift_production(run, per_stage)
+            failure = _shift_production(run)
         else:
             _set_stage(run, stage)
             failure = _enter(run, stage) or _run_hooks(run, stage)
         if failure:
-            _rollback(run, failure, per_stage)
+            _rollback(run, failure)
             return
         if stage == "PRE_SCALE_UP":  # SCALE_UP: green's tasks start beside blue's
             service_tasks.scale_up(run.backend, run.service, run.live(run.dep), run.fate,
-                                   per_stage, run.gen)
-        run.sleep(0 if stage == "PRE_SCALE_UP" else per_stage)
-    minutes = run.conf.get("bakeTimeInMinutes") or 0
-    if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or minutes < 0:
-        minutes = 0
+                                   run.gen)
+        run.sleep(0)
+    minutes = timing.minutes(run.conf.get("bakeTimeInMinutes")) / 60  # absent or invalid: 0
     started = time.time()
     with STATE.lock:
         run.rec["lifecycle_stage"] = "BAKE_TIME"
-        run.rec["bake_time_in_minutes"] = minutes
-    failure = _watch_alarms(run, float(minutes) * bake_seconds_per_minute(), "BAKE_TIME")
+        run.rec["bake_time_in_minutes"] = int(minutes) if minutes.is_integer() else minutes
+    failure = _watch_alarms(run, minutes * 60 * run.k, "BAKE_TIME")
     if failure:
-        _rollback(run, failure, per_stage)
+        _rollback(run, failure)
         return
     with STATE.lock:
         run.rec["bake_seconds"] = round(time.time() - started, 3)
@@ -192,10 +193,11 @@ def _walk(run: _Run, reconcile: bool, reason: str | None) -> None:
         if not rollout.alive(run.service, run.gen):
             raise _Superseded()
         green = run.live(run.dep)
-    service_tasks.retire_others(run.backend, run.service, green, per_stage)  # CLEAN_UP: blue's stop
+    service_tasks.retire_others(run.backend, run.service, green, run.k, wait=True)  # CLEAN_UP
     run.sleep(0)
     _clear_traffic(run)
-    rollout.complete(run.backend, run.service, green, run.rec, run.emit)
+    rollout.complete(run.backend, run.service, green, run.rec, run.emit,
+                     service_tasks.retire_others)
 
 
 def _set_stage(run: _Run, stage: str) -> None:
@@ -211,7 +213,7 @@ def _watch_alarms(run: _Run, seconds: float, stage: str) -> str | None:
     return ALARM_REASON.format(names=", ".join(found), stage=stage) if found else None
 
 
-def _shift_production(run: _Run, dwell: float) -> str | None:
+def _shift_production(run: _Run) -> str | None:
     """Production traffic to green, step by step; a failure reason stops it."""
     for index, (percent, bake_minutes) in enumerate(run.steps):
         for stage in ("PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
@@ -224,7 +226,7 @@ def _shift_production(run: _Run, dwell: float) -> str | None:
             if failure:
                 return failure
         last = index == len(run.steps) - 1  # no step bake after the last step
-        wait = 0.0 if last else dwell / 2 + float(bake_minutes) * bake_seconds_per_minute()
+        wait = 0.0 if last else timing.minutes(bake_minutes) * run.k
         failure = _watch_alarms(run, wait, "PRODUCTION_TRAFFIC_SHIFT")
         if failure:
             return failure
@@ -353,7 +355,7 @@ def _record(run: _Run, stage: str, arn: str, execution_id: str, attempt: int, ro
         STATE.hook_invocations.append(entry)
 
 
-def _rollback(run: _Run, reason: str, dwell: float) -> None:
+def _rollback(run: _Run, reason: str) -> None:
     """Green FAILED, blue PRIMARY again at once; rollback hooks; then green is gone."""
     service = run.service
     with STATE.lock:
@@ -378,7 +380,9 @@ def _rollback(run: _Run, reason: str, dwell: float) -> None:
     if run.emit:
         rollout.emit(run.backend, service, "SERVICE_DEPLOYMENT_FAILED", run.dep["id"], reason,
                      "ERROR")
-    run.sleep(dwell)
+    # Green's tasks leave as blue's would at CLEAN_UP (drained, then their stop timeout).
+    service_tasks.retire_others(run.backend, service, run.live(run.blue), run.k, wait=True)
+    run.sleep(0)
     with STATE.lock:
         if not rollout.alive(service, run.gen):
             raise _Superseded()
@@ -387,7 +391,7 @@ def _rollback(run: _Run, reason: str, dwell: float) -> None:
                     rolloutStateReason=f"ECS deployment {blue['id']} completed.")
         service.deployments = [blue]
         service.task_definition = blue["taskDefinition"]
-        service_tasks.retire_others(run.backend, service, blue)  # green's tasks stop
+        service_tasks.retire_others(run.backend, service, blue)  # any task left of green
         rollout.service_event(service, f"rolled back to deployment {blue['id']}.")
         rollout.service_event(service, "has reached a steady state.")
     if run.emit:

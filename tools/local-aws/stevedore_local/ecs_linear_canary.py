@@ -3,7 +3,8 @@
 Both are blue/green deployments whose production traffic moves in steps
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-linear.html,
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/canary-deployment.html): the
-lifecycle stages, hooks, bake time and rollback are ecs_bluegreen's, with these steps:
+lifecycle stages, hooks, bake time and rollback are ecs_bluegreen's, with these steps (a step
+bake waits its minutes x 60 s of the timing model, x the time scale, see ecs_timing):
 
 - LINEAR (``linearConfiguration``): ``stepPercent`` (3.0..100.0 in steps of 0.1, default 10.0)
   of production traffic per step, ``stepBakeTimeInMinutes`` (0..1440, default 6) between

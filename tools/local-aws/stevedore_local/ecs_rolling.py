@@ -1,8 +1,9 @@
 """Rolling updates (the ECS deployment controller's ROLLING strategy) for the rollout simulator.
 
-The new deployment replaces the other deployments' task records (ecs_service_tasks.roll,
-within minimumHealthyPercent/maximumPercent), a state per ``rollout.sim_seconds() / 4`` (10x
-for a slow fate). An unhealthy fate fails tasks: with the deployment circuit breaker the deployment
+The new deployment replaces the other deployments' task records (``roll``: the scheduler,
+within minimumHealthyPercent/maximumPercent), each task taking the timing model's durations
+(ecs_timing: start, healthy, stop from the service's own settings, x the time scale; 10x for a
+slow fate). An unhealthy fate fails tasks: with the deployment circuit breaker the deployment
 ends FAILED and, with ``rollback``, ECS starts a new deployment of the last COMPLETED one;
 without it the deployment stays IN_PROGRESS, replacing failing tasks, until superseded.
 Once the new tasks run, ECS watches the service's enabled deployment alarms for a bake time
@@ -15,11 +16,13 @@ watched again (AWS documents nothing for it; watching would roll back forever).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import ecs_alarms
 from . import ecs_rollout as rollout
 from . import ecs_service_tasks as service_tasks
+from . import ecs_timing as timing
 from .state import STATE
 
 CB_FAILED_REASON = "ECS deployment circuit breaker: tasks failed to start."
@@ -31,7 +34,6 @@ ALARM_ROLLBACK_REASON = "ECS deployment alarms: rolling back to deploymentId {ol
 
 def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict, fate: str, gen: int,
               reason: str | None) -> None:
-    total = rollout.sim_seconds() * (10 if fate == "slow" else 1)
     send = fate != "silent"
     rollout.pause_for_response()  # let the API response go out first
     if not rollout.alive(service, gen):
@@ -39,7 +41,7 @@ def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict, fate: s
     if send:
         rollout.emit(backend, service, "SERVICE_DEPLOYMENT_IN_PROGRESS", dep["id"],
               reason or f"ECS deployment {dep['id']} in progress.")
-    outcome = service_tasks.roll(backend, service, dep, fate, total, gen)
+    outcome = roll(backend, service, dep, fate, gen)
     if outcome == "superseded":
         return
     conf = getattr(service, "deployment_configuration", None) or {}
@@ -55,7 +57,7 @@ def progress(backend: Any, service: Any, dep: dict[str, Any], rec: dict, fate: s
                   alarms[1], ALARM_ROLLBACK_REASON)
             return
     if outcome == "completed":
-        rollout.complete(backend, service, dep, rec, send)
+        rollout.complete(backend, service, dep, rec, send, service_tasks.retire_others)
         return
     # The circuit breaker saw its threshold of failed tasks (without it, roll() keeps
     # replacing failing tasks, IN_PROGRESS until superseded, as real ECS does).
@@ -82,3 +84,80 @@ def _fail(backend: Any, service: Any, dep: dict[str, Any], rec: dict, reason: st
     rollout.start(backend, service, target["taskDefinition"], progress,
                   reason=rollback_reason.format(old=target["id"]), rollback_of=dep["id"],
                   fate="healthy")
+
+
+def bounds(service: Any) -> tuple[int, int]:
+    """(minimum healthy, maximum) task counts during a rolling deployment: minimumHealthyPercent
+    rounded up, maximumPercent rounded down, defaults 100 and 200 (REPLICA)
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html)."""
+    conf = getattr(service, "deployment_configuration", None) or {}
+    wanted = int(service.desired_count or 0)
+    low = conf.get("minimumHealthyPercent")
+    high = conf.get("maximumPercent")
+    low = 100 if not isinstance(low, int) or isinstance(low, bool) else low
+    high = 200 if not isinstance(high, int) or isinstance(high, bool) else high
+    return math.ceil(wanted * low / 100), math.floor(wanted * high / 100)
+
+
+def breaker_threshold(service: Any) -> int:
+    """Failed tasks that trip the circuit breaker: 0.5 x desired count, at least 3, at most 200
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/
+    API_ServiceDeploymentCircuitBreaker.html)."""
+    return max(3, min(200, math.ceil(int(service.desired_count or 0) * 0.5)))
+
+
+def failed_count(backend: Any, service: Any, dep_id: str) -> int:
+    with STATE.lock:
+        return sum(1 for t in service_tasks.tasks_of(backend, service)
+                   if t.started_by == dep_id and getattr(t, "_service_task_failed", False))
+
+
+def roll(backend: Any, service: Any, dep: dict[str, Any], fate: str, gen: int) -> str:
+    """A rolling replacement of every other deployment's tasks by `dep`'s desiredCount tasks:
+    start new tasks while fewer than maximumPercent are not STOPPED, stop old ones while more
+    than minimumHealthyPercent stay RUNNING (old) or healthy (new); failed new tasks are
+    replaced. The scheduler acts on every task change (``service_tasks.wait_change``), so the
+    waves take the timing model's durations. Returns "completed" (dep runs desiredCount
+    healthy tasks, no other task is left), "failed" (the circuit breaker, when enabled, saw
+    its threshold of failed tasks) or "superseded"."""
+    breaker, _ = rollout.circuit_breaker(service)
+    k = timing.factor(fate)
+    while True:
+        seen = service_tasks.seen_changes()
+        with STATE.lock:
+            if not rollout.alive(service, gen):
+                return "superseded"
+            done = _rolling_step(backend, service, dep, fate, k)
+        if done:
+            return "completed"
+        if breaker and failed_count(backend, service, dep["id"]) >= breaker_threshold(service):
+            return "failed"
+        service_tasks.wait_change(seen)
+
+
+def _rolling_step(backend: Any, service: Any, dep: dict[str, Any], fate: str, k: float) -> bool:
+    wanted = int(service.desired_count or 0)
+    low, high = bounds(service)
+    tasks = service_tasks.tasks_of(backend, service)
+    mine = service_tasks.live([t for t in tasks if t.started_by == dep["id"]])
+    for extra in sorted(mine, key=lambda t: t.status == "RUNNING")[:max(0, len(mine) - wanted)]:
+        # desiredCount went down: the ones not running yet go first
+        service_tasks.stop(backend, service, extra, k)
+    mine = service_tasks.live(mine)
+    old = service_tasks.live([t for t in tasks if t.started_by != dep["id"]])
+    for task in [t for t in old if t.status != "RUNNING"]:
+        service_tasks.stop(backend, service, task, k)  # an old task that never ran: no one healthy
+    old = [t for t in old if t.status == "RUNNING"]
+    ready = sum(1 for t in mine if service_tasks.healthy(t))
+    for task in old[:max(0, len(old) + ready - low)]:
+        service_tasks.stop(backend, service, task, k)
+    in_flight = sum(1 for t in service_tasks.tasks_of(backend, service)
+                    if t.status != "STOPPED")
+    starting = max(0, min(wanted - len(mine), high - in_flight))
+    if starting:
+        times = timing.task_timing(backend, service, dep["taskDefinition"]).scaled(k)
+        for _ in range(starting):
+            service_tasks.launch(backend, service, dep, fate, times)
+    others_left = any(t.status != "STOPPED" for t in service_tasks.tasks_of(backend, service)
+                      if t.started_by != dep["id"])
+    return ready >= wanted and not others_left

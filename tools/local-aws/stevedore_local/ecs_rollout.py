@@ -1,12 +1,13 @@
 """The shared core of the ECS rollout simulator: deployments, their generations and fates.
 
 A rollout is one deployment of a service progressing on a daemon thread over scaled time
-(env ``STEVEDORE_SIM_SECONDS``, default 2 s). ``start`` makes the new PRIMARY deployment
+(the timing model of ecs_timing: the service's own settings x ``STEVEDORE_SIM_TIME_SCALE``).
+``start`` makes the new PRIMARY deployment
 (the previous PRIMARY becomes ACTIVE), bumps the service's generation (a superseded rollout
 notices through ``alive``/``sleep`` and stops) and runs the strategy's runner given by the
 caller. Strategies live in their own modules and use this one (ecs_rolling, ecs_bluegreen);
 ecs_sim picks the strategy for a service and patches moto's API. This module imports none
-of them.
+of them, nor ecs_service_tasks (``complete`` is handed its ``retire``).
 
 A deployment's fate comes from the digests of the task definition's images
 (``POST /_stevedore/ecs/deployment-fate``): healthy (default), unhealthy, slow (10x time),
@@ -16,7 +17,6 @@ ecs_rolling and ecs_bluegreen).
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import string
@@ -34,13 +34,6 @@ _stop = threading.Event()
 # runner(backend, service, deployment, rollout record, fate, generation, reason)
 Runner = Callable[[Any, Any, dict, dict, str, int, 'str | None'], None]
 _ids: dict[str, dict[str, str]] = {}  # deployment id -> {"revision": arn, "deployment": arn}
-
-
-def sim_seconds() -> float:
-    try:
-        return float(os.environ.get("STEVEDORE_SIM_SECONDS", "2"))
-    except ValueError:
-        return 2.0
 
 
 def stop_all() -> None:
@@ -205,16 +198,17 @@ def sleep(seconds: float, service: Any, gen: int) -> bool:
     return alive(service, gen)
 
 
-def complete(backend: Any, service: Any, dep: dict[str, Any], rec: dict, send: bool) -> None:
-    from . import ecs_service_tasks  # counts derive from its task records
-
+def complete(backend: Any, service: Any, dep: dict[str, Any], rec: dict, send: bool,
+             retire: Callable[[Any, Any, dict[str, Any]], None]) -> None:
+    """`dep` COMPLETED and alone; `retire` (ecs_service_tasks.retire_others) stops any task
+    left of the others."""
     with STATE.lock:
         dep.update(updatedAt=now())
         if reports_rollout_state(service):
             dep.update(rolloutState="COMPLETED",
                        rolloutStateReason=f"ECS deployment {dep['id']} completed.")
         service.deployments = [dep]
-        ecs_service_tasks.retire_others(backend, service, dep)  # any task left of the others
+        retire(backend, service, dep)
         service_event(service, f"deployment {dep['id']} deployment completed.")
         service_event(service, "has reached a steady state.")
     finish(rec, "completed")

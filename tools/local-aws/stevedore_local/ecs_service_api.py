@@ -71,8 +71,19 @@ def stop_task(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
                     if s.name == name and s.cluster_name == task.cluster_name), None)
     if service is not None:
         spawn(service_tasks.reconcile, self, service, name="ecs-service-replace",
-              delay=service_tasks.step_seconds())
+              delay=service_tasks.REPLACE_DELAY)
     return task
+
+
+def describe_tasks(self: Any, cluster_str: str, tasks: list[str]) -> Any:
+    """moto walks every cluster's task dict: a service task started meanwhile on another thread
+    tears the walk (RuntimeError); walk again (every task's moto transitions are frozen, so a
+    second walk changes nothing)."""
+    while True:
+        try:
+            return _orig["describe_tasks"](self, cluster_str, tasks)
+        except RuntimeError:
+            continue
 
 
 def delete_service(self: Any, cluster_name: str, service_name: str, force: bool) -> Any:
@@ -81,7 +92,7 @@ def delete_service(self: Any, cluster_name: str, service_name: str, force: bool)
 
     with STATE.lock:
         for task in service_tasks.tasks_of(self, service):
-            service_tasks.stop(self, task)
+            service_tasks.stop(self, service, task)
     return service
 
 
@@ -91,6 +102,6 @@ def apply() -> None:
     if _orig:
         return
     for name in ("list_tasks", "describe_services", "create_service", "update_service",
-                 "stop_task", "delete_service"):
+                 "stop_task", "delete_service", "describe_tasks"):
         _orig[name] = getattr(B, name)
         setattr(B, name, globals()[name])

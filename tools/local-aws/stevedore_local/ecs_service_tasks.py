@@ -9,10 +9,15 @@ is started by an Amazon ECS service, the startedBy parameter contains the deploy
 service that starts it", https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html).
 
 ``lastStatus`` walks the lifecycle of
-https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html:
-PROVISIONING -> PENDING -> RUNNING for a task the scheduler starts (``desiredStatus`` RUNNING),
-STOPPING -> STOPPED for one it stops (``desiredStatus`` STOPPED), one state per ``step``
-(``sim_seconds() / 4`` unless a strategy passes its own). A task the scheduler stops gets
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+over the durations of the timing model (ecs_timing, scaled): PROVISIONING -> PENDING (half the
+start) -> RUNNING (the start) for a task the scheduler starts (``desiredStatus`` RUNNING), counted
+healthy the model's healthy time after RUNNING; for one it stops (``desiredStatus`` STOPPED)
+DEACTIVATING while the load balancer deregisters it ("If the task is part of a service that's
+configured to use Elastic Load Balancing, the load balancer deregistration occurs at this
+stage", same page; only behind a target group), STOPPING for the containers' stop timeout, then
+STOPPED (a task that never ran stops at once). Every change wakes the rolling scheduler
+(ecs_rolling), so it acts when ECS would, not on a coarse poll. A task the scheduler stops gets
 stopCode ``ServiceSchedulerInitiated`` and stoppedReason ``Scaling activity initiated by
 (deployment <its own deployment id>)``, as real DescribeTasks output shows it (the task's
 startedBy deployment is the one scaled in); its ENI is deleted as ECS deprovisions it.
@@ -25,8 +30,8 @@ EssentialContainerExited, exit code 1). Tasks that fail after RUNNING are replac
 service throttle's back-off, which applies only to tasks that never reach RUNNING
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html).
 
-The strategies call this module at their progress points: ``roll`` (a rolling replacement,
-honouring minimumHealthyPercent/maximumPercent), ``scale_up`` (a blue/green SCALE_UP),
+The strategies call this module at their progress points: ``launch`` and ``stop`` (ecs_rolling's
+scheduler, honouring minimumHealthyPercent/maximumPercent), ``scale_up`` (a blue/green SCALE_UP),
 ``retire_others`` (CLEAN_UP, rollback and completion), ``reconcile`` (desiredCount changes and
 replacement of stopped tasks outside a rollout). DescribeServices/CreateService/UpdateService
 counts (``runningCount``, ``pendingCount``, per-deployment ``runningCount``/``pendingCount``/
@@ -40,10 +45,13 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from typing import Any
 
 from . import ecs_rollout as rollout
+from . import ecs_timing as timing
+from .ecs_timing import TaskTiming
 from .state import STATE, spawn
 
 PENDING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
@@ -53,11 +61,31 @@ EXITED_REASON = "Essential container in task exited"
 ELB_REASON = "Task failed ELB health checks in (target-group {arn})"
 KEEP_STOPPED = 100  # stopped task records kept per service (ECS shows them for about an hour)
 
+POLL_SECONDS = 0.05  # the longest the scheduler sleeps without a task change (supersede checks)
+REPLACE_DELAY = 0.1  # a task stopped by hand is replaced once the scheduler sees it stopped
+
 _orig: dict[str, Any] = {}
+_changed = threading.Condition()
+_version = [0]
 
 
-def step_seconds() -> float:
-    return rollout.sim_seconds() / 4
+def _notify() -> None:
+    """A task changed state: wake whoever waits in ``_wait_change``."""
+    with _changed:
+        _version[0] += 1
+        _changed.notify_all()
+
+
+def seen_changes() -> int:
+    with _changed:
+        return _version[0]
+
+
+def wait_change(seen: int, timeout: float = POLL_SECONDS) -> None:
+    """Return once a task changed after `seen` (``seen_changes()``), or after `timeout`."""
+    with _changed:
+        if _version[0] == seen:
+            _changed.wait(max(0.0, timeout))
 
 
 def group(service: Any) -> str:
@@ -75,41 +103,14 @@ def tasks_of(backend: Any, service: Any) -> list[Any]:
             continue
 
 
-def _live(tasks: list[Any]) -> list[Any]:
+def live(tasks: list[Any]) -> list[Any]:
     return [t for t in tasks if t.desired_status == "RUNNING" and t.status != "STOPPED"]
 
 
 def healthy(task: Any) -> bool:
-    """RUNNING for a step already: a task without a health check counts towards the minimum
-    healthy percent only a while after it reaches RUNNING (40 s on ECS, see bounds' page);
-    a task of an unhealthy fate never does."""
+    """RUNNING for the model's healthy time already (ecs_timing: target group or container
+    health checks, else 40 s); a task of an unhealthy fate never is."""
     return task.status == "RUNNING" and time.time() >= getattr(task, "_healthy_at", math.inf)
-
-
-def bounds(service: Any) -> tuple[int, int]:
-    """(minimum healthy, maximum) task counts during a rolling deployment: minimumHealthyPercent
-    rounded up, maximumPercent rounded down, defaults 100 and 200 (REPLICA)
-    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html)."""
-    conf = getattr(service, "deployment_configuration", None) or {}
-    wanted = int(service.desired_count or 0)
-    low = conf.get("minimumHealthyPercent")
-    high = conf.get("maximumPercent")
-    low = 100 if not isinstance(low, int) or isinstance(low, bool) else low
-    high = 200 if not isinstance(high, int) or isinstance(high, bool) else high
-    return math.ceil(wanted * low / 100), math.floor(wanted * high / 100)
-
-
-def breaker_threshold(service: Any) -> int:
-    """Failed tasks that trip the circuit breaker: 0.5 x desired count, at least 3, at most 200
-    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/
-    API_ServiceDeploymentCircuitBreaker.html)."""
-    return max(3, min(200, math.ceil(int(service.desired_count or 0) * 0.5)))
-
-
-def failed_count(backend: Any, service: Any, dep_id: str) -> int:
-    with STATE.lock:
-        return sum(1 for t in tasks_of(backend, service)
-                   if t.started_by == dep_id and getattr(t, "_service_task_failed", False))
 
 
 def _failure(service: Any, fate: str) -> tuple[str, str, int] | None:
@@ -122,7 +123,7 @@ def _failure(service: Any, fate: str) -> tuple[str, str, int] | None:
     return "EssentialContainerExited", EXITED_REASON, 1
 
 
-def _launch(backend: Any, service: Any, dep: dict[str, Any], fate: str, step: float) -> Any:
+def launch(backend: Any, service: Any, dep: dict[str, Any], fate: str, times: TaskTiming) -> Any:
     """Start one task of `dep` (call under STATE.lock); None when it cannot be placed."""
     from moto.ecs.models import Task
 
@@ -149,30 +150,35 @@ def _launch(backend: Any, service: Any, dep: dict[str, Any], fate: str, step: fl
     task.stop_code = None
     task._service_task_failed = False
     backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
-    spawn(_start, backend, task, _failure(service, fate), step, name="ecs-service-task")
+    spawn(_start, backend, task, _failure(service, fate), times, name="ecs-service-task")
     return task
 
 
-def _start(backend: Any, task: Any, failure: tuple[str, str, int] | None, step: float) -> None:
+def _start(backend: Any, task: Any, failure: tuple[str, str, int] | None,
+           times: TaskTiming) -> None:
     for status in ("PENDING", "RUNNING"):
-        time.sleep(step)
+        time.sleep(times.start / 2)
         with STATE.lock:
             if task.desired_status != "RUNNING" or task.status == "STOPPED":
                 return  # the scheduler stops it
             task.status = status
             if status == "RUNNING":
-                task._healthy_at = math.inf if failure else time.time() + step
+                task._healthy_at = math.inf if failure else time.time() + times.healthy
                 task.started_at = task.pull_stopped_at = rollout.now()
                 task.pull_started_at = task.created_at
                 for c in task.containers:
                     c.last_status = "RUNNING"
-    if failure is not None:
-        time.sleep(step)
-        code, reason, exit_code = failure
-        with STATE.lock:
-            if task.desired_status == "RUNNING" and task.status == "RUNNING":
+        _notify()
+    time.sleep(times.healthy)  # an unhealthy task fails the checks it would have passed
+    with STATE.lock:
+        if task.desired_status == "RUNNING" and task.status == "RUNNING":
+            if failure is None:
+                task._healthy_at = min(task._healthy_at, time.time())
+            else:
+                code, reason, exit_code = failure
                 task._service_task_failed = True
                 _stopped(backend, task, code, reason, exit_code)
+    _notify()
 
 
 def _stopped(backend: Any, task: Any, code: str, reason: str, exit_code: int | None) -> None:
@@ -218,99 +224,84 @@ def _forget_old_stopped(backend: Any, task: Any) -> None:
                                             if a not in forget}
 
 
-def stop(backend: Any, task: Any, step: float | None = None) -> None:
-    """The scheduler stops `task` (call under STATE.lock): STOPPING now, STOPPED a step later."""
+def stop_seconds(backend: Any, service: Any, task: Any,
+                 k: float | None = None) -> tuple[float, float]:
+    """(deregistration, stop timeout) in emulator seconds for stopping `task` now: a task that
+    never ran has nothing to drain or to wait for."""
+    if task.status != "RUNNING":
+        return 0.0, 0.0
+    times = timing.task_timing(backend, service, task.task_definition_arn)
+    k = timing.factor() if k is None else k
+    return times.deregistration * k, times.stop_timeout * k
+
+
+def stop(backend: Any, service: Any, task: Any, k: float | None = None) -> None:
+    """The scheduler stops `task` (call under STATE.lock): DEACTIVATING while the load balancer
+    drains it, STOPPING for the stop timeout, then STOPPED (see the module doc); `k` scales
+    the model's seconds (default: the time scale)."""
     if task.desired_status != "RUNNING" or task.status == "STOPPED":
         return
+    deregistration, stop_timeout = stop_seconds(backend, service, task, k)
     task.desired_status = "STOPPED"
     task.stopping_at = rollout.now()
-    task.status = "STOPPING"
+    task.status = "DEACTIVATING" if deregistration > 0 else "STOPPING"
     reason = SCALING_REASON.format(deployment=task.started_by)
+    spawn(_finish_stop, backend, task, reason, deregistration, stop_timeout,
+          name="ecs-service-task-stop")
 
-    def finish() -> None:
+
+def _finish_stop(backend: Any, task: Any, reason: str, deregistration: float,
+                 stop_timeout: float) -> None:
+    if deregistration > 0:
+        time.sleep(deregistration)
         with STATE.lock:
-            if task.status != "STOPPED":
-                _stopped(backend, task, SCHEDULER, reason, 137)
-
-    spawn(finish, name="ecs-service-task-stop", delay=step_seconds() if step is None else step)
-
-
-def roll(backend: Any, service: Any, dep: dict[str, Any], fate: str, total: float,
-         gen: int) -> str:
-    """A rolling replacement of every other deployment's tasks by `dep`'s desiredCount tasks:
-    start new tasks while at most maximumPercent are RUNNING or PENDING, stop old ones while
-    at least minimumHealthyPercent stay RUNNING; failed new tasks are replaced. Returns
-    "completed" (dep runs desiredCount tasks, no other task is left), "failed" (the circuit
-    breaker, when enabled, saw its threshold of failed tasks) or "superseded"."""
-    step = total / 4
-    breaker, _ = rollout.circuit_breaker(service)
-    while True:
-        with STATE.lock:
-            if not rollout.alive(service, gen):
-                return "superseded"
-            done = _rolling_step(backend, service, dep, fate, step)
-        if done:
-            return "completed"
-        if breaker and failed_count(backend, service, dep["id"]) >= breaker_threshold(service):
-            return "failed"
-        if not rollout.sleep(step / 2, service, gen):
-            return "superseded"
-
-
-def _rolling_step(backend: Any, service: Any, dep: dict[str, Any], fate: str, step: float) -> bool:
-    wanted = int(service.desired_count or 0)
-    low, high = bounds(service)
-    tasks = tasks_of(backend, service)
-    mine = _live([t for t in tasks if t.started_by == dep["id"]])
-    for extra in sorted(mine, key=lambda t: t.status == "RUNNING")[:max(0, len(mine) - wanted)]:
-        stop(backend, extra, step)  # desiredCount went down: the ones not running yet go first
-    mine = _live(mine)
-    old = _live([t for t in tasks if t.started_by != dep["id"]])
-    for task in [t for t in old if t.status != "RUNNING"]:
-        stop(backend, task, step)  # an old task that never ran keeps no one healthy
-    old = [t for t in old if t.status == "RUNNING"]
-    ready = sum(1 for t in mine if healthy(t))
-    for task in old[:max(0, len(old) + ready - low)]:
-        stop(backend, task, step)
-    in_flight = sum(1 for t in tasks_of(backend, service) if t.status != "STOPPED")
-    for _ in range(max(0, min(wanted - len(mine), high - in_flight))):
-        _launch(backend, service, dep, fate, step)
-    others_left = any(t.status != "STOPPED" for t in tasks_of(backend, service)
-                      if t.started_by != dep["id"])
-    return ready >= wanted and not others_left
-
-
-def scale_up(backend: Any, service: Any, dep: dict[str, Any], fate: str, seconds: float,
-             gen: int) -> None:
-    """Blue/green SCALE_UP: `dep` (green) starts desiredCount tasks beside blue's; returns when
-    they all run or have failed (an unhealthy fate), or when the rollout is superseded."""
-    step = seconds / 4
+            if task.status == "STOPPED":
+                return
+            task.status = "STOPPING"
+        _notify()
+    time.sleep(stop_timeout)
     with STATE.lock:
-        started = [_launch(backend, service, dep, fate, step)
+        if task.status != "STOPPED":
+            _stopped(backend, task, SCHEDULER, reason, 137)
+    _notify()
+
+
+def scale_up(backend: Any, service: Any, dep: dict[str, Any], fate: str, gen: int) -> None:
+    """Blue/green SCALE_UP: `dep` (green) starts desiredCount tasks beside blue's; returns when
+    they are all healthy or have failed (an unhealthy fate), or when the rollout is
+    superseded."""
+    times = timing.task_timing(backend, service, dep["taskDefinition"]).scaled(
+        timing.factor(fate))
+    with STATE.lock:
+        started = [launch(backend, service, dep, fate, times)
                    for _ in range(int(service.desired_count or 0))]
     started = [t for t in started if t is not None]
-    while rollout.sleep(step / 2, service, gen):
+    while True:
+        seen = seen_changes()
         with STATE.lock:
-            if all(t.status in ("RUNNING", "STOPPED") for t in started) and (
-                    fate != "unhealthy" or all(t.status == "STOPPED" for t in started)):
+            if not rollout.alive(service, gen) or all(
+                    healthy(t) or t.status == "STOPPED" for t in started):
                 return
+        wait_change(seen)
 
 
-def retire_others(backend: Any, service: Any, keep: dict[str, Any], wait: float = 0.0) -> None:
+def retire_others(backend: Any, service: Any, keep: dict[str, Any], k: float | None = None,
+                  wait: bool = False) -> None:
     """Stop every task not of deployment `keep` (blue at CLEAN_UP, green on rollback); with
-    `wait`, return once they are STOPPED (at most `wait` seconds)."""
-    step = wait / 2 if wait else None
+    `wait`, return once they are STOPPED."""
     with STATE.lock:
         leaving = [t for t in tasks_of(backend, service)
                    if t.started_by != keep["id"] and t.status != "STOPPED"]
+        longest = max([sum(stop_seconds(backend, service, t, k)) for t in leaving] or [0.0])
         for task in leaving:
-            stop(backend, task, step)
-    end = time.time() + wait
+            stop(backend, service, task, k)
+    end = time.time() + longest + 5.0  # a bound: the stop threads end each task in `longest`
     while wait and time.time() < end:
+        seen = seen_changes()
         with STATE.lock:
             if all(t.status == "STOPPED" for t in leaving):
                 return
-        time.sleep(min(0.05, wait))
+        wait_change(seen)
 
 
 def _rollout_running(service: Any) -> bool:
@@ -328,12 +319,16 @@ def reconcile(backend: Any, service: Any) -> None:
         primary = next((d for d in service.deployments if d.get("status") == "PRIMARY"), None)
         if primary is None:
             return
-        mine = _live([t for t in tasks_of(backend, service) if t.started_by == primary["id"]])
+        mine = live([t for t in tasks_of(backend, service) if t.started_by == primary["id"]])
         wanted = int(service.desired_count or 0)
         for extra in sorted(mine, key=lambda t: t.status == "RUNNING")[:max(0, len(mine) - wanted)]:
-            stop(backend, extra)
-        for _ in range(max(0, wanted - len(mine))):
-            _launch(backend, service, primary, "healthy", step_seconds())
+            stop(backend, service, extra)
+        starting = max(0, wanted - len(mine))
+        if starting:
+            times = timing.task_timing(backend, service, primary["taskDefinition"]).scaled(
+                timing.factor())
+            for _ in range(starting):
+                launch(backend, service, primary, "healthy", times)
 
 
 def sync_counts(backend: Any, service: Any) -> None:

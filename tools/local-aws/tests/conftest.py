@@ -16,7 +16,10 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-os.environ.setdefault("STEVEDORE_SIM_SECONDS", "1")
+os.environ.setdefault("STEVEDORE_SIM_SECONDS", "1")  # CodeBuild builds
+# ECS rollouts (ecs_timing): a service without load balancer or health check, 100/200 percent,
+# rolls out in (30 + 40 + 30) s x 0.01 = 1 s, slowly enough to watch each task state.
+os.environ.setdefault("STEVEDORE_SIM_TIME_SCALE", "0.01")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 

@@ -37,10 +37,12 @@ def _succeeded(_payload, _n):
     return 200, {"hookStatus": "SUCCEEDED"}
 
 
+TIME_SCALE = 0.0015  # ecs_timing: ALB defaults roll out in (30 + 150 + 330) s x this = 0.77 s
+
+
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch):
-    monkeypatch.setenv("STEVEDORE_SIM_SECONDS", "0.7")
-    monkeypatch.setenv("STEVEDORE_SIM_BAKE_SECONDS_PER_MINUTE", "0.25")
+    monkeypatch.setenv("STEVEDORE_SIM_TIME_SCALE", str(TIME_SCALE))
     monkeypatch.setenv("STEVEDORE_SIM_HOOK_DELAY_SCALE", "0.02")
 
 
@@ -189,7 +191,7 @@ def test_success_walks_stages_invokes_hooks_and_bakes(bg, control):
 
     rec = _rollout(control, green["id"])
     assert rec["outcome"] == "completed" and rec["strategy"] == "BLUE_GREEN"
-    assert rec["bake_seconds"] >= 0.5 and rec["bake_time_in_minutes"] == 2
+    assert rec["bake_seconds"] >= 2 * 60 * TIME_SCALE and rec["bake_time_in_minutes"] == 2
     evs = bg.events_for(svc["serviceArn"], green["id"], 2)
     assert [(e["eventName"], e["eventType"]) for e in evs] == [
         ("SERVICE_DEPLOYMENT_IN_PROGRESS", "INFO"), ("SERVICE_DEPLOYMENT_COMPLETED", "INFO")]

@@ -120,7 +120,10 @@ def _in_lifecycle_order(statuses):
     return positions == sorted(positions)
 
 
-def test_rolling_deployment_replaces_tasks_within_max_percent(svc):
+def test_rolling_deployment_replaces_tasks_within_max_percent(svc, monkeypatch):
+    # A start of 30 s x 0.02 = 0.6 s: long enough to see a new task before it runs, on a busy
+    # machine too (ecs_timing).
+    monkeypatch.setenv("STEVEDORE_SIM_TIME_SCALE", "0.02")
     td1 = svc.create("web")
     service, first = svc.snapshot("web")
     old_id = service["deployments"][0]["id"]
