@@ -28,6 +28,9 @@ pub struct Advice {
     /// The setting to change, as AWS names it.
     pub setting: String,
     pub saves_seconds: u64,
+    /// The saving per wave, when the change keeps the rollout's waves (more than one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saves_per_wave_seconds: Option<u64>,
     pub trade: String,
 }
 
@@ -50,9 +53,14 @@ pub fn advise(
             bake_time(settings),
         ];
         for (changed, mut item) in candidates.into_iter().flatten() {
-            let saves = base.seconds.saturating_sub(estimate(&changed).seconds);
+            let after = estimate(&changed);
+            let saves = base.seconds.saturating_sub(after.seconds);
             if saves > 0 {
                 item.saves_seconds = saves;
+                let waves = u64::from(base.waves);
+                item.saves_per_wave_seconds =
+                    (after.waves == base.waves && waves > 1 && saves.is_multiple_of(waves))
+                        .then(|| saves / waves);
                 advice.push(item);
             }
         }
@@ -61,20 +69,15 @@ pub fn advise(
     (advice, warnings(settings, &base, timeout_seconds))
 }
 
-/// `saves ~4 min 30 s` (per wave, when the rollout has several).
-pub fn savings_words(advice: &Advice, estimate: &Estimate) -> String {
-    let per_wave = estimate.waves > 1
-        && advice
-            .saves_seconds
-            .is_multiple_of(u64::from(estimate.waves));
-    if per_wave {
-        format!(
+/// `saves ~9 min (4 min 30 s per wave)`, or `saves ~4 min 30 s`.
+pub fn savings_words(advice: &Advice) -> String {
+    match advice.saves_per_wave_seconds {
+        Some(each) => format!(
             "saves ~{} ({} per wave)",
             human_duration(advice.saves_seconds),
-            human_duration(advice.saves_seconds / u64::from(estimate.waves))
-        )
-    } else {
-        format!("saves ~{}", human_duration(advice.saves_seconds))
+            human_duration(each)
+        ),
+        None => format!("saves ~{}", human_duration(advice.saves_seconds)),
     }
 }
 
@@ -83,6 +86,7 @@ fn item(change: String, setting: &str, trade: &str) -> Advice {
         change,
         setting: setting.to_string(),
         saves_seconds: 0,
+        saves_per_wave_seconds: None,
         trade: trade.to_string(),
     }
 }
@@ -259,14 +263,17 @@ fn step_bake(s: &ServiceSettings) -> Option<(ServiceSettings, Advice)> {
             changed.linear = Some(linear);
             (
                 "linear step bake",
-                "linearConfiguration.stepBakeTimeInMinutes (stevedore.yaml `linear.step_minutes`)",
+                "linearConfiguration.stepBakeTimeInMinutes, stevedore.yaml `linear.step_minutes`",
             )
         }
         _ => {
             let mut canary = s.canary.unwrap_or_default();
             canary.bake_minutes = SHORT_STEP_MINUTES;
             changed.canary = Some(canary);
-            ("canary bake", "canaryConfiguration.canaryBakeTimeInMinutes (stevedore.yaml `canary.bake_minutes`)")
+            (
+                "canary bake",
+                "canaryConfiguration.canaryBakeTimeInMinutes, stevedore.yaml `canary.bake_minutes`",
+            )
         }
     };
     Some((changed, item(
@@ -285,7 +292,7 @@ fn bake_time(s: &ServiceSettings) -> Option<(ServiceSettings, Advice)> {
     changed.bake_time_minutes = Some(0);
     Some((changed, item(
         format!("bake time {minutes} min → 0"),
-        "deploymentConfiguration.bakeTimeInMinutes (stevedore.yaml `bake_minutes`)",
+        "deploymentConfiguration.bakeTimeInMinutes, stevedore.yaml `bake_minutes`",
         "blue is stopped as soon as all traffic moved: a rollback after that is a new deployment, not an instant switch back",
     )))
 }

@@ -34,11 +34,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{RolloutOrder, Strategy};
 
+mod accuracy;
 mod advice;
 mod settings;
 mod waves;
 mod words;
 
+pub use accuracy::{rollout_accuracy, RolloutAccuracy};
 pub use advice::{advise, savings_words, Advice};
 pub(crate) use settings::TaskTimes;
 pub use settings::{ContainerHealthCheck, ContainerSettings, ServiceSettings, TargetGroupSettings};

@@ -18,11 +18,12 @@ pub fn human_duration(seconds: u64) -> String {
     words.join(" ")
 }
 
-/// One part: `5 min deregistration delay`, `1 min task start (2 waves, assumed)`.
+/// One part: `5 min deregistration delay`, `1 min task start (2 × 30 s, assumed)`.
 pub fn part_words(part: &Part) -> String {
     let mut notes = Vec::new();
     if part.times > 1 {
-        notes.push(format!("{} times", part.times));
+        let each = human_duration(part.seconds / u64::from(part.times));
+        notes.push(format!("{} × {each}", part.times));
     }
     if part.assumed {
         notes.push("assumed".to_string());
