@@ -7,7 +7,7 @@
 //! `finishedAt`, <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentBrief.html>).
 
 use aws_sdk_ecs::types::{
-    CreatedAt, DeploymentConfiguration, DeploymentStrategy, ServiceDeploymentStatus, TaskDefinition,
+    DeploymentConfiguration, DeploymentStrategy, ServiceDeploymentStatus, TaskDefinition,
 };
 use stevedore_core::config::{CanarySettings, LinearSettings, Strategy};
 use stevedore_core::rollout_estimate::{
@@ -101,8 +101,10 @@ impl RolloutSpan {
     }
 }
 
-/// How many of the service's latest successful deployments are looked at.
-const LATEST_SUCCESSES: i32 = 5;
+/// How many of the service's successful deployments are looked at (ListServiceDeployments'
+/// most). They are filtered by `createdAt` here rather than with the request's `createdAt`
+/// filter, which the local emulator cannot parse yet.
+const LATEST_SUCCESSES: i32 = 100;
 
 impl Ecs {
     /// The span of the service's latest SUCCESSFUL deployment created at or after
@@ -121,11 +123,6 @@ impl Ecs {
             .cluster(cluster)
             .service(service)
             .status(ServiceDeploymentStatus::Successful)
-            .created_at(
-                CreatedAt::builder()
-                    .after(aws_smithy_types::DateTime::from_secs_f64(created_after))
-                    .build(),
-            )
             .max_results(LATEST_SUCCESSES)
             .send()
             .await

@@ -133,12 +133,12 @@ async fn the_measured_rollout_is_the_latest_successful_deployments_start_to_fini
             r.cluster() == Some("main")
                 && r.service() == Some("web")
                 && r.status() == [ServiceDeploymentStatus::Successful]
-                && r.created_at().and_then(|c| c.after).map(|t| t.secs()) == Some(1000)
         })
         .then_output(|| {
             ListServiceDeploymentsOutput::builder()
                 .service_deployments(brief(1001.0, Some(1001.5), Some(1243.0)))
                 .service_deployments(brief(1300.0, Some(1300.0), Some(1400.25)))
+                .service_deployments(brief(900.0, Some(900.0), Some(2000.0)))
                 .build()
         });
     let ecs = Ecs::new(mocked_client!(aws_sdk_ecs, [&listed]));

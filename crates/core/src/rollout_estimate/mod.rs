@@ -91,7 +91,7 @@ impl PartKind {
             PartKind::DeregistrationDelay => "deregistration delay",
             PartKind::TargetGroupHealthChecks => "target group health checks",
             PartKind::ContainerHealthCheck => "container health check",
-            PartKind::UncheckedTaskWait => "ECS's 40 s wait for tasks without health checks",
+            PartKind::UncheckedTaskWait => "wait for a task without health checks",
             PartKind::TrafficShift => "traffic shift steps",
             PartKind::BakeTime => "bake time",
             PartKind::TaskStart => "task start",
