@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::future::join_all;
+
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
@@ -11,7 +13,7 @@ use stevedore_aws::{Ecr, StepFunctions, Store};
 use stevedore_core::ecr_event::{decide_push, EcrImageAction, PushDecision};
 use stevedore_core::image::image_uri;
 use stevedore_core::release::{id_time, push_time_ms, release_id, timestamp, Trigger};
-use stevedore_core::routing::stages_for_push;
+use stevedore_core::routing::{stages_for_push, Target as StageTarget};
 
 use crate::runtime::now;
 use crate::starter::start_release;
@@ -122,12 +124,15 @@ pub(crate) async fn release_push(
         repository,
         digest,
         tag,
-        pushed_ms,
         registry,
+        ..
     } = push.clone();
     let mut configs = BTreeMap::new();
-    for app in ctx.store.apps_for_repository(&repository).await? {
-        match ctx.store.get_app_config(&app).await {
+    let apps = ctx.store.apps_for_repository(&repository).await?;
+    // One read per app, all at once: the push's path waits for the slowest, not the sum.
+    let reads = join_all(apps.iter().map(|app| ctx.store.get_app_config(app))).await;
+    for (app, read) in apps.into_iter().zip(reads) {
+        match read {
             Ok(Some(config)) if config.repository == repository => {
                 configs.insert(app, config);
             }
@@ -160,54 +165,17 @@ pub(crate) async fn release_push(
     let uri = image_uri(&registry.account, &registry.region, &repository, &digest);
     let mut output = OnPushOutput::default();
     let mut failures = Vec::new();
-    for target in targets {
-        let candidate = release_id(&target.app, &target.stage, &digest, pushed_ms);
-        let id = match ctx
-            .store
-            .claim_release_id(&target.app, &target.stage, &digest, &candidate)
-            .await
-        {
-            Ok(id) => id,
-            Err(e) => {
-                tracing::error!(app = %target.app, stage = %target.stage, error = %e, "could not claim a release id");
-                failures.push(e);
-                continue;
-            }
-        };
-        let input = ReleaseSpec {
-            release_id: id.clone(),
-            app: target.app.clone(),
-            stage: target.stage.clone(),
-            repository: repository.clone(),
-            digest: digest.clone(),
-            tag: tag.clone(),
-            image_uri: uri.clone(),
-            trigger: Trigger::Push,
-            source_release_id: None,
-            // The claimed id's time: the push time of the delivery that claimed it first.
-            pushed_at: id_time(&id).map(timestamp),
-            redeploy_task_definition_arn: None,
-            redeploy_services: Default::default(),
-        };
-        match start_release(
-            &ctx.store,
-            &ctx.sfn,
-            &ctx.deploy_state_machine_arn,
-            &input,
-            at,
-        )
-        .await
-        {
-            Ok(started) => output.releases.push(StartedRelease {
-                app: target.app,
-                stage: target.stage,
-                release_id: id,
-                started,
-            }),
-            Err(e) => {
-                tracing::error!(app = %target.app, stage = %target.stage, error = %e, "could not start release");
-                failures.push(e);
-            }
+    // Each (app, stage) is independent: their claims and starts run at once.
+    let started = join_all(
+        targets
+            .into_iter()
+            .map(|target| release_target(ctx, target, push, &uri, at)),
+    )
+    .await;
+    for result in started {
+        match result {
+            Ok(release) => output.releases.push(release),
+            Err(e) => failures.push(e),
         }
     }
     // Fail the invocation (so EventBridge/Lambda retry it) only after every target was tried;
@@ -216,4 +184,61 @@ pub(crate) async fn release_push(
         return Err(first.into());
     }
     Ok(output)
+}
+
+/// Claims the release id of one (app, stage) for the push and starts its release.
+async fn release_target(
+    ctx: &OnPush,
+    target: StageTarget,
+    push: &Push,
+    uri: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<StartedRelease, stevedore_core::Error> {
+    let Push {
+        repository,
+        digest,
+        tag,
+        pushed_ms,
+        ..
+    } = push;
+    let candidate = release_id(&target.app, &target.stage, digest, *pushed_ms);
+    let id = ctx
+        .store
+        .claim_release_id(&target.app, &target.stage, digest, &candidate)
+        .await
+        .inspect_err(|e| {
+            tracing::error!(app = %target.app, stage = %target.stage, error = %e, "could not claim a release id")
+        })?;
+    let input = ReleaseSpec {
+        release_id: id.clone(),
+        app: target.app.clone(),
+        stage: target.stage.clone(),
+        repository: repository.clone(),
+        digest: digest.clone(),
+        tag: tag.clone(),
+        image_uri: uri.to_string(),
+        trigger: Trigger::Push,
+        source_release_id: None,
+        // The claimed id's time: the push time of the delivery that claimed it first.
+        pushed_at: id_time(&id).map(timestamp),
+        redeploy_task_definition_arn: None,
+        redeploy_services: Default::default(),
+    };
+    let started = start_release(
+        &ctx.store,
+        &ctx.sfn,
+        &ctx.deploy_state_machine_arn,
+        &input,
+        at,
+    )
+    .await
+    .inspect_err(|e| {
+        tracing::error!(app = %target.app, stage = %target.stage, error = %e, "could not start release")
+    })?;
+    Ok(StartedRelease {
+        app: target.app,
+        stage: target.stage,
+        release_id: id,
+        started,
+    })
 }

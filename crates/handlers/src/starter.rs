@@ -7,6 +7,7 @@ use serde::Deserialize;
 use stevedore_aws::sfn::StartOutcome;
 use stevedore_aws::store::{attr_s, ReleaseKey};
 use stevedore_aws::{StepFunctions, Store};
+use stevedore_core::release::input::ExecutionArn;
 use stevedore_core::release::{release_id, Release, ReleaseStatus, Trigger};
 use stevedore_core::Error;
 
@@ -20,7 +21,10 @@ pub(crate) async fn start_release(
     input: &ReleaseSpec,
     at: DateTime<Utc>,
 ) -> Result<bool, Error> {
-    let release = Release::new_pending(input.clone(), at);
+    let mut release = Release::new_pending(input.clone(), at);
+    // The execution's ARN follows from its name: written with the release, it saves a write
+    // after the start on the push's path (and the PENDING event already links the execution).
+    release.execution_arn = ExecutionArn::of(deploy_state_machine_arn, &input.release_id);
     let created = store.create_release(&release).await?;
     if created {
         // In line for the stage before the execution starts, so a newer push sees it.
@@ -39,14 +43,18 @@ pub(crate) async fn start_release(
         .await?
     {
         StartOutcome::Started { execution_arn } => {
-            store
-                .set_release_fields(
-                    &input.app,
-                    &input.stage,
-                    &input.release_id,
-                    &[("execution_arn", attr_s(&execution_arn))],
-                )
-                .await?;
+            // Written again only when the release was not created here (an earlier attempt
+            // wrote it) or the ARN differs from the one it was written with.
+            if !created || release.execution_arn.as_deref() != Some(execution_arn.as_str()) {
+                store
+                    .set_release_fields(
+                        &input.app,
+                        &input.stage,
+                        &input.release_id,
+                        &[("execution_arn", attr_s(&execution_arn))],
+                    )
+                    .await?;
+            }
             tracing::info!(app = %input.app, stage = %input.stage, release_id = %input.release_id,
                 digest = %input.digest, trigger = %input.trigger, created, %execution_arn, "release started");
             Ok(true)

@@ -41,6 +41,24 @@ impl<'a> ExecutionArn<'a> {
         }
     }
 
+    /// The ARN Step Functions gives execution `name` of a standard state machine:
+    /// `arn:<partition>:states:<region>:<account>:execution:<state machine>:<name>`
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-state-machine-executions.html>).
+    /// Known before the start, so the release is written with it once.
+    pub fn of(state_machine_arn: &str, name: &str) -> Option<String> {
+        let parts: Vec<&str> = state_machine_arn.splitn(7, ':').collect();
+        match parts.as_slice() {
+            ["arn", partition, "states", region, account, "stateMachine", machine]
+                if !machine.is_empty() && !machine.contains(':') && !name.is_empty() =>
+            {
+                Some(format!(
+                    "arn:{partition}:states:{region}:{account}:execution:{machine}:{name}"
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// The ARN of another execution of the same state machine.
     pub fn sibling(arn: &str, name: &str) -> Option<String> {
         let (machine, _) = arn.rsplit_once(':')?;
@@ -251,6 +269,27 @@ mod tests {
         assert!(!is_valid_digest(&DIGEST.to_uppercase()));
         assert!(!is_valid_digest("sha256:abc"));
         assert!(!is_valid_digest(&DIGEST.replace("sha256", "sha512")));
+    }
+
+    #[test]
+    fn execution_arn_of_a_state_machine_and_a_name() {
+        assert_eq!(
+            ExecutionArn::of(
+                "arn:aws:states:eu-west-1:123456789012:stateMachine:stevedore-deploy",
+                "01J0ABC"
+            )
+            .as_deref(),
+            Some("arn:aws:states:eu-west-1:123456789012:execution:stevedore-deploy:01J0ABC")
+        );
+        // A version or alias ARN, or no state machine ARN at all: unknown until started.
+        assert_eq!(
+            ExecutionArn::of(
+                "arn:aws:states:eu-west-1:123456789012:stateMachine:deploy:live",
+                "x"
+            ),
+            None
+        );
+        assert_eq!(ExecutionArn::of("deploy", "x"), None);
     }
 
     #[test]
