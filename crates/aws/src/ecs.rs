@@ -14,6 +14,7 @@ mod deployment_alarms;
 mod registration;
 mod revisions;
 mod rollout;
+mod rollout_settings;
 mod service_deployments;
 pub use aws_sdk_ecs::types::{
     DeploymentConfiguration, DeploymentLifecycleHook, DeploymentLifecycleHookStage,
@@ -27,6 +28,7 @@ pub use rollout::{
     RolloutPlan, TrafficShift,
 };
 use rollout::{has_blue_green_load_balancer, has_service_connect, has_test_listener_rule};
+pub use rollout_settings::{service_settings, RolloutSpan};
 pub use service_deployments::AlarmRollback;
 
 /// A task definition as DescribeTaskDefinition returns it, tags included.
@@ -72,6 +74,11 @@ pub struct ServiceState {
     /// The primary deployment uses Service Connect (a way to shift traffic without a load
     /// balancer, but with no test listener for a smoke test).
     pub service_connect: bool,
+    /// The service's desired count of tasks.
+    pub desired_count: i32,
+    /// The target groups its load balancers register tasks with (the rollout's health
+    /// checks and deregistration delay).
+    pub target_group_arns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -342,7 +349,29 @@ fn service_state(svc: &Service) -> ServiceState {
         blue_green_load_balancer: has_blue_green_load_balancer(svc),
         test_listener_rule: has_test_listener_rule(svc),
         service_connect: has_service_connect(svc),
+        desired_count: svc.desired_count,
+        target_group_arns: target_group_arns(svc),
     }
+}
+
+/// Each load balancer's target group, then blue/green's alternate ones, once each.
+fn target_group_arns(svc: &Service) -> Vec<String> {
+    let mut arns: Vec<String> = Vec::new();
+    let primary = svc
+        .load_balancers()
+        .iter()
+        .filter_map(|lb| lb.target_group_arn.clone());
+    let alternate = svc.load_balancers().iter().filter_map(|lb| {
+        lb.advanced_configuration
+            .as_ref()
+            .and_then(|a| a.alternate_target_group_arn.clone())
+    });
+    for arn in primary.chain(alternate) {
+        if !arns.contains(&arn) {
+            arns.push(arn);
+        }
+    }
+    arns
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod ecr;
 pub mod ecs;
 pub mod error;
 pub mod events;
+pub mod load_balancers;
 pub mod notification_secrets;
 #[cfg(feature = "operator")]
 pub mod operator;
@@ -25,6 +26,7 @@ pub use codebuild::CodeBuild;
 pub use ecr::Ecr;
 pub use ecs::Ecs;
 pub use events::{BusEvent, EventBus, PutOutcome};
+pub use load_balancers::LoadBalancers;
 pub use notification_secrets::{NotificationSecrets, SecretText};
 pub use schedules::{PointedTarget, ScheduleTarget, Schedules};
 pub use secrets::SecretsManager;

@@ -103,6 +103,23 @@ fn parts(services: &[ServiceRecord], schedules: &[ScheduleRecord]) -> Vec<String
         .collect()
 }
 
+/// ECS's own rollout as measured, beside what the settings predicted: `rollout 4m02s
+/// (predicted 4m40s)`; none when neither was recorded.
+fn rollout_line(release: &Release) -> Option<String> {
+    let predicted = release
+        .predicted_rollout_seconds
+        .map(|p| output::duration(p as f64));
+    match (release.measured_rollout_seconds, predicted) {
+        (Some(measured), Some(p)) => Some(format!(
+            "  rollout {} (predicted {p})",
+            output::duration(measured)
+        )),
+        (Some(measured), None) => Some(format!("  rollout {}", output::duration(measured))),
+        (None, Some(p)) => Some(format!("  rollout predicted {p}")),
+        (None, None) => None,
+    }
+}
+
 /// The history table; a release without a reason shows `-`. A multi-service release's row is
 /// followed by its services and schedules (see `parts`), a linear or canary one's by its
 /// traffic steps.
@@ -141,6 +158,7 @@ pub fn table(releases: &[Release], paint: Paint) -> String {
         if let Some(steps) = stevedore_core::traffic::describe_steps(&release.traffic_steps) {
             out.push(format!("  traffic {steps}"));
         }
+        out.extend(rollout_line(release));
     }
     if rows.is_empty() {
         out.push("(no releases yet)".into());
@@ -305,6 +323,26 @@ mod tests {
         let lines: Vec<String> = table_of(&[linear]).lines().map(str::to_string).collect();
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert_eq!(lines[2], "  traffic 10 % → 20 %");
+    }
+
+    #[test]
+    fn a_release_shows_its_measured_rollout_beside_the_prediction() {
+        let mut done = release(ReleaseStatus::Succeeded, None);
+        done.predicted_rollout_seconds = Some(280);
+        done.measured_rollout_seconds = Some(242.4);
+        let mut running = release(ReleaseStatus::InProgress, None);
+        running.predicted_rollout_seconds = Some(45);
+        let lines: Vec<String> = table_of(&[done, running, release(ReleaseStatus::Failed, None)])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        assert_eq!(lines[2], "  rollout 4m02s (predicted 4m40s)");
+        assert_eq!(lines[4], "  rollout predicted 45.0s");
+        assert!(
+            lines[5].starts_with("staging"),
+            "nothing recorded, no line: {lines:?}"
+        );
     }
 
     #[test]

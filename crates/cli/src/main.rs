@@ -13,6 +13,7 @@ use stevedore_core::config::parse_file;
 mod act;
 mod apply;
 mod context;
+mod doctor;
 mod exit;
 #[cfg(test)]
 mod fixtures;
@@ -74,6 +75,9 @@ enum Command {
     Plan(plan::PlanArgs),
     /// The four DORA measures per stage, from the release history.
     Metrics(metrics::MetricsArgs),
+    /// How long ECS itself will take to roll each service out, predicted from its live
+    /// settings as a sum of parts, and the changes that would shorten it.
+    Doctor(doctor::Args),
 }
 
 #[derive(Subcommand)]
@@ -137,6 +141,10 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<()> {
             status => std::process::exit(status),
         },
         Command::Metrics(args) => metrics::run(&ctx.store().await?, args).await,
+        Command::Doctor(args) => {
+            let store = ctx.store().await?;
+            doctor::run(&store, &ctx.sdk().await, &args, Out::detect(args.json)).await
+        }
     }
 }
 
@@ -197,6 +205,14 @@ mod tests {
             .expect("refused");
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("not a whole digest"), "{err}");
+    }
+
+    #[test]
+    fn doctor_takes_an_app_and_maybe_a_stage() {
+        let parse = |args: &[&str]| Cli::try_parse_from(["stevedore", "doctor"].iter().chain(args));
+        assert!(parse(&["shop"]).is_ok());
+        assert!(parse(&["shop", "staging", "--json"]).is_ok());
+        assert!(parse(&[]).is_err());
     }
 
     #[test]

@@ -6,12 +6,14 @@ use std::collections::BTreeSet;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, Utc};
 use comfy_table::{presets, CellAlignment, Table};
+use serde::Serialize;
 use stevedore_aws::Store;
 use stevedore_core::config::AppConfig;
 use stevedore_core::dora::{
     dora_metrics, no_releases, parse_since, StageMetrics, Window, MAX_CHAIN,
 };
 use stevedore_core::release::{id_time, Trigger};
+use stevedore_core::rollout_estimate::{rollout_accuracy, RolloutAccuracy};
 use stevedore_core::Release;
 
 #[derive(clap::Args)]
@@ -67,16 +69,20 @@ pub async fn run(store: &Store, args: MetricsArgs) -> Result<()> {
         releases.extend(read);
     }
     let measured = dora_metrics(&releases, window);
-    let rows: Vec<StageMetrics> = stages
-        .iter()
-        .map(|(app, stage)| {
-            measured
-                .iter()
-                .find(|m| &m.app == app && &m.stage == stage)
-                .cloned()
-                .unwrap_or_else(|| no_releases(app, stage, window))
-        })
-        .collect();
+    let rows: Vec<Row> =
+        stages
+            .iter()
+            .map(|(app, stage)| Row {
+                dora: measured
+                    .iter()
+                    .find(|m| &m.app == app && &m.stage == stage)
+                    .cloned()
+                    .unwrap_or_else(|| no_releases(app, stage, window)),
+                rollout: rollout_accuracy(releases.iter().filter(|r| {
+                    &r.spec.app == app && &r.spec.stage == stage && ended_in(r, window)
+                })),
+            })
+            .collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
@@ -88,6 +94,23 @@ pub async fn run(store: &Store, args: MetricsArgs) -> Result<()> {
         println!("{}", table(&rows));
     }
     Ok(())
+}
+
+/// A stage's row: its DORA measures, and its ECS rollouts measured against the predictions.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    #[serde(flatten)]
+    pub dora: StageMetrics,
+    #[serde(flatten)]
+    pub rollout: RolloutAccuracy,
+}
+
+fn ended_in(release: &Release, window: Window) -> bool {
+    release
+        .finished_at
+        .as_deref()
+        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+        .is_some_and(|at| at >= window.from && at <= window.to)
 }
 
 /// The stage's releases whose id is not older than `cutoff`, newest first, page by page.
@@ -181,8 +204,24 @@ fn or_dash(value: Option<String>) -> String {
     value.unwrap_or_else(|| "-".to_string())
 }
 
+/// `4m02s vs 4m40s (0.86×)`: median ECS rollout, median prediction, median ratio.
+fn rollout_cell(r: &RolloutAccuracy) -> String {
+    match (
+        r.ecs_rollout_p50_seconds,
+        r.predicted_rollout_p50_seconds,
+        r.measured_to_predicted_p50,
+    ) {
+        (Some(m), Some(p), Some(ratio)) => format!(
+            "{} vs {} ({ratio:.2}×)",
+            crate::output::duration(m),
+            crate::output::duration(p)
+        ),
+        _ => "-".to_string(),
+    }
+}
+
 /// The measures as a table, one row per stage.
-pub fn table(rows: &[StageMetrics]) -> String {
+pub fn table(rows: &[Row]) -> String {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
         "APP",
@@ -193,8 +232,10 @@ pub fn table(rows: &[StageMetrics]) -> String {
         "LEAD TIME P90",
         "CHANGE FAILURE",
         "TIME TO RESTORE",
+        "ECS ROLLOUT P50 VS PREDICTED",
     ]);
-    for m in rows {
+    for row in rows {
+        let m = &row.dora;
         let failure = m
             .change_failure_rate
             .map(|rate| format!("{:.1}% ({}/{})", rate * 100.0, m.failed_changes, m.changes));
@@ -211,9 +252,10 @@ pub fn table(rows: &[StageMetrics]) -> String {
             or_dash(m.lead_time_p90_seconds.map(duration)),
             or_dash(failure),
             restore,
+            rollout_cell(&row.rollout),
         ]);
     }
-    for column in 2..8 {
+    for column in 2..9 {
         if let Some(column) = table.column_mut(column) {
             column.set_cell_alignment(CellAlignment::Right);
         }
@@ -228,7 +270,19 @@ pub fn table(rows: &[StageMetrics]) -> String {
 mod tests {
     use super::*;
 
-    fn row() -> StageMetrics {
+    fn row() -> Row {
+        Row {
+            dora: dora_row(),
+            rollout: RolloutAccuracy {
+                rollouts_measured: 3,
+                ecs_rollout_p50_seconds: Some(242.0),
+                predicted_rollout_p50_seconds: Some(280.0),
+                measured_to_predicted_p50: Some(0.864),
+            },
+        }
+    }
+
+    fn dora_row() -> StageMetrics {
         StageMetrics {
             app: "shop".into(),
             stage: "staging".into(),
@@ -258,7 +312,7 @@ mod tests {
 
     #[test]
     fn a_row_per_stage() {
-        let mut empty = row();
+        let mut empty = dora_row();
         empty.stage = "production".into();
         empty.deployments = 0;
         empty.deployments_per_day = 0.0;
@@ -267,14 +321,18 @@ mod tests {
         empty.change_failure_rate = None;
         empty.time_to_restore_p50_seconds = None;
         empty.unrestored = 0;
+        let empty = Row {
+            dora: empty,
+            rollout: RolloutAccuracy::default(),
+        };
         let text = table(&[row(), empty]);
         let expected = "\
-┌──────┬────────────┬─────────┬─────────┬───────────────┬───────────────┬────────────────┬─────────────────┐
-│ APP  ┆ STAGE      ┆ DEPLOYS ┆ PER DAY ┆ LEAD TIME P50 ┆ LEAD TIME P90 ┆ CHANGE FAILURE ┆ TIME TO RESTORE │
-╞══════╪════════════╪═════════╪═════════╪═══════════════╪═══════════════╪════════════════╪═════════════════╡
-│ shop ┆ staging    ┆       3 ┆    0.30 ┆           30m ┆            1h ┆    40.0% (2/5) ┆ 1d 40m (1 open) │
-│ shop ┆ production ┆       0 ┆    0.00 ┆             - ┆             - ┆              - ┆               - │
-└──────┴────────────┴─────────┴─────────┴───────────────┴───────────────┴────────────────┴─────────────────┘";
+┌──────┬────────────┬─────────┬─────────┬───────────────┬───────────────┬────────────────┬─────────────────┬──────────────────────────────┐
+│ APP  ┆ STAGE      ┆ DEPLOYS ┆ PER DAY ┆ LEAD TIME P50 ┆ LEAD TIME P90 ┆ CHANGE FAILURE ┆ TIME TO RESTORE ┆ ECS ROLLOUT P50 VS PREDICTED │
+╞══════╪════════════╪═════════╪═════════╪═══════════════╪═══════════════╪════════════════╪═════════════════╪══════════════════════════════╡
+│ shop ┆ staging    ┆       3 ┆    0.30 ┆           30m ┆            1h ┆    40.0% (2/5) ┆ 1d 40m (1 open) ┆       4m02s vs 4m40s (0.86×) │
+│ shop ┆ production ┆       0 ┆    0.00 ┆             - ┆             - ┆              - ┆               - ┆                            - │
+└──────┴────────────┴─────────┴─────────┴───────────────┴───────────────┴────────────────┴─────────────────┴──────────────────────────────┘";
         assert_eq!(text, expected, "\n{text}");
     }
 }

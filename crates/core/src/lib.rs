@@ -19,6 +19,7 @@ pub mod notify;
 pub mod release;
 pub mod render;
 pub mod retention;
+pub mod rollout_estimate;
 pub mod routing;
 pub mod secret;
 pub mod smoke;

@@ -22,7 +22,10 @@
 //! - `Releases` (Count, 1 per terminal status) by `App`, `Stage`, `Status`;
 //! - `ReleaseDuration` (created → terminal), `LeadTime` (push → SUCCEEDED), `LockWait`
 //!   (at `lock_acquired`), `RenderDuration` (at `rendered`), `MigrationDuration` (at
-//!   `migrated`), `RolloutDuration` (deploy started → terminal), in Seconds, by `App`, `Stage`.
+//!   `migrated`), `RolloutDuration` (deploy started → terminal), in Seconds, by `App`, `Stage`;
+//! - once a release SUCCEEDED, deploy's line: `EcsRolloutDuration` (ECS's own rollout, as its
+//!   service deployments measured it) and `PredictedRolloutDuration` (what the services'
+//!   settings predicted, `crate::rollout_estimate`), in Seconds, by `App`, `Stage`.
 
 use chrono::DateTime;
 use serde_json::{json, Map, Value};
@@ -41,6 +44,33 @@ pub mod names {
     pub const RENDER_DURATION: &str = "RenderDuration";
     pub const MIGRATION_DURATION: &str = "MigrationDuration";
     pub const ROLLOUT_DURATION: &str = "RolloutDuration";
+    pub const ECS_ROLLOUT_DURATION: &str = "EcsRolloutDuration";
+    pub const PREDICTED_ROLLOUT_DURATION: &str = "PredictedRolloutDuration";
+}
+
+/// The release's ECS rollout, measured and predicted (when it was), as one EMF line.
+pub fn rollout_emf_line(
+    app: &str,
+    stage: &str,
+    release_id: &str,
+    measured_seconds: f64,
+    predicted_seconds: Option<u64>,
+    timestamp_ms: i64,
+) -> String {
+    let mut metrics = vec![(names::ECS_ROLLOUT_DURATION, measured_seconds)];
+    metrics.extend(predicted_seconds.map(|p| (names::PREDICTED_ROLLOUT_DURATION, p as f64)));
+    let mut root = Map::new();
+    root.insert(
+        "_aws".into(),
+        json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": [directive(&["App", "Stage"], &metrics, "Seconds")]}),
+    );
+    root.insert("App".into(), json!(app));
+    root.insert("Stage".into(), json!(stage));
+    root.insert("ReleaseId".into(), json!(release_id));
+    for (name, value) in &metrics {
+        root.insert((*name).into(), json!(value));
+    }
+    format!("{}\n", Value::Object(root))
 }
 
 /// The EMF document for the transition `change` describes, or `None` when it ends no

@@ -11,6 +11,7 @@ use stevedore_core::Error;
 
 pub use crate::rollout_check::HookTarget;
 use crate::rollout_check::{check_rollout, rollout_plan};
+use crate::rollout_prediction::predict_one;
 use crate::runtime::{now, timestamp};
 use crate::stage_lock::{fence, Lease};
 use crate::verdict::{verdict, Verdict};
@@ -22,6 +23,8 @@ pub struct Deploy {
     pub sfn: StepFunctions,
     /// The stage's schedules and rules, repointed after the services.
     pub schedules: stevedore_aws::Schedules,
+    /// The services' target groups, read for the rollout prediction.
+    pub load_balancers: stevedore_aws::LoadBalancers,
     /// Stevedore's blue/green lifecycle hook function, and the role ECS invokes it with.
     pub hook: HookTarget,
     /// Stages in other accounts and regions (None: every stage is Stevedore's own).
@@ -144,7 +147,8 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
     let targeted = crate::targets::deploy_in(ctx, &request).await?;
     let ctx = targeted.as_ref().unwrap_or(ctx);
     match request {
-        DeployRequest::PruneRevisions { release, .. } => {
+        DeployRequest::PruneRevisions { release, render } => {
+            crate::rollout_prediction::record_measured(ctx, &release, &render).await;
             Ok(crate::retention::prune(ctx, &release).await?)
         }
         DeployRequest::Start {
@@ -185,6 +189,7 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 service.deployment_configuration.as_ref(),
                 &render.rollout.alarms,
             );
+            let predicted = predict_one(ctx, &release, &render, &service, config.as_ref()).await;
             // Only the stage's lock holder may change the service; the lease now covers the rollout.
             let lease = Lease::for_deployment(render.deploy_timeout_seconds);
             fence(&ctx.store, &release, &execution_arn, lease, false).await?;
@@ -198,17 +203,14 @@ pub async fn handle(ctx: &Deploy, request: DeployRequest) -> Result<DeployRespon
                 )
                 .await?;
             let strategy = render.rollout.strategy;
+            let mut fields = vec![
+                ("deployment_id", attr_s(&deployment_id)),
+                ("deploy_started_at", attr_s(timestamp(now()))),
+                ("strategy", attr_of(&strategy)?),
+            ];
+            fields.extend(predicted);
             ctx.store
-                .set_release_fields(
-                    &release.app,
-                    &release.stage,
-                    &release.release_id,
-                    &[
-                        ("deployment_id", attr_s(&deployment_id)),
-                        ("deploy_started_at", attr_s(timestamp(now()))),
-                        ("strategy", attr_of(&strategy)?),
-                    ],
-                )
+                .set_release_fields(&release.app, &release.stage, &release.release_id, &fields)
                 .await?;
             tracing::info!(release_id = %release.release_id, %deployment_id, service = %render.service, ?strategy, "service updated");
             Ok(DeployResponse::Started(StartedDeployment {

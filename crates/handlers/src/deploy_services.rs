@@ -100,13 +100,10 @@ pub(crate) async fn start_batch(
         fence(&ctx.store, release, execution_arn, lease, false).await?;
     }
     if not_started.len() == render.services.len() && !to_start.is_empty() {
+        let mut fields = crate::rollout_prediction::predict_services(ctx, release, render).await;
+        fields.push(("deploy_started_at", attr_s(timestamp(now()))));
         ctx.store
-            .set_release_fields(
-                &release.app,
-                &release.stage,
-                &release.release_id,
-                &[("deploy_started_at", attr_s(timestamp(now())))],
-            )
+            .set_release_fields(&release.app, &release.stage, &release.release_id, &fields)
             .await?;
     }
     for &index in &to_start {

@@ -28,6 +28,7 @@ mod retention;
 pub mod retry;
 pub mod rollback;
 mod rollout_check;
+pub mod rollout_prediction;
 
 mod model;
 pub mod problems;

@@ -148,6 +148,7 @@ pub(crate) async fn deploy_in(
         ecs: Ecs::from_sdk(&sdk),
         sfn: ctx.sfn.clone(),
         schedules: Schedules::from_sdk(&sdk),
+        load_balancers: stevedore_aws::LoadBalancers::from_sdk(&sdk),
         hook: hook_in(&target, &stage, &ctx.hook),
         accounts: None,
     }))

@@ -127,6 +127,8 @@ pub(crate) mod fixtures {
             blue_green_load_balancer: false,
             test_listener_rule: false,
             service_connect: false,
+            desired_count: 0,
+            target_group_arns: Vec::new(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Lambda `deploy`: see `stevedore_handlers::deploy` for what it does.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use stevedore_aws::{load_sdk_config, Ecs, Schedules, StepFunctions, Store};
+use stevedore_aws::{load_sdk_config, Ecs, LoadBalancers, Schedules, StepFunctions, Store};
 use stevedore_handlers::deploy::{handle, Deploy, DeployRequest, HookTarget};
 use stevedore_handlers::{accounts_from_env, init_tracing, required_env};
 
@@ -20,6 +20,7 @@ async fn main() -> Result<(), Error> {
         ecs: Ecs::from_sdk(&sdk),
         sfn: StepFunctions::from_sdk(&sdk),
         schedules: Schedules::from_sdk(&sdk),
+        load_balancers: LoadBalancers::from_sdk(&sdk),
         hook,
         accounts: Some(accounts_from_env(&sdk)?),
     };

@@ -34,6 +34,7 @@ guess. Sources (Service Authorization Reference, "Actions" and "Resource types" 
 - EventBridge: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
   (rule targets: iam_schedules.py)
 - EventBridge Scheduler (schedules): iam_schedules.py
+- Elastic Load Balancing V2 (target group reads): iam_elbv2.py
 - iam:PassRole (``role``, iam:PassedToService), implied by any request that hands a role to a
   service: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
 """
@@ -50,6 +51,7 @@ from .iam_ecs import (_ecs_deregister_task_definition, _ecs_describe_service_dep
 from .iam_policy import UNKNOWN
 from .iam_request import (GLOBAL_KNOWN, Authorization, Lookup, Mapper, Where, _star, pass_role,
                           request_context)
+from .iam_elbv2 import MAPPERS as ELBV2_MAPPERS
 from .iam_schedules import MAPPERS as SCHEDULE_MAPPERS
 
 __all__ = ["GLOBAL_KNOWN", "Authorization", "Lookup", "Where", "authorizations", "pass_role",
@@ -271,6 +273,7 @@ MAPPERS: dict[tuple[str, str], Mapper] = {
     ("lambda", "Invoke"): _lambda_invoke,
     ("events", "PutEvents"): _events_put,
     **SCHEDULE_MAPPERS,
+    **ELBV2_MAPPERS,
 }
 
 

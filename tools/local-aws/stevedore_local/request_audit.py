@@ -36,7 +36,7 @@ MAX_VALUE_CHARS = 200
 # Services whose models are indexed to recognise requests (signing name / JSON target prefix).
 CANDIDATE_SERVICES = ("dynamodb", "ecs", "secretsmanager", "stepfunctions", "events", "ecr",
                       "codebuild", "lambda", "ec2", "iam", "sts", "logs", "ssm", "sqs", "sns",
-                      "cloudformation", "s3", "kms", "scheduler")
+                      "cloudformation", "s3", "kms", "scheduler", "elbv2")
 _APP_ID = re.compile(r"(?:^|\s)app/([A-Za-z0-9!#$%&'*+.^_`|~-]+)")
 
 

@@ -197,6 +197,9 @@ STAR_ONLY_ACTIONS = {
     "logs:describeresourcepolicies", "logs:describeloggroups",
     # AWSLambdaBasicExecutionRole, the AWS managed policy SAM attaches.
     "logs:createloggroup", "logs:createlogstream", "logs:putlogevents",
+    # The rollout prediction's target group reads: Elastic Load Balancing V2's Describe
+    # actions list no resource type (list_awselasticloadbalancingv2).
+    "elasticloadbalancing:describetargetgroups", "elasticloadbalancing:describetargetgroupattributes",
 }
 
 
@@ -214,3 +217,22 @@ def test_template_grants_star_only_where_aws_has_no_resource_level_permission():
             if any(a.lower() in ("ecs:listtasks", "ecs:listservices") for a in actions):
                 assert "ecs:cluster" in json.dumps(stmt.get("Condition")), f"{who}: {actions} unscoped"
     assert not offenders, f"Resource \"*\" for actions AWS can scope: {offenders}"
+
+
+def test_target_group_reads_are_mapped_and_only_deploy_may_make_them(emulator, control, roles, aws):
+    # The rollout prediction's reads: allowed to deploy ("*": no resource type), denied to
+    # a function whose role does not grant them, never left unmapped.
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    group = aws("elbv2").create_target_group(Name="iam-tg", Protocol="HTTP", Port=80, VpcId=vpc,
+                                             TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    deploy = as_function(emulator, "elbv2", "deploy")
+    assert deploy.describe_target_groups(TargetGroupArns=[group])["TargetGroups"][0]["TargetGroupArn"] == group
+    keys = {a["Key"] for a in deploy.describe_target_group_attributes(TargetGroupArn=group)["Attributes"]}
+    assert "deregistration_delay.timeout_seconds" in keys
+    assert iam_violations(control, "deploy") == []
+    with pytest.raises(ClientError) as err:
+        as_function(emulator, "elbv2", "render").describe_target_groups(TargetGroupArns=[group])
+    assert "elasticloadbalancing:DescribeTargetGroups" in err.value.response["Error"]["Message"]
+    assert [v["operation"] for v in iam_violations(control, "render")] == ["DescribeTargetGroups"]
+    assert not [r for r in control.get("requests/violations") if r.get("check") == "unmapped"]

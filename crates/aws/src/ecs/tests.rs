@@ -169,6 +169,8 @@ async fn describe_service_maps_the_service_state() {
             blue_green_load_balancer: false,
             test_listener_rule: false,
             service_connect: false,
+            desired_count: 0,
+            target_group_arns: Vec::new(),
         }
     );
     assert_eq!(

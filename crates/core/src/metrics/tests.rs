@@ -147,3 +147,35 @@ fn transitions_that_end_no_span_print_nothing() {
         None
     );
 }
+
+#[test]
+fn the_rollout_line_carries_measured_and_predicted_seconds() {
+    let doc = parse_line(&rollout_emf_line(
+        "web",
+        "prod",
+        "01J",
+        242.5,
+        Some(280),
+        1_772_442_100_250,
+    ));
+    assert_eq!(
+        metric_names(&doc, 0),
+        ["EcsRolloutDuration", "PredictedRolloutDuration"]
+    );
+    assert_eq!(doc["EcsRolloutDuration"], 242.5);
+    assert_eq!(doc["PredictedRolloutDuration"], 280.0);
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["App", "Stage"]])
+    );
+    // Without a prediction, only what was measured.
+    let doc = parse_line(&rollout_emf_line(
+        "web",
+        "prod",
+        "01J",
+        10.0,
+        None,
+        1_772_442_100_250,
+    ));
+    assert_eq!(metric_names(&doc, 0), ["EcsRolloutDuration"]);
+}

@@ -206,6 +206,17 @@ pub struct Release {
     pub traffic_steps: Vec<crate::traffic::TrafficStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic_step_count: Option<u64>,
+    /// ECS's own rollout as predicted from the services' settings just before it started
+    /// (`crate::rollout_estimate`; the stage's: parallel services' longest, sequential ones'
+    /// sum), and its parts; absent when the settings could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_rollout_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub predicted_rollout_parts: Vec<crate::rollout_estimate::Part>,
+    /// ECS's own rollout as ECS measured it (its service deployments' first start to last
+    /// finish), recorded once the release SUCCEEDED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_rollout_seconds: Option<f64>,
 }
 
 impl Release {
@@ -249,6 +260,9 @@ impl Release {
             finished_at: None,
             traffic_steps: Vec::new(),
             traffic_step_count: None,
+            predicted_rollout_seconds: None,
+            predicted_rollout_parts: Vec::new(),
+            measured_rollout_seconds: None,
         }
     }
 
