@@ -14,6 +14,7 @@ Two apps, set up through the AWS APIs as a team would have them:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
@@ -183,3 +184,50 @@ def test_each_release_stores_the_prediction_and_the_measured_rollout(stack, fast
     assert float(release["measured_rollout_seconds"]) > 0, release
     history = stack.stevedore("history", FAST, "--stage", "staging").stdout
     assert "  rollout " in history and f"(predicted {predicted // 60}m{predicted % 60:02d}s)" in history, history
+
+
+# ------------------------------------------------- the prediction against the emulator
+# The emulator rolls services out by the same timing model, each modelled second lasting
+# the time scale's share of a real one (`POST ecs/time-scale`); ECS's own measured rollout
+# recorded on the release must be the prediction x that scale, within 20 %.
+
+@pytest.fixture(scope="module")
+def blue_green(stack):
+    return seed_app(stack, "doctor-bg", blue_green_stages={"staging"},
+                    staging_overrides={"strategy": "blue_green", "bake_minutes": 1})
+
+
+@contextlib.contextmanager
+def _time_scale(stack, scale: float):
+    previous = stack.control("ecs/time-scale")
+    stack.control("ecs/time-scale", {"scale": scale})
+    try:
+        yield
+    finally:
+        stack.control("ecs/time-scale",
+                      {"scale": previous["scale"] if previous.get("overridden") else None})
+
+
+def _measured(stack, app, digest: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        [release] = [r for r in stack.releases(app.name, "staging") if r.get("digest") == digest]
+        if "measured_rollout_seconds" in release:
+            return release
+        time.sleep(0.5)
+    raise AssertionError(f"no measured rollout on {release}")
+
+
+@pytest.mark.parametrize("which, scale", [("slow", 0.01), ("fast", 0.04), ("blue_green", 0.01)])
+def test_the_emulated_rollout_takes_the_predicted_time(stack, request, which, scale):
+    app = request.getfixturevalue(which)
+    predicted = _doctor(stack, app.name, "staging")["stages"][0]["predicted_seconds"]
+    with _time_scale(stack, scale):
+        digest = stack.push_image(app.repository, ci_tag(), layer_seed=f"{app.name}-timed")
+        release = finished_release(stack, app, digest)
+        assert release["status"] == "SUCCEEDED", release
+    release = _measured(stack, app, digest)
+    assert int(release["predicted_rollout_seconds"]) == predicted
+    expected = predicted * scale
+    measured = float(release["measured_rollout_seconds"])
+    assert abs(measured - expected) <= 0.2 * expected, (which, measured, expected, predicted)
