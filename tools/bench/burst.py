@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shlex
 import sys
 import time
@@ -51,20 +52,37 @@ def releases_by_app(stack: Any, apps: list[Any]) -> dict[str, list[dict[str, Any
     return {app.name: stack.releases(app.name, setup.STAGE) for app in apps}
 
 
-def wait_until_accounted(stack: Any, apps: list[Any], plan: list[setup.Push],
-                         timeout: float, poll: float = 1.0) -> tuple[dict[str, list], float, bool]:
-    """Poll the table until every pushed image has a terminal release (or `timeout`);
-    returns the releases, the wall clock at which that was seen, and whether it was."""
+def terminal_images(stack: Any, prefix: str) -> set[tuple[str, str]]:
+    """(app, digest) of every terminal release of the burst's apps, by one paged Scan
+    (projected to three attributes): polling 50 apps with a Query each would itself be a
+    sizeable part of the emulator's load."""
+    from boto3.dynamodb.conditions import Attr
+
+    kwargs: dict[str, Any] = {
+        "FilterExpression": Attr("PK").begins_with(f"APP#{prefix}-") & Attr("SK").begins_with("REL#"),
+        "ProjectionExpression": "PK, digest, #s", "ExpressionAttributeNames": {"#s": "status"},
+        "ConsistentRead": True}
+    table, found = stack.table, set()
+    while True:
+        page = table.scan(**kwargs)
+        found |= {(item["PK"].split("#")[1], item.get("digest")) for item in page["Items"]
+                  if item.get("status") in analysis.TERMINAL}
+        if not page.get("LastEvaluatedKey"):
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def wait_until_accounted(stack: Any, prefix: str, plan: list[setup.Push],
+                         timeout: float, poll: float = 2.0) -> tuple[float, bool]:
+    """Poll until every pushed image has a terminal release (or `timeout`); returns the
+    wall clock at which that was seen, and whether it was."""
     wanted = {(p.app, p.digest) for p in plan if p.digest}
     deadline = time.monotonic() + timeout
     while True:
-        releases = releases_by_app(stack, apps)
-        terminal = {(app, r.get("digest")) for app, rs in releases.items() for r in rs
-                    if r.get("status") in analysis.TERMINAL}
-        if wanted <= terminal:
-            return releases, time.time(), True
+        if wanted <= terminal_images(stack, prefix):
+            return time.time(), True
         if time.monotonic() > deadline:
-            return releases, time.time(), False
+            return time.time(), False
         time.sleep(poll)
 
 
@@ -82,8 +100,10 @@ def measure(stack: Any, pushes: int = 200, apps: int = 50, *, timeout: float = 6
             workers: int = 16, command: str | None = None) -> dict[str, Any]:
     """Seed `apps` apps on `stack`, fire `pushes` pushes over them and measure the burst.
     Returns a JSON-serializable dict; never raises on a missed target or a lost push."""
+    load_before = os.getloadavg()
     setup_started = time.monotonic()
-    *seeded, warm_app = setup.seed_apps(stack, apps)
+    prefix = f"burst{secrets.token_hex(2)}"  # several measure() calls on one stack stay apart
+    *seeded, warm_app = setup.seed_apps(stack, apps, prefix)
     settle_seconds = setup.wait_for_quiet_services(stack, seeded)
     warm_up_seconds = setup.warm_up(stack, warm_app)
     setup_seconds = time.monotonic() - setup_started
@@ -92,7 +112,8 @@ def measure(stack: Any, pushes: int = 200, apps: int = 50, *, timeout: float = 6
     setup.fire(stack, plan, workers=workers)
     first_push = min(p.started for p in plan)
     pushes_sent = max(p.returned for p in plan) - first_push
-    releases, seen_at, complete = wait_until_accounted(stack, seeded, plan, timeout)
+    seen_at, complete = wait_until_accounted(stack, prefix, plan, timeout)
+    releases = releases_by_app(stack, seeded)
 
     push_dicts = [vars(p) for p in plan]
     accounted = analysis.account_for_pushes(push_dicts, releases)
@@ -106,6 +127,7 @@ def measure(stack: Any, pushes: int = 200, apps: int = 50, *, timeout: float = 6
         [e for e in stack.executions() if e["name"] in
          {r.get("release_id") for rs in releases.values() for r in rs}], matched)
     all_terminal = (max(finished) - first_push) if complete and finished else None
+    requests = analysis.request_figures(stack.control("requests", timeout=120), first_push, seen_at)
     return {
         "benchmark": "burst",
         "commands": [command or DEFAULT_COMMAND],
@@ -113,6 +135,7 @@ def measure(stack: Any, pushes: int = 200, apps: int = 50, *, timeout: float = 6
         "app_shape": "one stage, one ECS service (desiredCount 2, 100/200, circuit breaker), "
                      "no migration, concurrency: latest",
         "function_binaries": "dev profile (target/debug) behind `cargo lambda watch`, as stack.py runs them",
+        "function_concurrency": getattr(stack, "function_concurrency", 1),
         "rollout_settings": rollout_settings(),
         "setup_seconds": round(setup_seconds, 3),
         "seed_rollouts_settle_seconds": round(settle_seconds, 3),
@@ -137,6 +160,11 @@ def measure(stack: Any, pushes: int = 200, apps: int = 50, *, timeout: float = 6
         "completion_curve_seconds": analysis.completion_curve(first_push, matched),
         **analysis.phase_figures(matched),
         "step_functions": executions,
+        "aws_requests_during_burst": requests,
+        # The machine is shared: its load says how far these figures can be compared.
+        "load_average_1_5_15": {"before": [round(x, 2) for x in load_before],
+                                "after": [round(x, 2) for x in os.getloadavg()]},
+        "cpus": os.cpu_count(),
     }
 
 
@@ -150,12 +178,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the result here")
     parser.add_argument("--skip-build", action="store_true",
                         help="the debug binaries are already built (cargo build --workspace --bins)")
+    parser.add_argument("--function-concurrency", type=int, default=1,
+                        help="`cargo lambda watch --concurrency`: instances per function (default 1, "
+                             "as the e2e stack runs)")
     args = parser.parse_args(argv)
     command = "python tools/bench/burst.py " + shlex.join(argv if argv is not None else sys.argv[1:])
 
     from stack import LocalStack
 
-    with LocalStack(build=not args.skip_build) as stack:  # stops its processes by PID on exit
+    with LocalStack(build=not args.skip_build,
+                    function_concurrency=args.function_concurrency) as stack:  # stops its processes by PID on exit
         result = measure(stack, args.pushes, args.apps, timeout=args.timeout,
                          workers=args.workers, command=command)
         result["logs"] = str(stack.run_dir)

@@ -162,3 +162,20 @@ def completion_curve(push_start: float, matched: list[tuple[dict, dict]]) -> dic
     done = sorted(epoch(r.get("finished_at")) - push_start for _, r in matched
                   if r.get("finished_at"))
     return {f"{pct}%": percentile(done, pct) for pct in (10, 50, 90, 100)}
+
+
+def request_figures(requests: list[dict[str, Any]], start: float, end: float,
+                    top: int = 15) -> dict[str, Any]:
+    """The AWS requests the emulator served between `start` and `end` (its request audit):
+    how many, how fast, and the busiest (caller, operation) pairs; a caller is a function
+    name, `states` (Step Functions' service integrations, Lambda invokes included),
+    `emulator` or `test`."""
+    window = [r for r in requests if start <= r.get("time", 0) <= end]
+    pairs = Counter(f"{r.get('caller')} {r.get('service')}:{r.get('operation')}" for r in window)
+    callers = Counter(r.get("caller") for r in window)
+    seconds = max(end - start, 1e-9)
+    return {"requests": len(window), "per_second": round(len(window) / seconds, 1),
+            "by_caller": dict(callers.most_common()),
+            "busiest": dict(pairs.most_common(top)),
+            "errors": dict(Counter(f"{r.get('caller')} {r.get('operation')} {r.get('status')}"
+                                   for r in window if (r.get("status") or 200) >= 400).most_common(top))}

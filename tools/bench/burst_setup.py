@@ -44,10 +44,9 @@ def one_stage_overrides(name: str) -> dict[str, Any]:
     return {"stages": {STAGE: staging}}
 
 
-def seed_apps(stack: Any, count: int, prefix: str | None = None) -> list[ExampleApp]:
+def seed_apps(stack: Any, count: int, prefix: str) -> list[ExampleApp]:
     """Seed `count` one-stage apps named `<prefix>-<n>`, then one more, `<prefix>-warm`
-    (last; see warm_up); a random prefix keeps several measure() calls on one stack apart."""
-    prefix = prefix or f"burst{secrets.token_hex(2)}"
+    (last; see warm_up)."""
     # Shared pieces made once before the threads: the VPC, and one client per service
     # (LocalStack caches clients in a plain dict; boto3 clients are thread-safe, their
     # creation from one Session is not).
