@@ -127,7 +127,14 @@ def measure(stack: Any, pushes: int = 200, apps: int = 50, *, timeout: float = 6
         [e for e in stack.executions() if e["name"] in
          {r.get("release_id") for rs in releases.values() for r in rs}], matched)
     all_terminal = (max(finished) - first_push) if complete and finished else None
-    requests = analysis.request_figures(stack.control("requests", timeout=120), first_push, seen_at)
+    audit = stack.control("requests", timeout=120)
+    requests = analysis.request_figures(audit, first_push, seen_at)
+    run_dir = getattr(stack, "run_dir", None)
+    if run_dir is not None:  # the raw records, beside the stack's logs, for a closer look
+        raw = {"pushes": [vars(p) for p in plan], "releases": releases,
+               "rollouts": stack.control("ecs/deployments"),
+               "requests": [r for r in audit if r.get("time", 0) >= first_push]}
+        (Path(run_dir) / f"{prefix}-records.json").write_text(json.dumps(raw, default=str))
     return {
         "benchmark": "burst",
         "commands": [command or DEFAULT_COMMAND],
@@ -158,6 +165,7 @@ def measure(stack: Any, pushes: int = 200, apps: int = 50, *, timeout: float = 6
         "overlap_examples": rollouts["overlaps"][:10],
         "locks_left": locks_left(stack, seeded),
         "completion_curve_seconds": analysis.completion_curve(first_push, matched),
+        "pending_records": analysis.arrival_rate(first_push, matched),
         **analysis.phase_figures(matched),
         "step_functions": executions,
         "aws_requests_during_burst": requests,

@@ -157,6 +157,21 @@ def execution_figures(executions: list[dict[str, Any]], matched: list[tuple[dict
             "statuses": dict(Counter(e.get("status") for e in executions))}
 
 
+def arrival_rate(push_start: float, matched: list[tuple[dict, dict]]) -> dict[str, Any]:
+    """How fast PENDING records appeared (on-push's throughput: ECR event -> EventBridge ->
+    on-push -> release record -> StartExecution): when the first and the last appeared after
+    the first push, and the median gap between consecutive ones."""
+    pending = sorted(epoch(r["pending_at"]) for _, r in matched if r.get("pending_at"))
+    if len(pending) < 2:
+        return {"n": len(pending)}
+    gaps = [b - a for a, b in zip(pending, pending[1:])]
+    span = pending[-1] - pending[0]
+    return {"n": len(pending), "first_after_first_push": round(pending[0] - push_start, 3),
+            "last_after_first_push": round(pending[-1] - push_start, 3),
+            "per_second": round((len(pending) - 1) / span, 2) if span > 0 else None,
+            "median_gap_seconds": percentile(gaps, 50)}
+
+
 def completion_curve(push_start: float, matched: list[tuple[dict, dict]]) -> dict[str, Any]:
     """Seconds after the first push by which 10, 50, 90 and 100 % of the pushes were terminal."""
     done = sorted(epoch(r.get("finished_at")) - push_start for _, r in matched
