@@ -141,7 +141,9 @@ def measure(stack: Any, pushes: int = 200, apps: int = 50, *, timeout: float = 6
         "pushes": pushes, "apps": apps, "stage": setup.STAGE, "push_workers": workers,
         "app_shape": "one stage, one ECS service (desiredCount 2, 100/200, circuit breaker), "
                      "no migration, concurrency: latest",
-        "function_binaries": "dev profile (target/debug) behind `cargo lambda watch`, as stack.py runs them",
+        # stack.py runs `cargo run --bin` (dev profile); a stack that runs other binaries
+        # says so in a `profile` attribute.
+        "function_binaries": f"{getattr(stack, 'profile', 'dev')} profile behind `cargo lambda watch`",
         "function_concurrency": getattr(stack, "function_concurrency", 1),
         "rollout_settings": rollout_settings(),
         "setup_seconds": round(setup_seconds, 3),
