@@ -95,8 +95,12 @@ def manifest_for(layer_seed: str) -> str:
 
 class LocalStack:
     def __init__(self, *, build: bool = True, stack_name: str = bootstrap.DEFAULT_STACK,
-                 startup_timeout: float = 120.0, parameters: dict[str, Any] | None = None) -> None:
+                 startup_timeout: float = 120.0, parameters: dict[str, Any] | None = None,
+                 function_concurrency: int = 1) -> None:
         self.build = build
+        # `cargo lambda watch --concurrency`: instances per function (its default, 1, runs
+        # every invocation of a function one after another; Lambda runs them side by side).
+        self.function_concurrency = function_concurrency
         self.parameters = parameters  # template parameters; the others take their defaults
         self.stack_name = stack_name
         self.startup_timeout = startup_timeout
@@ -202,6 +206,8 @@ class LocalStack:
         # --ignore-changes: source edits while tests run must not rebuild and restart functions.
         cmd = [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--ignore-changes",
                "-A", "127.0.0.1", "-P", str(port)]
+        if self.function_concurrency != 1:
+            cmd += ["--concurrency", str(self.function_concurrency)]
         log = open(self.lambda_log, "wb")
         self.watch = subprocess.Popen(cmd, cwd=REPO_ROOT, env=self.env, stdout=log,
                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

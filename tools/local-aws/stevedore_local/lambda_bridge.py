@@ -25,6 +25,25 @@ INVOKE_TIMEOUT_SECONDS = 600  # the first invoke compiles and starts the binary
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
+# Not AWS behaviour: a guard for the local runner. `cargo lambda watch` queues a function's
+# invocations in a bounded channel (100) and takes a write lock before each push; with more
+# than about 100 invocations of one function waiting at once, its scheduler blocks on the full
+# channel while holding the lock the function needs to take the next one, and every function
+# stops (seen with 150 invocations sent at once, whatever `--concurrency`). Lambda itself
+# queues asynchronous events and hands them to instances as they free up
+# (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html); waiting here for a
+# slot is that queue, kept below the runner's limit.
+MAX_IN_FLIGHT_PER_FUNCTION = int(os.environ.get("STEVEDORE_LAMBDA_MAX_IN_FLIGHT", "64"))
+_in_flight: dict[str, threading.BoundedSemaphore] = {}
+_in_flight_lock = threading.Lock()
+
+
+def _slot(name: str) -> threading.BoundedSemaphore:
+    with _in_flight_lock:
+        if name not in _in_flight:
+            _in_flight[name] = threading.BoundedSemaphore(max(1, MAX_IN_FLIGHT_PER_FUNCTION))
+        return _in_flight[name]
+
 
 def function_name(name_or_arn: str) -> str:
     """Last part of a function name / (partial) ARN, without a qualifier."""
@@ -49,7 +68,7 @@ def invoke_remote(name_or_arn: str, payload: bytes | str | None) -> tuple[int, b
         url, data=payload, method="POST", headers={"Content-Type": "application/json"}
     )
     try:
-        with _opener.open(req, timeout=INVOKE_TIMEOUT_SECONDS) as resp:
+        with _slot(name), _opener.open(req, timeout=INVOKE_TIMEOUT_SECONDS) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()

@@ -24,6 +24,37 @@ def test_lambda_invoke_directly(aws, fake_lambda):
     wait_for(lambda: len(fake_lambda.payloads("echo")) > before, what="async invoke")
 
 
+def test_invocations_of_one_function_in_flight_are_capped(aws, fake_lambda, monkeypatch):
+    """More invocations of one function at once than the guard allows wait for a slot (see
+    lambda_bridge.MAX_IN_FLIGHT_PER_FUNCTION); every one of them still runs."""
+    import threading
+    import time
+
+    from stevedore_local import lambda_bridge
+
+    monkeypatch.setattr(lambda_bridge, "MAX_IN_FLIGHT_PER_FUNCTION", 3)
+    name = f"capped-{uuid.uuid4().hex[:8]}"
+    state = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+
+    def slow(payload, n):
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.2)
+        with lock:
+            state["now"] -= 1
+        return 200, {"ok": n}
+
+    fake_lambda.handlers[name] = slow
+    lam = aws("lambda")
+    for i in range(12):
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"i": i}))
+    wait_for(lambda: len(fake_lambda.payloads(name)) == 12 and state["now"] == 0,
+             what="every capped invocation")
+    assert state["peak"] == 3, state
+
+
 def test_lambda_invoke_retry_and_catch_on_error_type(aws, fake_lambda):
     definition = {
         "StartAt": "Flaky",
