@@ -123,12 +123,20 @@ def list_service_deployments(self: Any):
         brief = _brief(service, rec, records)
         if wanted and brief["status"] not in wanted:
             continue
-        if created.get("after") is not None and rec["started_at"] < float(created["after"]):
+        if created.get("after") is not None and rec["started_at"] < _epoch(created["after"]):
             continue
-        if created.get("before") is not None and rec["started_at"] > float(created["before"]):
+        if created.get("before") is not None and rec["started_at"] > _epoch(created["before"]):
             continue
         out.append(brief)
     return ActionResult({"serviceDeployments": out[:limit]})
+
+
+def _epoch(value: Any) -> float:
+    """A `createdAt` bound as moto parsed it: epoch seconds, a numeric string, or a datetime
+    (a timestamp member of the JSON protocol arrives as epoch seconds; moto may decode it)."""
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    return float(value)
 
 
 def describe_service_deployments(self: Any):

@@ -117,6 +117,17 @@ def test_alarms_in_ok_let_the_deployment_complete(bg, control, alarms):
     assert "rollback" not in newest
     assert bg.ecs.list_service_deployments(cluster=bg.cluster, service="okalarm",
                                            status=ROLLBACKS)["serviceDeployments"] == []
+    # The documented createdAt filter (boto3 sends datetimes): both deployments are after the
+    # epoch, none is before it.
+    import datetime
+
+    epoch = datetime.datetime(1970, 1, 2, tzinfo=datetime.timezone.utc)
+    after = bg.ecs.list_service_deployments(cluster=bg.cluster, service="okalarm",
+                                            createdAt={"after": epoch})
+    assert len(after["serviceDeployments"]) == 2
+    before = bg.ecs.list_service_deployments(cluster=bg.cluster, service="okalarm",
+                                             createdAt={"before": epoch})
+    assert before["serviceDeployments"] == []
 
 
 def test_describe_service_deployments_refuses_and_reports(bg):

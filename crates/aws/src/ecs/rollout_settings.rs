@@ -102,8 +102,8 @@ impl RolloutSpan {
 }
 
 /// How many of the service's successful deployments are looked at (ListServiceDeployments'
-/// most). They are filtered by `createdAt` here rather than with the request's `createdAt`
-/// filter, which the local emulator cannot parse yet.
+/// most). The request's `createdAt` filter narrows them; they are filtered again here, so an
+/// answer that ignores the filter cannot name an older deployment.
 const LATEST_SUCCESSES: i32 = 100;
 
 impl Ecs {
@@ -123,6 +123,11 @@ impl Ecs {
             .cluster(cluster)
             .service(service)
             .status(ServiceDeploymentStatus::Successful)
+            .created_at(
+                aws_sdk_ecs::types::CreatedAt::builder()
+                    .after(aws_smithy_types::DateTime::from_secs_f64(created_after))
+                    .build(),
+            )
             .max_results(LATEST_SUCCESSES)
             .send()
             .await
