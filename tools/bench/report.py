@@ -53,7 +53,8 @@ def header(results: dict[str, Any]) -> list[str]:
         f"- When: {meta['started']} (UTC), {meta['rounds']} rounds per figure (after one warm-up",
         "  release per scenario that is not counted: it starts each function's process).",
         f"- Binaries: {meta['profile']} profile, run by `cargo lambda watch` "
-        f"({'--release' if meta['profile'] == 'release' else 'dev'}).",
+        f"({'--release' if meta['profile'] == 'release' else 'dev'}); each function started as "
+        f"{meta.get('function_start', 'cargo run')}.",
         f"- Machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_gib']} GiB, {m['os']};"
         f" load average at start {', '.join(f'{x:.2f}' for x in m['load_average_at_start'])}"
         " (the machine is shared).",
