@@ -11,12 +11,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 LINT_ENV := AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=lint AWS_SECRET_ACCESS_KEY=lint SAM_CLI_TELEMETRY=0
 
 .PHONY: demo test build package lint lint-rust lint-template unit unit-rust unit-emulator e2e tools clean
-.PHONY: fuzz fuzz-smoke fuzz-build
+.PHONY: fuzz fuzz-smoke fuzz-build bench bench-smoke
 
 demo: tools build
 	$(PY) tools/demo.py
 
-test: tools lint unit fuzz-smoke package e2e
+test: tools lint unit fuzz-smoke package e2e bench-smoke
 	@echo "make test: all checks passed"
 
 tools: $(VENV)/.installed .venv-sam/.installed node_modules/.installed
@@ -73,6 +73,18 @@ unit-emulator: tools
 
 e2e: tools build
 	$(PY) -m pytest tests/e2e -q
+
+# Benchmarks (tools/bench/run.py, docs/benchmarks.md): the local stack with release-profile
+# binaries, every figure over BENCH_ROUNDS rounds, written to docs/benchmarks.{md,json}.
+# `make bench-smoke` (part of `make test`) runs one round of everything with the dev build
+# `e2e` made, a reduced burst, into a temp dir, asserting nothing about time.
+BENCH_ROUNDS ?= 5
+
+bench: tools
+	$(PY) tools/bench/run.py --rounds $(BENCH_ROUNDS) --out docs
+
+bench-smoke: tools build
+	$(PY) tools/bench/run.py --smoke --skip-build
 
 # Fuzzing (fuzz/, its own workspace, built into target/fuzz): cargo-fuzz + libFuzzer with
 # AddressSanitizer and debug assertions. cargo-fuzz passes nightly-only rustc flags

@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE.parent / "local-aws"))
 
 import burst_analysis as analysis  # noqa: E402
 import burst_setup as setup  # noqa: E402
+from stack import profile as stack_profile  # noqa: E402
 
 TARGET_SECONDS = 60.0
 DEFAULT_COMMAND = "python tools/bench/burst.py --pushes 200 --apps 50"
@@ -141,9 +142,7 @@ def measure(stack: Any, pushes: int = 200, apps: int = 50, *, timeout: float = 6
         "pushes": pushes, "apps": apps, "stage": setup.STAGE, "push_workers": workers,
         "app_shape": "one stage, one ECS service (desiredCount 2, 100/200, circuit breaker), "
                      "no migration, concurrency: latest",
-        # stack.py runs `cargo run --bin` (dev profile); a stack that runs other binaries
-        # says so in a `profile` attribute.
-        "function_binaries": f"{getattr(stack, 'profile', 'dev')} profile behind `cargo lambda watch`",
+        "function_binaries": f"{stack_profile()} profile behind `cargo lambda watch`",
         "function_concurrency": getattr(stack, "function_concurrency", 1),
         "rollout_settings": rollout_settings(),
         "setup_seconds": round(setup_seconds, 3),

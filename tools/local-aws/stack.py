@@ -7,6 +7,8 @@
 `cargo lambda watch` starts a function on its first invoke with `cargo run --bin <name>`
 (dev profile, same target dir, no extra flags), so after `cargo build --bins` it starts the
 already-built binary without compiling; later invokes reuse the running process.
+`STEVEDORE_LOCAL_PROFILE=release` builds and runs the release profile instead (`cargo build
+--release`, `cargo lambda watch --release`, target/release/stevedore): what benchmarks time.
 
 Used by tests/e2e (one stack per session) and tools/demo.py. Both child processes run in
 their own process group and are stopped by PID on exit, also on failure or Ctrl-C; their
@@ -58,10 +60,27 @@ def target_dir() -> Path:
     return Path(os.environ.get("CARGO_TARGET_DIR", REPO_ROOT / "target"))
 
 
+def profile() -> str:
+    """The cargo profile the stack builds and runs: `dev` (default) or `release`."""
+    value = os.environ.get("STEVEDORE_LOCAL_PROFILE", "dev")
+    if value not in ("dev", "release"):
+        raise ValueError(f"STEVEDORE_LOCAL_PROFILE must be dev or release, not {value!r}")
+    return value
+
+
+def profile_flags() -> list[str]:
+    return ["--release"] if profile() == "release" else []
+
+
+def profile_dir() -> Path:
+    """Where cargo puts the profile's binaries (the dev profile's directory is `debug`)."""
+    return target_dir() / ("release" if profile() == "release" else "debug")
+
+
 def build_binaries() -> None:
-    """One dev build of every binary; `cargo lambda watch` then runs them without rebuilding."""
-    print("stack: cargo build --bins (dev profile)", file=sys.stderr, flush=True)
-    subprocess.run(["cargo", "build", "--bins"], cwd=REPO_ROOT, check=True)
+    """One build of every binary; `cargo lambda watch` then runs them without rebuilding."""
+    print(f"stack: cargo build --bins ({profile()} profile)", file=sys.stderr, flush=True)
+    subprocess.run(["cargo", "build", "--bins", *profile_flags()], cwd=REPO_ROOT, check=True)
 
 
 def _stop(proc: subprocess.Popen | None, name: str) -> None:
@@ -205,7 +224,7 @@ class LocalStack:
     def _start_watch(self, port: int) -> None:
         # --ignore-changes: source edits while tests run must not rebuild and restart functions.
         cmd = [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--ignore-changes",
-               "-A", "127.0.0.1", "-P", str(port)]
+               *profile_flags(), "-A", "127.0.0.1", "-P", str(port)]
         if self.function_concurrency != 1:
             cmd += ["--concurrency", str(self.function_concurrency)]
         log = open(self.lambda_log, "wb")
@@ -273,8 +292,8 @@ class LocalStack:
                                f"{timeout} s: {answer['pending']}")
 
     def stevedore(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Run the operator CLI (target/debug/stevedore) against this stack."""
-        binary = target_dir() / "debug" / "stevedore"
+        """Run the operator CLI (target/debug/stevedore, or the release one) against this stack."""
+        binary = profile_dir() / "stevedore"
         proc = subprocess.run([str(binary), *args], cwd=REPO_ROOT, env=self.env,
                               capture_output=True, text=True, timeout=120)
         if check and proc.returncode != 0:

@@ -260,6 +260,8 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "faults"): faults.listing,
     ("POST", "faults/clear"): faults.clear,
     ("POST", "lambda/reserved-concurrency"): reserved_concurrency,
+    ("GET", "lambda/invocations"): lambda_bridge.invocations_view,
+    ("POST", "lambda/invocations/clear"): lambda_bridge.clear_invocations,
     ("POST", "lambda/event-invoke-config"): event_invoke_config,
     ("POST", "lambda/event-source-mappings"): _stream_mapping(stream_mappings.create),
     ("GET", "lambda/event-source-mappings"): _stream_mapping(stream_mappings.listing),

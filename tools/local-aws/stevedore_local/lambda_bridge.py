@@ -45,6 +45,35 @@ def _slot(name: str) -> threading.BoundedSemaphore:
         return _in_flight[name]
 
 
+# Every forwarded invoke: function, start (epoch s), wall duration (ms) and HTTP status, for
+# the cost benchmark (GET /_stevedore/lambda/invocations). The duration is the bridge's round
+# trip to the runtime API server, so it bounds the billed duration from above.
+_invocations: list[dict[str, Any]] = []
+_invocations_lock = threading.Lock()
+
+
+def invocations_view(filters: dict[str, Any]) -> list[dict[str, Any]]:
+    with _invocations_lock:
+        return [dict(i) for i in _invocations
+                if "function" not in filters or i["function"] == filters["function"]]
+
+
+def clear_invocations(_body: dict[str, Any]) -> dict[str, Any]:
+    with _invocations_lock:
+        _invocations.clear()
+    return {"ok": True}
+
+
+def _timed(name: str, call: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
+    started = time.time()
+    clock = time.perf_counter()
+    status, body = call()
+    with _invocations_lock:
+        _invocations.append({"function": name, "started": started, "status": status,
+                             "duration_ms": (time.perf_counter() - clock) * 1000.0})
+    return status, body
+
+
 def function_name(name_or_arn: str) -> str:
     """Last part of a function name / (partial) ARN, without a qualifier."""
     s = unquote(name_or_arn or "")
@@ -67,14 +96,18 @@ def invoke_remote(name_or_arn: str, payload: bytes | str | None) -> tuple[int, b
     req = urllib.request.Request(
         url, data=payload, method="POST", headers={"Content-Type": "application/json"}
     )
-    try:
-        with _slot(name), _opener.open(req, timeout=INVOKE_TIMEOUT_SECONDS) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
-    except Exception as err:  # noqa: BLE001
-        body = {"errorType": "Lambda.ServiceException", "errorMessage": f"{name}: {err}"}
-        return 502, json.dumps(body).encode()
+    def post() -> tuple[int, bytes]:
+        try:
+            with _opener.open(req, timeout=INVOKE_TIMEOUT_SECONDS) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+        except Exception as err:  # noqa: BLE001
+            body = {"errorType": "Lambda.ServiceException", "errorMessage": f"{name}: {err}"}
+            return 502, json.dumps(body).encode()
+
+    with _slot(name):  # the wait for a slot is the queue's, not the function's time
+        return _timed(name, post)
 
 
 def _error_body(status: int, body: bytes) -> bytes:

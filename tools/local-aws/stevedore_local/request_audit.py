@@ -269,6 +269,10 @@ def record(method: str, path: str, query: str, headers: dict[str, str], body: by
     entry = {"time": time.time(), "caller": caller, "kind": kind, "service": service,
              "operation": operation, "protocol": protocol, "validated": False, "status": None,
              "agent": (headers.get("x-amz-user-agent") or headers.get("user-agent") or "")[:300]}
+    if service == "dynamodb" and isinstance(params, dict):
+        # Keys, items and query expressions (never secret values: the table holds ARNs only),
+        # so the cost benchmark can size each request's read and write units.
+        entry["params"] = params
     found: list[tuple[str, str, Any]] = []
     if kind in VALIDATED_KINDS and params is not None:
         try:
