@@ -75,20 +75,43 @@ def build_release() -> dict[str, Path]:
     return out
 
 
+def one_root_env(env: dict[str, str], log_dir: Path) -> dict[str, str]:
+    """`env` with the TLS trust store cut to one certificate (SSL_CERT_FILE / SSL_CERT_DIR,
+    which rustls-native-certs reads instead of the system's): the same start minus most of
+    the system root loading, to show what that loading costs."""
+    bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    text = bundle.read_text() if bundle.is_file() else ""
+    end = "-----END CERTIFICATE-----"
+    first = text[:text.index(end) + len(end)] + "\n" if end in text else ""
+    (log_dir / "one-root.pem").write_text(first)
+    (log_dir / "no-roots").mkdir(exist_ok=True)
+    return {**env, "SSL_CERT_FILE": str(log_dir / "one-root.pem"),
+            "SSL_CERT_DIR": str(log_dir / "no-roots")}
+
+
 def startup_runs(binaries: dict[str, Path], env: dict[str, str], memory: dict[str, int],
-                 rounds: int, log_dir: Path) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
-    """`rounds` cold starts of each release binary and of its boto3 twin, interleaved."""
+                 rounds: int, log_dir: Path) -> tuple[dict[str, list[Any]], ...]:
+    """`rounds` cold starts of each release binary (with the system's TLS roots and with one
+    root certificate) and of its boto3 twin, interleaved."""
     rust: dict[str, list[Any]] = {name: [] for name in binaries}
+    one_root: dict[str, list[Any]] = {name: [] for name in binaries}
     python: dict[str, list[Any]] = {name: [] for name in binaries}
+    cut_env = one_root_env(env, log_dir)
     for round_no in range(rounds):
         for name, path in binaries.items():
             arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
             rust[name].append(run_once([str(path)], name, env, None, arn, memory[name],
                                        log_dir / f"{name}-start-{round_no}.log"))
+            one_root[name].append(run_once([str(path)], name, cut_env, None, arn, memory[name],
+                                           log_dir / f"{name}-one-root-{round_no}.log"))
             command = [str(PYTHON), str(HERE / "boto3_setup.py"), *functions.sdk_clients(name)]
             python[name].append(run_once(command, name, env, None, arn, memory[name],
                                          log_dir / f"{name}-boto3-{round_no}.log"))
-    return rust, python
+    return rust, one_root, python
+
+
+def function_env(stack: InterposedStack) -> dict[str, str]:
+    return functions.lambda_like_env(stack.env, stack.resources.function_env)
 
 
 def measure(rounds: int, stack_env: dict | None = None) -> dict:
@@ -102,11 +125,12 @@ def measure(rounds: int, stack_env: dict | None = None) -> dict:
     notes: list[str] = []
 
     def sampler(stack: InterposedStack) -> Sampler:
-        return Sampler(binaries, memory, lambda: stack.env, log_dir)
+        return Sampler(binaries, memory, lambda: function_env(stack), log_dir)
 
     with InterposedStack(sampler, build=True) as stack:
-        env = dict(stack_env) if stack_env else stack.env
-        rust_starts, boto3_starts = startup_runs(binaries, env, memory, rounds, log_dir)
+        env = functions.lambda_like_env(stack_env, stack.resources.function_env) \
+            if stack_env else function_env(stack)
+        rust_starts, one_root_starts, boto3_starts = startup_runs(binaries, env, memory, rounds, log_dir)
         apps = seed_apps(stack)
         problems = release_round(stack, apps, "warm-up", rollback=False)  # nothing sampled yet
         notes += [f"warm-up round: {p}" for p in problems]
@@ -127,6 +151,8 @@ def measure(rounds: int, stack_env: dict | None = None) -> dict:
         entry = {
             "cold_start_ms": spread([r.cold_start_ms for r in starts if r.cold_start_ms is not None]),
             "peak_rss_mb": spread([mb(s["peak_rss_kb"]) for s in events if s["peak_rss_kb"]]),
+            "cold_start_ms_one_root_cert": spread([r.cold_start_ms for r in one_root_starts[name]
+                                                   if r.cold_start_ms is not None]),
             "rss_before_event_mb": spread([mb(r.rss_ready_kb) for r in starts if r.rss_ready_kb]),
             **zip_info["functions"][name],
             "clients": functions.sdk_clients(name),

@@ -64,3 +64,14 @@ def sdk_clients(binary: str) -> list[str]:
                              "not know; add it to tools/bench/functions.py ADAPTER_CLIENTS")
         services += [s for s in ADAPTER_CLIENTS[adapter] if s not in services]
     return services
+
+
+# From the stack's environment, what a function's environment on Lambda would hold: the
+# AWS settings, the template's variables (function_env) and logging; not this shell's other
+# variables (a CA bundle path in SSL_CERT_FILE, for one, changes how TLS roots load).
+_KEEP = ("PATH", "LANG", "RUST_LOG", "NO_COLOR", "NO_PROXY", "TZ")
+
+
+def lambda_like_env(stack_env: dict[str, str], function_env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in stack_env.items()
+            if k.startswith("AWS_") or k in _KEEP or k in function_env}

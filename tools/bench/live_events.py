@@ -125,8 +125,8 @@ def _describe(payload: bytes) -> str:
         return f"DynamoDB stream batch of {len(event['Records'])} records"
     if "lifecycleStage" in event:
         return f"ECS lifecycle hook {event['lifecycleStage']}"
-    keys = [k for k in ("action", "decision", "app", "from", "to") if k in event]
-    return "task input {" + ", ".join(f"{k}: {event[k]}" for k in keys) + "}"
+    action = f" (action {event['action']})" if isinstance(event.get("action"), str) else ""
+    return "task input {" + ", ".join(sorted(event)) + "}" + action
 
 
 class InvokeProxy:
