@@ -17,6 +17,9 @@ How each figure is made:
   for the Lambda Runtime API (runtime_api.py), the function's environment from template.yaml
   as the local stack resolves it, fake credentials, AWS_ENDPOINT_URL at the emulator;
   `rounds` runs per function, interleaved with the boto3 runs, while the stack is idle;
+  beside it the same start with the TLS trust store cut down (`cold_start_ms_bundle_only`,
+  `cold_start_ms_one_root_cert`): the SDK's HTTPS client loads the system's root
+  certificates at start-up, and these show what that costs;
 - peak RSS: VmHWM of a fresh release process after it answered one realistic event, served
   inside a real release on the local stack (live_events.py), one per function per round;
 - boto3: `python tools/bench/boto3_setup.py <services>` (the services each main.rs builds
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -75,39 +79,46 @@ def build_release() -> dict[str, Path]:
     return out
 
 
-def one_root_env(env: dict[str, str], log_dir: Path) -> dict[str, str]:
-    """`env` with the TLS trust store cut to one certificate (SSL_CERT_FILE / SSL_CERT_DIR,
-    which rustls-native-certs reads instead of the system's): the same start minus most of
-    the system root loading, to show what that loading costs."""
-    bundle = Path("/etc/ssl/certs/ca-certificates.crt")
-    text = bundle.read_text() if bundle.is_file() else ""
+SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def trust_store_envs(env: dict[str, str], log_dir: Path) -> dict[str, dict[str, str]]:
+    """`env` with the TLS trust store the SDK loads at start-up (rustls-native-certs reads
+    SSL_CERT_FILE / SSL_CERT_DIR instead of the system's when they are set) cut down, to show
+    what that loading costs: `bundle_only`, the system's one PEM bundle and no directory (as
+    on Lambda's provided.al2023, one bundle file); `one_root_cert`, a single certificate."""
+    text = SYSTEM_BUNDLE.read_text() if SYSTEM_BUNDLE.is_file() else ""
     end = "-----END CERTIFICATE-----"
     first = text[:text.index(end) + len(end)] + "\n" if end in text else ""
     (log_dir / "one-root.pem").write_text(first)
     (log_dir / "no-roots").mkdir(exist_ok=True)
-    return {**env, "SSL_CERT_FILE": str(log_dir / "one-root.pem"),
-            "SSL_CERT_DIR": str(log_dir / "no-roots")}
+    empty_dir = str(log_dir / "no-roots")
+    return {
+        "": env,
+        "_bundle_only": {**env, "SSL_CERT_FILE": str(SYSTEM_BUNDLE), "SSL_CERT_DIR": empty_dir},
+        "_one_root_cert": {**env, "SSL_CERT_FILE": str(log_dir / "one-root.pem"),
+                           "SSL_CERT_DIR": empty_dir},
+    }
 
 
 def startup_runs(binaries: dict[str, Path], env: dict[str, str], memory: dict[str, int],
-                 rounds: int, log_dir: Path) -> tuple[dict[str, list[Any]], ...]:
-    """`rounds` cold starts of each release binary (with the system's TLS roots and with one
-    root certificate) and of its boto3 twin, interleaved."""
-    rust: dict[str, list[Any]] = {name: [] for name in binaries}
-    one_root: dict[str, list[Any]] = {name: [] for name in binaries}
+                 rounds: int, log_dir: Path) -> tuple[dict[str, dict[str, list[Any]]], dict[str, list[Any]]]:
+    """`rounds` cold starts of each release binary (under each trust store variant, keyed by
+    the suffix of its figure's name) and of its boto3 twin, interleaved."""
+    variants = trust_store_envs(env, log_dir)
+    rust: dict[str, dict[str, list[Any]]] = {v: {name: [] for name in binaries} for v in variants}
     python: dict[str, list[Any]] = {name: [] for name in binaries}
-    cut_env = one_root_env(env, log_dir)
     for round_no in range(rounds):
         for name, path in binaries.items():
             arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
-            rust[name].append(run_once([str(path)], name, env, None, arn, memory[name],
-                                       log_dir / f"{name}-start-{round_no}.log"))
-            one_root[name].append(run_once([str(path)], name, cut_env, None, arn, memory[name],
-                                           log_dir / f"{name}-one-root-{round_no}.log"))
+            for variant, variant_env in variants.items():
+                rust[variant][name].append(run_once(
+                    [str(path)], name, variant_env, None, arn, memory[name],
+                    log_dir / f"{name}-start{variant}-{round_no}.log"))
             command = [str(PYTHON), str(HERE / "boto3_setup.py"), *functions.sdk_clients(name)]
             python[name].append(run_once(command, name, env, None, arn, memory[name],
                                          log_dir / f"{name}-boto3-{round_no}.log"))
-    return rust, one_root, python
+    return rust, python
 
 
 def function_env(stack: InterposedStack) -> dict[str, str]:
@@ -118,6 +129,7 @@ def measure(rounds: int, stack_env: dict | None = None) -> dict:
     """Every figure above, over `rounds` rounds. `stack_env`: the environment of a running
     local stack (LocalStack.env) for the cold-start and boto3 runs; the peak-RSS runs always
     use a stack of their own, whose Lambda invokes this module intercepts (live_events.py)."""
+    machine = {"cpus": os.cpu_count(), "load_average_1m_at_start": round(os.getloadavg()[0], 2)}
     binaries = build_release()
     memory = functions.memory_mb()
     zip_info = zips.measure(list(binaries))
@@ -130,7 +142,7 @@ def measure(rounds: int, stack_env: dict | None = None) -> dict:
     with InterposedStack(sampler, build=True) as stack:
         env = functions.lambda_like_env(stack_env, stack.resources.function_env) \
             if stack_env else function_env(stack)
-        rust_starts, one_root_starts, boto3_starts = startup_runs(binaries, env, memory, rounds, log_dir)
+        rust_starts, boto3_starts = startup_runs(binaries, env, memory, rounds, log_dir)
         apps = seed_apps(stack)
         problems = release_round(stack, apps, "warm-up", rollback=False)  # nothing sampled yet
         notes += [f"warm-up round: {p}" for p in problems]
@@ -144,15 +156,17 @@ def measure(rounds: int, stack_env: dict | None = None) -> dict:
         samples = stack.sampler.samples
 
     result: dict[str, Any] = {"arch": platform.machine(), "profile": "release",
-                              "rounds": rounds, "functions": {}, "logs": str(log_dir)}
+                              "rounds": rounds, "functions": {}, "logs": str(log_dir),
+                              "machine": machine}
     for name in binaries:
-        starts = rust_starts[name]
+        starts = rust_starts[""][name]
         events = samples.get(name, [])
         entry = {
-            "cold_start_ms": spread([r.cold_start_ms for r in starts if r.cold_start_ms is not None]),
+            f"cold_start_ms{variant}": spread([r.cold_start_ms for r in runs[name]
+                                               if r.cold_start_ms is not None])
+            for variant, runs in rust_starts.items()}
+        entry.update({
             "peak_rss_mb": spread([mb(s["peak_rss_kb"]) for s in events if s["peak_rss_kb"]]),
-            "cold_start_ms_one_root_cert": spread([r.cold_start_ms for r in one_root_starts[name]
-                                                   if r.cold_start_ms is not None]),
             "rss_before_event_mb": spread([mb(r.rss_ready_kb) for r in starts if r.rss_ready_kb]),
             **zip_info["functions"][name],
             "clients": functions.sdk_clients(name),
@@ -160,7 +174,7 @@ def measure(rounds: int, stack_env: dict | None = None) -> dict:
             "answers": [s["answer"] if not s["error_type"] else f"error {s['error_type']}"
                         for s in events],
             "memory_mb_configured": memory[name],
-        }
+        })
         failed = [r.notes for r in starts if r.cold_start_ms is None]
         if failed:
             notes.append(f"{name}: {len(failed)} start(s) never asked for an event: {failed[0]}")
@@ -196,6 +210,10 @@ def commands(zip_info: dict[str, Any]) -> dict[str, str]:
     return {
         "release_build": " ".join(RELEASE_BUILD),
         "cold_start_ms": f"python tools/bench/binaries.py --rounds N: {start}",
+        "cold_start_ms_bundle_only": f"the same with SSL_CERT_FILE=<the system's CA bundle> "
+                                     "SSL_CERT_DIR=<an empty directory>",
+        "cold_start_ms_one_root_cert": "the same with SSL_CERT_FILE=<one certificate> "
+                                       "SSL_CERT_DIR=<an empty directory>",
         "peak_rss_mb": "python tools/bench/binaries.py --rounds N: VmHWM of a fresh release "
                        "process after answering one event served inside a release on the local "
                        "stack (tools/bench/live_events.py)",
@@ -206,12 +224,19 @@ def commands(zip_info: dict[str, Any]) -> dict[str, str]:
 
 
 def misses(result: dict[str, Any]) -> list[str]:
+    """Each median over its target, and for a cold start what the trust store variants say."""
     out = []
     for name, entry in result["functions"].items():
         for figure in ("cold_start_ms", "peak_rss_mb"):
             values = entry.get(figure)
             if values and values["median"] > TARGETS[figure]:
-                out.append(f"{name}: {figure} median {values['median']} > target {TARGETS[figure]}")
+                why = ""
+                if figure == "cold_start_ms":
+                    why = "; with the system's PEM bundle alone {}, with one root certificate {}".format(
+                        *(f"{(entry.get(f'cold_start_ms{v}') or {}).get('median')} ms"
+                          for v in ("_bundle_only", "_one_root_cert")))
+                out.append(f"{name}: {figure} median {values['median']} > target "
+                           f"{TARGETS[figure]}{why}")
             if values is None:
                 out.append(f"{name}: {figure} not measured")
         if entry.get("zip_mb") is not None and entry["zip_mb"] > TARGETS["zip_mb"]:
