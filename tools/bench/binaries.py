@@ -156,8 +156,8 @@ def measure(rounds: int, stack_env: dict | None = None) -> dict:
         samples = stack.sampler.samples
 
     result: dict[str, Any] = {"arch": platform.machine(), "profile": "release",
-                              "rounds": rounds, "functions": {}, "logs": str(log_dir),
-                              "machine": machine}
+                              "rounds": rounds, "functions": {}, "machine": machine}
+    print(f"bench: logs of every measured process in {log_dir}", file=sys.stderr, flush=True)
     for name in binaries:
         starts = rust_starts[""][name]
         events = samples.get(name, [])
