@@ -17,6 +17,7 @@ Usage: python tools/package.py   (run from the repository root; cargo-lambda and
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -80,7 +81,8 @@ def main() -> int:
               f"not installed and `rustup target add {ARM64_TARGET}` could not install it (is "
               "rustup's download server reachable from here?). Building the same release for x86_64 instead, with the same "
               "size check.", flush=True)
-    lambda_dir = ROOT / "target" / "lambda"
+    # cargo lambda writes under the target dir cargo uses (CARGO_TARGET_DIR when set).
+    lambda_dir = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "lambda"
     for binary in binaries:  # no zip from an earlier run may pass for this one's
         shutil.rmtree(lambda_dir / binary, ignore_errors=True)
     command = ["cargo", "lambda", "build", "--release", arch_flag, "--output-format", "zip"]

@@ -55,6 +55,7 @@ from stack import ACCOUNT_ID, REGION, REPO_ROOT, target_dir  # noqa: E402
 TARGETS = {"cold_start_ms": 20.0, "peak_rss_mb": 30.0, "zip_mb": 6.0}
 PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 RELEASE_BUILD = ["cargo", "build", "--release", "--workspace", "--bins"]
+DEV_BUILD = ["cargo", "build", "--workspace", "--bins"]
 
 
 def spread(values: list[float]) -> dict[str, float] | None:
@@ -69,13 +70,17 @@ def mb(kb: int | None) -> float | None:
     return None if kb is None else kb / 1024
 
 
-def build_release() -> dict[str, Path]:
-    print("bench: " + " ".join(RELEASE_BUILD), file=sys.stderr, flush=True)
-    subprocess.run(RELEASE_BUILD, cwd=REPO_ROOT, check=True)
-    out = {name: target_dir() / "release" / name for name in functions.binaries()}
+def build(profile: str = "release") -> dict[str, Path]:
+    """The function binaries of `profile` (release for the figures; dev lets `make
+    bench-smoke` reuse the build the end-to-end tests made)."""
+    command = RELEASE_BUILD if profile == "release" else DEV_BUILD
+    print("bench: " + " ".join(command), file=sys.stderr, flush=True)
+    subprocess.run(command, cwd=REPO_ROOT, check=True)
+    directory = "release" if profile == "release" else "debug"
+    out = {name: target_dir() / directory / name for name in functions.binaries()}
     missing = [str(path) for path in out.values() if not path.is_file()]
     if missing:
-        raise SystemExit(f"bench: release binaries missing after the build: {missing}")
+        raise SystemExit(f"bench: {profile} binaries missing after the build: {missing}")
     return out
 
 
@@ -125,12 +130,12 @@ def function_env(stack: InterposedStack) -> dict[str, str]:
     return functions.lambda_like_env(stack.env, stack.resources.function_env)
 
 
-def measure(rounds: int, stack_env: dict | None = None) -> dict:
+def measure(rounds: int, stack_env: dict | None = None, profile: str = "release") -> dict:
     """Every figure above, over `rounds` rounds. `stack_env`: the environment of a running
     local stack (LocalStack.env) for the cold-start and boto3 runs; the peak-RSS runs always
     use a stack of their own, whose Lambda invokes this module intercepts (live_events.py)."""
     machine = {"cpus": os.cpu_count(), "load_average_1m_at_start": round(os.getloadavg()[0], 2)}
-    binaries = build_release()
+    binaries = build(profile)
     memory = functions.memory_mb()
     zip_info = zips.measure(list(binaries))
     log_dir = Path(tempfile.mkdtemp(prefix="stevedore-bench-binaries-"))
@@ -155,7 +160,7 @@ def measure(rounds: int, stack_env: dict | None = None) -> dict:
                 notes.append(f"round {round_no}: no matching event reached {missing}")
         samples = stack.sampler.samples
 
-    result: dict[str, Any] = {"arch": platform.machine(), "profile": "release",
+    result: dict[str, Any] = {"arch": platform.machine(), "profile": profile,
                               "rounds": rounds, "functions": {}, "machine": machine}
     print(f"bench: logs of every measured process in {log_dir}", file=sys.stderr, flush=True)
     for name in binaries:

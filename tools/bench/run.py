@@ -9,7 +9,8 @@ ports, stopped by PID on exit, on failure and on SIGTERM/SIGINT) serves every fi
 - overhead beyond ECS, per phase, for three scenarios (scenarios.py);
 - the same rolling deployment by ecs-deploy and an AWS CLI script (alternatives.py);
 - AWS cost per release and idle cost per month (cost.py, prices.py);
-- binaries.py (cold start, RSS, zip sizes) and burst.py (many pushes at once), when present.
+- cold start, RSS and zip sizes of the function binaries (binaries.py);
+- many pushes at once (burst.py).
 Binaries: release profile (STEVEDORE_LOCAL_PROFILE=release) unless --profile dev. Asserts
 nothing about time: a figure that misses its target is written down as missed.
 """
@@ -18,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
-import inspect
 import json
 import os
 import shlex
@@ -35,13 +34,8 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO_ROOT / "tools" / "local-aws")]
 
-
-
-def _optional(name: str) -> Any:
-    """binaries.py / burst.py: other helpers' modules, used when they are there."""
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
+import binaries  # noqa: E402
+import burst  # noqa: E402
 
 
 def _on_signal(signum: int, _frame: Any) -> None:
@@ -140,15 +134,9 @@ def measure_stack(st: Any, args: argparse.Namespace, results: dict[str, Any]) ->
     reconcile = measure_reconcile(st, window, settings, len(seeded))
     results["cost"] = cost_figure(rounds, cost.idle_month(settings, reconcile), reconcile)
 
-    burst = _optional("burst")
-    if burst is not None:
-        os.environ.setdefault("STEVEDORE_BENCH_BURST_PUSHES", str(args.burst_pushes or 200))
-        os.environ.setdefault("STEVEDORE_BENCH_BURST_APPS", str(args.burst_apps or 50))
-        kwargs = _accepted(burst.measure, pushes=args.burst_pushes, apps=args.burst_apps)
-        results["burst"] = burst.measure(st, **kwargs)
-    binaries = _optional("binaries")
-    if binaries is not None:
-        results["binaries"] = binaries.measure(args.rounds, st.env)
+    results["burst"] = burst.measure(st, pushes=args.burst_pushes or 200,
+                                     apps=args.burst_apps or 50)
+    results["binaries"] = binaries.measure(args.rounds, st.env, profile=args.profile)
 
 
 def _discount_emulator_start(result: dict[str, Any]) -> None:
@@ -171,11 +159,6 @@ def _exec_built_binaries() -> None:
         raise RuntimeError("cargo is not on PATH")
     os.environ.update(STEVEDORE_REAL_CARGO=real, STEVEDORE_REPO_ROOT=str(REPO_ROOT),
                       PATH=f"{HERE / 'cargo_shim'}{os.pathsep}{os.environ.get('PATH', '')}")
-
-
-def _accepted(fn: Any, **candidates: Any) -> dict[str, Any]:
-    params = inspect.signature(fn).parameters
-    return {k: v for k, v in candidates.items() if v is not None and k in params}
 
 
 def measure_reconcile(st: Any, window: Any, settings: dict[str, Any], apps: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ mod build_migration;
 pub mod deploy;
 mod deploy_services;
 pub mod execution_ended;
+mod lazy_https;
 pub mod lifecycle_hook;
 pub mod migrate;
 pub mod notify;

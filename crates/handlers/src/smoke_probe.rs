@@ -5,25 +5,23 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Empty;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use stevedore_core::smoke::Observed;
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+use crate::lazy_https::LazyHttps;
 
-/// The smoke test's HTTP client, built once per function instance (TLS roots loaded once).
+/// The smoke test's HTTP client, one per function instance, built on the first probe (TLS
+/// roots loaded once, and only by an instance that probes).
 #[derive(Clone)]
 pub struct SmokeProbe {
-    client: HttpsClient,
+    client: LazyHttps<Empty<Bytes>>,
 }
 
 impl SmokeProbe {
-    /// Fails when the system has no TLS root certificates to trust.
+    /// Builds nothing yet: a system without root certificates makes the first probe's
+    /// answer say so.
     pub fn new() -> std::io::Result<Self> {
         Ok(SmokeProbe {
-            client: Client::builder(TokioExecutor::new()).build(https_connector()?),
+            client: LazyHttps::default(),
         })
     }
 
@@ -39,24 +37,17 @@ impl SmokeProbe {
             Ok(request) => request,
             Err(e) => return Observed::NoAnswer(format!("invalid request: {e}")),
         };
+        let client = match self.client.get() {
+            Ok(client) => client,
+            Err(why) => return Observed::NoAnswer(why),
+        };
         let timeout = Duration::from_secs(u64::from(timeout_seconds));
-        match tokio::time::timeout(timeout, self.client.request(request)).await {
+        match tokio::time::timeout(timeout, client.request(request)).await {
             Ok(Ok(response)) => Observed::Status(response.status().as_u16()),
             Ok(Err(e)) => Observed::NoAnswer(error_chain(&e)),
             Err(_) => Observed::NoAnswer(format!("no answer within {timeout_seconds} s")),
         }
     }
-}
-
-/// The HTTP/1 connector the functions' own requests use (the smoke test, notify's webhooks):
-/// the rustls and hyper generation the SDK builds, the system's root certificates. Plain
-/// http is allowed here; each caller decides where it may go.
-pub(crate) fn https_connector() -> std::io::Result<HttpsConnector<HttpConnector>> {
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()?
-        .https_or_http()
-        .enable_http1()
-        .build())
 }
 
 /// hyper's top-level error says little ("client error (Connect)"); its sources say why.

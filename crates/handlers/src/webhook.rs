@@ -6,24 +6,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use stevedore_core::notify::url::check_target;
 
-use crate::smoke_probe::{error_chain, https_connector};
+use crate::lazy_https::LazyHttps;
+use crate::smoke_probe::error_chain;
 
 /// How much of a refusal's body is kept for the error (Slack answers `invalid_payload`,
 /// `no_service`, ...).
 const ERROR_BODY_BYTES: usize = 300;
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// Built once per function instance (TLS roots loaded once, connections reused).
+/// One per function instance, built on the first delivery (TLS roots loaded once, and only
+/// by an instance that delivers; connections reused).
 #[derive(Clone)]
 pub struct WebhookClient {
-    client: HttpsClient,
+    client: LazyHttps<Full<Bytes>>,
     timeout: Duration,
 }
 
@@ -31,7 +27,7 @@ impl WebhookClient {
     /// `timeout` bounds each request, answer included.
     pub fn new(timeout: Duration) -> std::io::Result<Self> {
         Ok(WebhookClient {
-            client: Client::builder(TokioExecutor::new()).build(https_connector()?),
+            client: LazyHttps::default(),
             timeout,
         })
     }
@@ -58,12 +54,9 @@ impl WebhookClient {
         let request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| redact(format!("invalid request: {e}")))?;
+        let client = self.client.get()?;
         let answer = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| error_chain(&e))?;
+            let response = client.request(request).await.map_err(|e| error_chain(&e))?;
             let status = response.status();
             if status.is_success() {
                 return Ok(());
