@@ -136,10 +136,14 @@ def test_unhealthy_rollout_with_circuit_breaker_rolls_back(svc, control):
     new = svc.ecs.update_service(cluster=svc.cluster, service="worker",
                                  taskDefinition=td2)["service"]["deployments"][0]
 
+    # A delivery may be retried (the async invoke's own retries), so wait for all four
+    # events of the two new deployments, not only the rollback's completion: events arrive
+    # in any order.
     evs = wait_for(lambda: (lambda e: e if any(
         x["detail"]["eventName"] == "SERVICE_DEPLOYMENT_COMPLETED"
-        and x["detail"]["deploymentId"] not in (first, new["id"]) for x in e) else None)(
-        svc.events_for(s["serviceArn"])), what="rollback completed")
+        and x["detail"]["deploymentId"] not in (first, new["id"]) for x in e) and sum(
+        x["detail"]["deploymentId"] != first for x in e) >= 4 else None)(
+        svc.events_for(s["serviceArn"])), what="the failure's and the rollback's events")
     later = [e["detail"] for e in evs if e["detail"]["deploymentId"] != first]
     names = [(d["eventName"], d["eventType"]) for d in later]
     assert names == [("SERVICE_DEPLOYMENT_IN_PROGRESS", "INFO"),
