@@ -31,6 +31,7 @@ ADAPTER_CLIENTS = {
     "Schedules": ["scheduler", "events"],
     "EventBus": ["events"],
     "Topic": ["sns"],
+    "LoadBalancers": ["elbv2"],
 }
 _FROM_SDK = re.compile(r"\b([A-Z][A-Za-z]+)::from_sdk\(")
 
