@@ -182,6 +182,9 @@ def seed_history(stack, directory) -> dict[str, str]:
 
 # staging: s1 and s4 succeeded (lead 20 min, 40 min); s2 failed before deploying (no change);
 # s3 rolled back at 2d 15m and s4 succeeded at 3d 40m: restored in 1 d 25 min.
+# The seeded releases carry no rollout prediction nor measured ECS rollout.
+NO_ROLLOUTS = {"rollouts_measured": 0, "ecs_rollout_p50_seconds": None,
+               "predicted_rollout_p50_seconds": None, "measured_to_predicted_p50": None}
 STAGING = {
     "app": METRICS_APP, "stage": "staging", "window_days": 30.0,
     "deployments": 2, "deployments_per_day": 2 / 30,
@@ -189,6 +192,7 @@ STAGING = {
     "lead_time_p90_seconds": 40 * MINUTE,
     "changes": 3, "failed_changes": 1, "change_failure_rate": 1 / 3,
     "restores": 1, "time_to_restore_p50_seconds": DAY + 25 * MINUTE, "unrestored": 0,
+    **NO_ROLLOUTS,
 }
 # production: p1 promoted s-old (pushed 55 d 10 min before p1 ended); p2 failed and nothing
 # restored it yet.
@@ -199,6 +203,7 @@ PRODUCTION = {
     "lead_time_p90_seconds": 55 * DAY + 10 * MINUTE,
     "changes": 2, "failed_changes": 1, "change_failure_rate": 0.5,
     "restores": 0, "time_to_restore_p50_seconds": None, "unrestored": 1,
+    **NO_ROLLOUTS,
 }
 
 
@@ -216,8 +221,9 @@ def test_metrics_table(stack, history):
     rows = [[cell.strip() for cell in line.strip("│").split("┆")]
             for line in text.splitlines() if line.startswith("│")]
     assert rows[0] == ["APP", "STAGE", "DEPLOYS", "PER DAY", "LEAD TIME P50", "LEAD TIME P90",
-                       "CHANGE FAILURE", "TIME TO RESTORE"]
+                       "CHANGE FAILURE", "TIME TO RESTORE", "ECS ROLLOUT P50 VS PREDICTED"]
     assert sorted(rows[1:]) == sorted([
-        [METRICS_APP, "production", "1", "0.03", "55d 10m", "55d 10m", "50.0% (1/2)", "- (1 open)"],
-        [METRICS_APP, "staging", "2", "0.07", "20m", "40m", "33.3% (1/3)", "1d 25m"],
+        [METRICS_APP, "production", "1", "0.03", "55d 10m", "55d 10m", "50.0% (1/2)", "- (1 open)",
+         "-"],
+        [METRICS_APP, "staging", "2", "0.07", "20m", "40m", "33.3% (1/3)", "1d 25m", "-"],
     ]), text

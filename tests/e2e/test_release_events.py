@@ -163,12 +163,16 @@ def test_release_metrics_are_printed_as_emf_with_their_dimensions(stack, release
         return found
 
     succeeded = metrics_of(ok)
+    # The record function's release metrics, and the deploy function's ECS rollout measured
+    # against the doctor's prediction (stevedore doctor).
     assert set(succeeded) == {"Releases", "ReleaseDuration", "LeadTime", "RolloutDuration",
-                              "LockWait", "RenderDuration", "MigrationDuration"}
+                              "LockWait", "RenderDuration", "MigrationDuration",
+                              "EcsRolloutDuration", "PredictedRolloutDuration"}
     dims, doc = succeeded["Releases"]
     assert dims == [["App", "Stage", "Status"]]
     assert (doc["App"], doc["Stage"], doc["Status"], doc["Releases"]) == ("events-ok", "staging", "SUCCEEDED", 1)
-    for name in ("ReleaseDuration", "LeadTime", "LockWait", "RenderDuration", "MigrationDuration"):
+    for name in ("ReleaseDuration", "LeadTime", "LockWait", "RenderDuration", "MigrationDuration",
+                 "EcsRolloutDuration", "PredictedRolloutDuration"):
         assert succeeded[name][0] == [["App", "Stage"]], name
     rolled_back = metrics_of(rb)
     dims, doc = rolled_back["Releases"]
