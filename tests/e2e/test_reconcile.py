@@ -28,7 +28,9 @@ def test_a_start_step_that_fails_after_update_service_waits_for_the_live_deploym
     parked(stack, app, digest)
     # UpdateService goes through; recording its deployment id right after it fails.
     stack.control("faults", {"service": "dynamodb", "operation": "UpdateItem", "times": 1,
-                             "match": {"ExpressionAttributeNames": {"#f0": "deployment_id", "#f1": "deploy_started_at", "#f2": "strategy"}},
+                             # the deploy step's write, with the doctor's prediction
+                             "match": {"ExpressionAttributeNames": {"#f0": "deployment_id", "#f1": "deploy_started_at", "#f2": "strategy",
+                                                                    "#f3": "predicted_rollout_seconds", "#f4": "predicted_rollout_parts"}},
                              "error": {"code": "ValidationException", "message": "injected after UpdateService"}})
     approve(stack, app)
     release = finished_release(stack, app, digest)
