@@ -12,8 +12,9 @@ use stevedore_core::config::{RolloutOrder, StageConfig, StageService};
 use stevedore_core::rollout_estimate::{
     advise, estimate, stage_seconds, Advice, Estimate, ServiceSettings,
 };
+use stevedore_handlers::render_plan::rollout_of;
 use stevedore_handlers::rollout_prediction::{read_settings, release_configuration};
-use stevedore_handlers::{HookTarget, RolloutSpec};
+use stevedore_handlers::HookTarget;
 
 use crate::lookup::{app_config, check_stage};
 use crate::output::Out;
@@ -154,14 +155,7 @@ async fn read_service(
     service: &StageService<'_>,
 ) -> Result<ServiceSettings, stevedore_core::Error> {
     let state: ServiceState = ecs.describe_service(cluster, service.service).await?;
-    let rollout = RolloutSpec {
-        strategy: service.strategy,
-        bake_minutes: service.bake_minutes,
-        smoke_test: service.smoke_test.cloned(),
-        linear: service.linear.copied(),
-        canary: service.canary.copied(),
-        alarms: service.alarms.to_vec(),
-    };
+    let rollout = rollout_of(service);
     let config = release_configuration(&state, &rollout, hook);
     read_settings(
         ecs,

@@ -60,7 +60,8 @@ pub struct PlannedRevision {
     pub changes: Vec<ContainerChange>,
 }
 
-pub(crate) fn rollout_of(service: &StageService<'_>) -> RolloutSpec {
+/// The rollout a release of `service` asks ECS for (render's plan and `stevedore doctor`).
+pub fn rollout_of(service: &StageService<'_>) -> RolloutSpec {
     RolloutSpec {
         strategy: service.strategy,
         bake_minutes: service.bake_minutes,
