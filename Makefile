@@ -10,15 +10,20 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Offline, credential-free settings for the linters that insist on a region.
 LINT_ENV := AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=lint AWS_SECRET_ACCESS_KEY=lint SAM_CLI_TELEMETRY=0
 
-.PHONY: demo test build package lint lint-rust lint-template unit unit-rust unit-emulator e2e tools clean
+.PHONY: demo test build package lint lint-rust lint-template unit unit-rust unit-emulator unit-tools e2e tools clean
 .PHONY: fuzz fuzz-smoke fuzz-build bench bench-smoke
 
 demo: tools build
 	$(PY) tools/demo.py
 
-test: tools lint unit fuzz-smoke package e2e bench-smoke
-	@echo "make test: all checks passed"
+# The same targets as `lint unit fuzz-smoke package e2e bench-smoke` run one by one, but the
+# builds the foreground does not need yet (build, package, fuzz-build) run beside the
+# emulator-bound tests at the lowest CPU priority; see tools/make_test.py.
+test:
+	$(MAKE) --no-print-directory -j3 tools
+	$(PY) tools/make_test.py
 
+# The three installs are independent: `make -j3 tools` runs them at once.
 tools: $(VENV)/.installed .venv-sam/.installed node_modules/.installed
 
 $(VENV)/.installed: tools/requirements.txt
@@ -63,7 +68,7 @@ lint-template: tools
 	$(LINT_ENV) .venv-sam/bin/sam validate --lint -t template.yaml
 	node tools/lint/asl.js statemachines
 
-unit: unit-rust unit-emulator
+unit: unit-rust unit-emulator unit-tools
 
 unit-rust:
 	cargo test --workspace
@@ -71,8 +76,13 @@ unit-rust:
 unit-emulator: tools
 	$(PY) -m pytest tools/local-aws/tests -q
 
+# The tests of the repository's own tools: `make test`'s lanes, the benchmark's analysis.
+unit-tools: tools
+	$(PY) -m pytest tools/tests tools/bench/tests -q
+
+# --durations: the slowest tests of each run, to see where the suite's time goes.
 e2e: tools build
-	$(PY) -m pytest tests/e2e -q
+	$(PY) -m pytest tests/e2e -q --durations=15
 
 # Benchmarks (tools/bench/run.py, docs/benchmarks.md): the local stack with release-profile
 # binaries, every figure over BENCH_ROUNDS rounds, written to docs/benchmarks.{md,json}.
