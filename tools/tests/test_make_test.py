@@ -20,6 +20,8 @@ SHELL := /bin/bash
 define note
 echo "$(1)" >> events.txt
 endef
+priority:
+\t@echo "priority $$(nice) $$(cat /proc/self/autogroup 2>/dev/null)" >> events.txt
 ok-a ok-b ok-c ok-d:
 \t@$(call note,$@ start); sleep 0.3; $(call note,$@ end)
 fails:
@@ -104,3 +106,14 @@ def test_the_plan_runs_every_unit_target_and_every_other_check():
     needed = set(unit.split(":", 1)[1].split()) | {"lint", "fuzz-smoke", "package", "e2e",
                                                      "bench-smoke"}
     assert needed <= planned, f"make test would skip {sorted(needed - planned)}"
+
+
+def test_background_steps_run_at_the_lowest_priority_and_their_session_group_too(tmp_path):
+    code = make_test.main(plan(tmp_path, (Step("priority"), Step("ok-a", after=("priority",))),
+                               (Step("priority"),), after="priority"))
+    assert code == 0
+    foreground, background = (e for e in events(tmp_path) if e.startswith("priority"))
+    assert foreground.startswith("priority 0")
+    assert background.startswith("priority 19")
+    if Path("/proc/self/autogroup").exists():  # autogroup scheduling: the group's nice counts
+        assert foreground.endswith("nice 0") and background.endswith("nice 19")
