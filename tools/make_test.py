@@ -200,7 +200,9 @@ def tail(path: Path, lines: int) -> str:
 
 
 def say(message: str) -> None:
-    print(f"make test: {message}", file=sys.stderr, flush=True)
+    # One write per line: both lanes' threads report, and print's separate newline interleaved.
+    sys.stderr.write(f"make test: {message}\n")
+    sys.stderr.flush()
 
 
 def main(plan: Plan = PLAN) -> int:
