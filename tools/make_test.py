@@ -6,8 +6,8 @@ the end-to-end tests mostly wait: on simulated rollouts, Step Functions waits an
 it, in a background lane at the lowest CPU priority (nice 19, its session's autogroup too):
 they take a core only when the foreground leaves it idle.
 
-    foreground: lint, unit-rust, unit-emulator, unit-tools, [build done] e2e, bench-smoke,
-                [fuzz-build done] fuzz-smoke
+    foreground: lint, unit-rust, unit-emulator, unit-tools, [build done] e2e,
+                [package done] bench-smoke, [fuzz-build done] fuzz-smoke
     background: build, package, fuzz-build        (started after unit-rust)
 
 Each step is the Makefile target of that name (`make test` runs exactly what the targets run
@@ -55,8 +55,9 @@ FOREGROUND = (
     Step("unit-emulator"),
     Step("unit-tools"),
     Step("e2e", after=("build",)),
-    # bench-smoke before fuzz-smoke: the background lane finishes fuzz-build meanwhile.
-    Step("bench-smoke"),
+    # bench-smoke before fuzz-smoke: the background lane finishes fuzz-build meanwhile. It
+    # reads package's zips (and would build them itself, beside package, if it came first).
+    Step("bench-smoke", after=("package",)),
     Step("fuzz-smoke", after=("fuzz-build",)),
 )
 # Starts once this foreground step has passed: before it, clippy and the unit tests' build

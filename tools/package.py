@@ -17,10 +17,13 @@ Usage: python tools/package.py   (run from the repository root; cargo-lambda and
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cfnlint.decode import decode
@@ -53,6 +56,30 @@ def functions(template: Path) -> list[str]:
     return binaries
 
 
+def lambda_dir() -> Path:
+    """Where cargo lambda writes `<Binary>/bootstrap.zip`: under the target dir cargo uses."""
+    return Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "lambda"
+
+
+@contextmanager
+def zips_locked() -> Iterator[None]:
+    """Hold the zips for one writer (or one reader that may rebuild them) at a time.
+
+    cargo's own lock covers only the compile: two `cargo lambda build --output-format zip` runs
+    then write the same `bootstrap.zip` files at once, and a reader can open one half written
+    (`make bench` beside `make package` did). Every tool that deletes, builds or reads the zips
+    takes this lock first; flock is released when the process ends, however it ends.
+    """
+    directory = lambda_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".zips.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def arm64_installed() -> bool:
     out = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True,
                          text=True, check=False)
@@ -71,6 +98,11 @@ def add_arm64_target() -> bool:
     return arm64_installed()
 
 
+def zip_size(binary: str) -> int | None:
+    path = lambda_dir() / binary / "bootstrap.zip"
+    return path.stat().st_size if path.is_file() else None
+
+
 def main() -> int:
     binaries = functions(ROOT / "template.yaml")
     if arm64_installed() or add_arm64_target():
@@ -81,23 +113,21 @@ def main() -> int:
               f"not installed and `rustup target add {ARM64_TARGET}` could not install it (is "
               "rustup's download server reachable from here?). Building the same release for x86_64 instead, with the same "
               "size check.", flush=True)
-    # cargo lambda writes under the target dir cargo uses (CARGO_TARGET_DIR when set).
-    lambda_dir = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "lambda"
-    for binary in binaries:  # no zip from an earlier run may pass for this one's
-        shutil.rmtree(lambda_dir / binary, ignore_errors=True)
     command = ["cargo", "lambda", "build", "--release", arch_flag, "--output-format", "zip"]
     for binary in binaries:
         command += ["--bin", binary]
-    print("make package:", " ".join(command), flush=True)
-    subprocess.run(command, cwd=ROOT, check=True)
+    with zips_locked():
+        for binary in binaries:  # no zip from an earlier run may pass for this one's
+            shutil.rmtree(lambda_dir() / binary, ignore_errors=True)
+        print("make package:", " ".join(command), flush=True)
+        subprocess.run(command, cwd=ROOT, check=True)
+        sizes = {binary: zip_size(binary) for binary in binaries}
 
     failures = []
-    for binary in binaries:
-        zip_path = lambda_dir / binary / "bootstrap.zip"
-        if not zip_path.is_file():
-            failures.append(f"{binary}: {zip_path.relative_to(ROOT)} is missing")
+    for binary, size in sizes.items():
+        if size is None:
+            failures.append(f"{binary}: {(lambda_dir() / binary / 'bootstrap.zip')} is missing")
             continue
-        size = zip_path.stat().st_size
         verdict = "ok" if size <= MAX_ZIP_BYTES else f"OVER {MAX_ZIP_BYTES} bytes"
         print(f"  {binary:<16} {arch:<6} {size / 1024 / 1024:6.2f} MB  {verdict}")
         if size > MAX_ZIP_BYTES:

@@ -117,3 +117,15 @@ def test_background_steps_run_at_the_lowest_priority_and_their_session_group_too
     assert background.startswith("priority 19")
     if Path("/proc/self/autogroup").exists():  # autogroup scheduling: the group's nice counts
         assert foreground.endswith("nice 0") and background.endswith("nice 19")
+
+
+# What each foreground step reads that a background step writes: it must wait for that step,
+# or it reads (or, for the zips, rebuilds beside it) a half-made output. CI once ran
+# bench-smoke while `package` was still writing the zips.
+READS_FROM_BACKGROUND = {"e2e": "build", "bench-smoke": "package", "fuzz-smoke": "fuzz-build"}
+
+
+@pytest.mark.parametrize("reader,writer", sorted(READS_FROM_BACKGROUND.items()))
+def test_a_foreground_step_waits_for_the_background_step_whose_output_it_reads(reader, writer):
+    step = next(s for s in make_test.FOREGROUND if s.target == reader)
+    assert writer in step.after
