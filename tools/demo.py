@@ -155,6 +155,16 @@ def slack_message(stack: LocalStack, release: dict[str, Any],
     return None
 
 
+def scale_note(stack: LocalStack, release: dict[str, Any]) -> str:
+    """The history's `predicted` is for AWS; the emulated ECS runs its waits scaled down."""
+    scale = float(stack.control("ecs/time-scale")["scale"])
+    predicted = release.get("predicted_rollout_seconds")
+    return (f"demo: the emulated ECS runs a rollout's waits at {scale:g}x the time the service's "
+            "settings take on AWS; the history's `predicted` is the AWS time"
+            + (f" ({float(predicted):.0f} s, about {float(predicted) * scale:.1f} s here)"
+               if predicted is not None else ""))
+
+
 def run(args: argparse.Namespace) -> int:
     with LocalStack(build=not args.no_build) as stack:
         print(f"demo: seeding app `{EXAMPLE_APP}` from examples/{EXAMPLE_CONFIG.name}")
@@ -177,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"\n$ stevedore {' '.join(command)}")
             out = stack.stevedore(*command, check=False)
             print(out.stdout.rstrip() or out.stderr.rstrip())
+            if command[0] == "history":
+                print(scale_note(stack, release))
         if slack is None:
             print("demo: notify posted no Slack message for the release within 30 s "
                   "(see the notify function's log)", file=sys.stderr)

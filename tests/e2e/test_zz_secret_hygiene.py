@@ -120,17 +120,35 @@ def test_no_function_reads_a_secret_value(stack, seeded):
     assert after == before + 1, f"GetSecretValue by the test counted {after - before} times"
 
 
-def test_no_secret_in_the_demo_output(seeded):
-    config = yaml.safe_load(EXAMPLE_CONFIG.read_text())["apps"][EXAMPLE_APP]
-    values = set().union(*(secret_strings(v) for v in planned_secrets(config).values()))
+@pytest.fixture(scope="module")
+def demo() -> subprocess.CompletedProcess:
+    """`make demo`'s script, run once against its own stack after the suite's."""
     proc = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "demo.py"), "--no-build",
                            "--timeout", "240"], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=DEMO_TIMEOUT)
     output = f"{proc.stdout}\n{proc.stderr}"
     assert proc.returncode == 0, f"demo failed ({proc.returncode}):\n{output[-4000:]}"
-    found = scan_lines("demo stdout", proc.stdout, values) + scan_lines("demo stderr", proc.stderr, values)
-    logs = re.findall(r"stack: stopped; logs in (\S+)", proc.stderr)
-    assert logs, f"the demo did not say where its logs are:\n{proc.stderr[-2000:]}"
+    return proc
+
+
+def test_no_secret_in_the_demo_output(seeded, demo):
+    config = yaml.safe_load(EXAMPLE_CONFIG.read_text())["apps"][EXAMPLE_APP]
+    values = set().union(*(secret_strings(v) for v in planned_secrets(config).values()))
+    found = scan_lines("demo stdout", demo.stdout, values) + scan_lines("demo stderr", demo.stderr, values)
+    logs = re.findall(r"stack: stopped; logs in (\S+)", demo.stderr)
+    assert logs, f"the demo did not say where its logs are:\n{demo.stderr[-2000:]}"
     found += scan_files(Path(logs[-1]), values)
-    assert "SUCCEEDED" in proc.stdout
+    assert "SUCCEEDED" in demo.stdout
     assert not found, "seeded secret values in the demo's output or logs:\n" + "\n".join(found)
+
+
+def test_the_demo_says_its_rollout_ran_scaled_against_the_aws_prediction(demo):
+    # The history shows `rollout 0.5s (predicted 1m40s)`: without the scale that reads as a
+    # prediction 200 times off.
+    said = re.search(r"demo: the emulated ECS runs a rollout's waits at ([0-9.e-]+)x .*"
+                     r"\((\d+) s, about ([0-9.]+) s here\)", demo.stdout)
+    assert said, f"the demo did not explain the time scale:\n{demo.stdout[-2000:]}"
+    scale, predicted, here = float(said[1]), int(said[2]), float(said[3])
+    assert 0 < scale < 1 and predicted > 0
+    assert "(predicted " in demo.stdout, "the history shows no prediction beside the rollout"
+    assert abs(here - predicted * scale) < 0.1
