@@ -17,7 +17,7 @@ from example_services import (create_schedule, ensure_scheduler_role, rule_task_
 from e2e_helpers import TERMINAL, run_state_machine
 
 KEEP = 3
-RELEASES = 15
+RELEASES = 9  # 3 used elsewhere, 3 deregistered, the newest 3 kept
 # Revisions of the first releases that something outside stevedore.yaml uses by the time they
 # become candidates (release index -> what uses it).
 USED_ELSEWHERE = {0: "a service in another cluster", 1: "a Scheduler schedule",
@@ -50,7 +50,7 @@ def use_elsewhere(stack, app, revisions):
 
 @pytest.fixture(scope="module")
 def released(stack):
-    """15 pushes deployed one after another, each SUCCEEDED, and the last one's pruning
+    """RELEASES pushes deployed one after another, each SUCCEEDED, and the last one's pruning
     done; the app and its releases, oldest first."""
     app = seed_app(stack, "retain", migration=False, staging_overrides={"keep_revisions": KEEP})
     releases = []
