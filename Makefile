@@ -17,8 +17,8 @@ demo: tools build
 	$(PY) tools/demo.py
 
 # The same targets as `lint unit fuzz-smoke package e2e bench-smoke` run one by one, but the
-# builds the foreground does not need yet (package, fuzz-build) run beside it from the start,
-# at the lowest CPU priority; see tools/make_test.py.
+# builds the foreground does not need yet (build, package, fuzz-build) run beside the
+# emulator-bound tests at the lowest CPU priority; see tools/make_test.py.
 test:
 	$(MAKE) --no-print-directory -j3 tools
 	$(PY) tools/make_test.py
