@@ -98,9 +98,16 @@ def add_arm64_target() -> bool:
     return arm64_installed()
 
 
-def zip_size(binary: str) -> int | None:
-    path = lambda_dir() / binary / "bootstrap.zip"
-    return path.stat().st_size if path.is_file() else None
+def zip_path(binary: str) -> Path:
+    return lambda_dir() / binary / "bootstrap.zip"
+
+
+def build_command(binaries: list[str], arch_flag: str) -> list[str]:
+    """The build `sam build` runs for each function, for all of them at once, zipped."""
+    command = ["cargo", "lambda", "build", "--release", arch_flag, "--output-format", "zip"]
+    for binary in binaries:
+        command += ["--bin", binary]
+    return command
 
 
 def main() -> int:
@@ -113,20 +120,19 @@ def main() -> int:
               f"not installed and `rustup target add {ARM64_TARGET}` could not install it (is "
               "rustup's download server reachable from here?). Building the same release for x86_64 instead, with the same "
               "size check.", flush=True)
-    command = ["cargo", "lambda", "build", "--release", arch_flag, "--output-format", "zip"]
-    for binary in binaries:
-        command += ["--bin", binary]
+    command = build_command(binaries, arch_flag)
     with zips_locked():
         for binary in binaries:  # no zip from an earlier run may pass for this one's
             shutil.rmtree(lambda_dir() / binary, ignore_errors=True)
         print("make package:", " ".join(command), flush=True)
         subprocess.run(command, cwd=ROOT, check=True)
-        sizes = {binary: zip_size(binary) for binary in binaries}
+        sizes = {b: zip_path(b).stat().st_size if zip_path(b).is_file() else None
+                 for b in binaries}
 
     failures = []
     for binary, size in sizes.items():
         if size is None:
-            failures.append(f"{binary}: {(lambda_dir() / binary / 'bootstrap.zip')} is missing")
+            failures.append(f"{binary}: {zip_path(binary)} is missing")
             continue
         verdict = "ok" if size <= MAX_ZIP_BYTES else f"OVER {MAX_ZIP_BYTES} bytes"
         print(f"  {binary:<16} {arch:<6} {size / 1024 / 1024:6.2f} MB  {verdict}")

@@ -27,10 +27,6 @@ from stack import REPO_ROOT, VENV_BIN  # noqa: E402
 ELF_MACHINES = {0xB7: "arm64", 0x3E: "x86_64"}  # e_machine: EM_AARCH64, EM_X86_64
 
 
-def zip_path(binary: str) -> Path:
-    return package.lambda_dir() / binary / "bootstrap.zip"
-
-
 def newest_source() -> float:
     paths = [REPO_ROOT / "Cargo.lock", REPO_ROOT / "Cargo.toml"]
     for top in ("crates", "functions"):
@@ -56,10 +52,7 @@ def build_command(binaries: list[str]) -> tuple[list[str], list[str]]:
         arch_flag = "--x86-64"
         notes.append(f"zip: the Rust standard library for {package.ARM64_TARGET} is not installed; "
                      "zips built for x86_64 instead")
-    command = ["cargo", "lambda", "build", "--release", arch_flag, "--output-format", "zip"]
-    for binary in binaries:
-        command += ["--bin", binary]
-    return command, notes
+    return package.build_command(binaries, arch_flag), notes
 
 
 def measure(binaries: list[str]) -> dict[str, Any]:
@@ -67,8 +60,8 @@ def measure(binaries: list[str]) -> dict[str, Any]:
     # Under package's lock: a `make package` running at the same time is waited for (its zips
     # then count as fresh), and no zip is read while a build writes it.
     with package.zips_locked():
-        fresh = all(zip_path(b).is_file() for b in binaries) and \
-            min(zip_path(b).stat().st_mtime for b in binaries) > newest_source()
+        fresh = all(package.zip_path(b).is_file() for b in binaries) and \
+            min(package.zip_path(b).stat().st_mtime for b in binaries) > newest_source()
         if fresh:
             notes.append("zip: reused the zips of an earlier build (newer than every source)")
         else:
@@ -77,7 +70,7 @@ def measure(binaries: list[str]) -> dict[str, Any]:
             subprocess.run(command, cwd=REPO_ROOT, env=env, check=True)
         out = {}
         for binary in binaries:
-            path = zip_path(binary)
+            path = package.zip_path(binary)
             if not path.is_file():
                 out[binary] = {"zip_mb": None, "zip_arch": None}
                 notes.append(f"zip: {binary}: no bootstrap.zip after the build")
