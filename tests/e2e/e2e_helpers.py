@@ -3,9 +3,11 @@ when other test directories run in the same session)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from stack import LocalStack
@@ -88,3 +90,15 @@ def states_entered(stack: LocalStack, app: Any, release: dict[str, Any]) -> list
         token = page.get("nextToken")
         if not token:
             return names
+
+
+@contextlib.contextmanager
+def time_scale(stack: LocalStack, scale: float) -> Iterator[None]:
+    """The emulated ECS's rollout time scale set to `scale` for the block, then put back."""
+    previous = stack.control("ecs/time-scale")
+    stack.control("ecs/time-scale", {"scale": scale})
+    try:
+        yield
+    finally:
+        stack.control("ecs/time-scale",
+                      {"scale": previous["scale"] if previous.get("overridden") else None})

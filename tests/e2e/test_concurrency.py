@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from e2e_helpers import TERMINAL, ci_tag
+from e2e_helpers import TERMINAL, ci_tag, time_scale
 
 
 
@@ -73,11 +73,17 @@ def test_latest_push_wins_and_waiting_ones_are_superseded(stack, seed):
 
 def test_pushes_while_a_deploy_runs_supersede_all_but_the_newest(stack, seed):
     app = seed("race-busy", migration=False)
-    (first,) = push_all(stack, [(app.repository, "race-busy-0")])
-    stack.wait_for_release(app.name, "staging", lambda r: r["digest"] == first and r["status"] == "IN_PROGRESS")
-    middle, newest = push_all(stack, [(app.repository, f"race-busy-{i}") for i in (1, 2)], gap=0.3)
-
-    releases = wait_all_terminal(stack, app.name, "staging", [first, middle, newest])
+    # The first rollout must outlast the next two pushes (at the default time scale it took
+    # about 0.4 s, and ended before the newest push arrived), and those two must be pushed in
+    # different seconds: ECR's event time has whole seconds, so pushes within one second rank
+    # by arrival, or by digest once on-push sees both late (release::push_time_ms).
+    with time_scale(stack, 0.05):  # about 5 s per rollout
+        (first,) = push_all(stack, [(app.repository, "race-busy-0")])
+        stack.wait_for_release(app.name, "staging",
+                               lambda r: r["digest"] == first and r["status"] == "IN_PROGRESS")
+        middle, newest = push_all(stack, [(app.repository, f"race-busy-{i}") for i in (1, 2)],
+                                  gap=1.1)
+        releases = wait_all_terminal(stack, app.name, "staging", [first, middle, newest])
     statuses = [releases[d]["status"] for d in (first, middle, newest)]
     assert statuses == ["SUCCEEDED", "SUPERSEDED", "SUCCEEDED"], statuses
     assert releases[newest]["SK"].split("#")[1] in releases[middle]["reason"]

@@ -14,7 +14,6 @@ Two apps, set up through the AWS APIs as a team would have them:
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from e2e_helpers import ci_tag, finished_release
+from e2e_helpers import ci_tag, finished_release, time_scale
 from example_app import ensure_network, seed_app
 
 SLOW, FAST = "doctor-slow", "doctor-fast"
@@ -197,17 +196,6 @@ def blue_green(stack):
                     staging_overrides={"strategy": "blue_green", "bake_minutes": 1})
 
 
-@contextlib.contextmanager
-def _time_scale(stack, scale: float):
-    previous = stack.control("ecs/time-scale")
-    stack.control("ecs/time-scale", {"scale": scale})
-    try:
-        yield
-    finally:
-        stack.control("ecs/time-scale",
-                      {"scale": previous["scale"] if previous.get("overridden") else None})
-
-
 def _measured(stack, app, digest: str, timeout: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -222,7 +210,7 @@ def _measured(stack, app, digest: str, timeout: float = 30) -> dict[str, Any]:
 def test_the_emulated_rollout_takes_the_predicted_time(stack, request, which, scale):
     app = request.getfixturevalue(which)
     predicted = _doctor(stack, app.name, "staging")["stages"][0]["predicted_seconds"]
-    with _time_scale(stack, scale):
+    with time_scale(stack, scale):
         digest = stack.push_image(app.repository, ci_tag(), layer_seed=f"{app.name}-timed")
         release = finished_release(stack, app, digest)
         assert release["status"] == "SUCCEEDED", release
